@@ -1,0 +1,35 @@
+// The connections a worker serves, for its deadline sweep and for a graceful stop.
+// A connection's deadline is a plain field that the session moves forward as it makes progress;
+// the worker's tick closes those whose deadline has passed. No timer is armed per operation,
+// so no timer system call is made per request.
+#pragma once
+
+#include <chrono>
+
+#include <boost/intrusive/list.hpp>
+
+namespace proxy {
+
+using Clock = std::chrono::steady_clock;
+
+class TrackedConnection
+    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+ public:
+  virtual ~TrackedConnection() = default;
+  // The deadline passed: cancel what is pending (the session then decides what to answer).
+  virtual void expire() = 0;
+  // The worker is stopping: close now if idle between requests, else finish the current one.
+  virtual void stop_gracefully() = 0;
+
+  void set_deadline(Clock::time_point t) { deadline_ = t; }
+  void clear_deadline() { deadline_ = Clock::time_point::max(); }
+  Clock::time_point deadline() const { return deadline_; }
+
+ private:
+  Clock::time_point deadline_ = Clock::time_point::max();
+};
+
+using ConnectionList =
+    boost::intrusive::list<TrackedConnection, boost::intrusive::constant_time_size<false>>;
+
+}  // namespace proxy

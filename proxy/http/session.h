@@ -1,0 +1,23 @@
+// One client connection speaking HTTP/1.1: reads requests, routes them, relays them to a node
+// of the chosen pool over a pooled keep-alive connection, streams bodies both ways, and tunnels
+// upgraded (WebSocket) connections. The client stream is a template parameter so that a TLS
+// stream slots in where a plain socket is used today.
+#pragma once
+
+#include <cstddef>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace proxy {
+class Worker;
+}
+
+namespace proxy::http {
+
+// Serves the connection until it closes. `listener` indexes the snapshot's listeners.
+template <class Stream>
+boost::asio::awaitable<void> serve_http(Worker& worker, Stream stream, size_t listener,
+                                        boost::asio::ip::tcp::endpoint peer);
+
+}  // namespace proxy::http

@@ -1,0 +1,73 @@
+// passeur: an edge proxy for small hosters.
+//   passeur -c FILE           run with this config
+//   passeur check -c FILE     validate a config file (errors as FILE:LINE:COL: message)
+//   passeur version
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "proxy/config/config_loader.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: passeur [run] -c FILE     run the proxy with this config\n"
+    "       passeur check -c FILE     validate a config file and exit\n"
+    "       passeur version           print the version\n"
+    "\n"
+    "Signals: SIGHUP reloads the config (a broken file is rejected, the old one stays);\n"
+    "SIGTERM or SIGINT stops accepting and lets in-flight requests finish within\n"
+    "[server] grace_period.\n";
+
+int check(const std::string& path) {
+  auto r = proxy::config::load_file(path);
+  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+  if (!r.ok()) return 1;
+  std::printf("%s: ok\n", path.c_str());
+  return 0;
+}
+
+int run(const std::string& path) {
+  auto r = proxy::config::load_file(path);
+  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+  if (!r.ok()) return 1;
+  try {
+    proxy::Server server(std::move(*r.config));
+    return server.run();
+  } catch (const std::exception& e) {
+    proxy::log_error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command = "run";
+  std::string config;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+      config = argv[++i];
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "-v" || a == "--version" || a == "version") {
+      std::printf("passeur %s\n", PASSEUR_VERSION);
+      return 0;
+    } else if (i == 1 && (a == "run" || a == "check")) {
+      command = a;
+    } else {
+      std::fprintf(stderr, "passeur: unknown argument \"%s\"\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (config.empty()) {
+    std::fprintf(stderr, "passeur: -c FILE is required\n%s", kUsage);
+    return 2;
+  }
+  return command == "check" ? check(config) : run(config);
+}

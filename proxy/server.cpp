@@ -1,0 +1,118 @@
+#include "proxy/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <thread>
+
+#include "proxy/config/address.h"
+#include "proxy/config/config_loader.h"
+#include "proxy/log.h"
+
+namespace proxy {
+
+namespace {
+
+std::vector<BoundListener> bound_listeners(const Snapshot& s) {
+  std::vector<BoundListener> out;
+  for (const auto& l : s.config().listeners) {
+    auto ep = config::parse_endpoint(l.listen);
+    if (!ep) throw std::runtime_error("listener \"" + l.name + "\": bad address " + l.listen);
+    out.push_back({&l, l.name, *ep});
+  }
+  return out;
+}
+
+// A reload may change routes, pools and listener timeouts; which sockets are bound needs a
+// restart. Returns the reason the new listener set is not acceptable, or "".
+std::string listener_change(const Config& old_cfg, const Config& new_cfg) {
+  if (old_cfg.listeners.size() != new_cfg.listeners.size())
+    return "the number of listeners changed";
+  for (size_t i = 0; i < old_cfg.listeners.size(); ++i) {
+    const auto& a = old_cfg.listeners[i];
+    const auto& b = new_cfg.listeners[i];
+    if (a.name != b.name || a.listen != b.listen || a.protocol != b.protocol)
+      return "listener \"" + b.name + "\" changed its name, address or protocol";
+  }
+  return "";
+}
+
+}  // namespace
+
+Server::Server(Config config) {
+  unsigned n = config.server.workers ? config.server.workers : std::thread::hardware_concurrency();
+  if (n == 0) n = 1;
+  access_log_ = std::make_unique<AccessLog>(config.server.access_log);
+  snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr);
+  auto listeners = bound_listeners(*snapshot_);
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
+    workers_.back()->bind(listeners);
+  }
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->join();
+}
+
+bool Server::reload() {
+  const std::string& path = snapshot_->config().path;
+  auto result = config::load_file(path);
+  if (!result.ok()) {
+    for (const auto& e : result.errors) log_error(e.str());
+    log_error("reload of " + path + " rejected; the running configuration stays");
+    return false;
+  }
+  Config& cfg = *result.config;
+  if (auto why = listener_change(snapshot_->config(), cfg); !why.empty()) {
+    log_error("reload of " + path + " rejected: " + why + " (listeners change on restart)");
+    return false;
+  }
+  const auto& old_server = snapshot_->config().server;
+  if (cfg.server.workers != old_server.workers || cfg.server.access_log != old_server.access_log ||
+      cfg.server.admin_listen != old_server.admin_listen)
+    log_info("[server] workers, access_log and admin_listen changes take effect on restart");
+  try {
+    auto next = std::make_shared<const Snapshot>(std::move(cfg), snapshot_.get());
+    snapshot_ = next;
+    for (auto& w : workers_) w->swap_snapshot(next);
+  } catch (const std::exception& e) {
+    log_error(std::string("reload of ") + path + " rejected: " + e.what());
+    return false;
+  }
+  log_info("reloaded " + path);
+  return true;
+}
+
+int Server::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  boost::asio::io_context control;
+  boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  for (auto& w : workers_) w->start();
+  for (const auto& l : snapshot_->config().listeners)
+    log_info("listener \"" + l.name + "\" on " + l.listen + " (http)");
+  log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
+           snapshot_->config().path);
+
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          reload();
+          signals.async_wait(on_signal);
+          return;
+        }
+        auto grace = snapshot_->config().server.grace_period;
+        log_info("stopping: no new connections; in-flight requests have " +
+                 std::to_string(grace.count()) + " ms to finish");
+        for (auto& w : workers_) w->stop(grace);
+      };
+  signals.async_wait(on_signal);
+  // The control thread only waits for signals; it returns once a stop was asked for.
+  control.run();
+  for (auto& w : workers_) w->join();
+  log_info("stopped");
+  return 0;
+}
+
+}  // namespace proxy

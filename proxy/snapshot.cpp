@@ -1,0 +1,41 @@
+#include "proxy/snapshot.h"
+
+#include <stdexcept>
+
+namespace proxy {
+
+Snapshot::Snapshot(Config config, const Snapshot* previous)
+    : config_(std::move(config)), routes_(config_.routes) {
+  for (const auto& ps : config_.pools) {
+    const routing::Pool* old = previous ? previous->find_pool(ps.name) : nullptr;
+    pools_.push_back(std::make_unique<routing::Pool>(ps, old));
+  }
+  for (const auto& r : config_.routes) {
+    routing::Pool* found = nullptr;
+    for (auto& p : pools_)
+      if (p->name() == r.pool) found = p.get();
+    if (!found) throw std::runtime_error("route names missing pool \"" + r.pool + "\"");
+    route_pools_.push_back(found);
+  }
+}
+
+const routing::Pool* Snapshot::find_pool(std::string_view name) const {
+  for (const auto& p : pools_)
+    if (p->name() == name) return p.get();
+  return nullptr;
+}
+
+const ListenerSettings* Snapshot::listener(std::string_view name) const {
+  for (const auto& l : config_.listeners)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+bool Snapshot::has_node(const routing::Node* node) const {
+  for (const auto& p : pools_)
+    for (const routing::Node* n : p->nodes())
+      if (n == node) return true;
+  return false;
+}
+
+}  // namespace proxy

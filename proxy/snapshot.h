@@ -1,0 +1,36 @@
+// An immutable view of the configuration that the data path reads: routes, pools and listener
+// settings. A reload builds a new one and swaps it in; requests keep the one they started with.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/settings.h"
+#include "routing/pool.h"
+#include "routing/route_table.h"
+
+namespace proxy {
+
+class Snapshot {
+ public:
+  // `previous` (may be null) lends its nodes to pools that keep them.
+  Snapshot(Config config, const Snapshot* previous);
+
+  const Config& config() const { return config_; }
+  const routing::RouteTable& routes() const { return routes_; }
+  const routing::RouteSettings& route(size_t i) const { return config_.routes[i]; }
+  routing::Pool& route_pool(size_t i) const { return *route_pools_[i]; }
+  const routing::Pool* find_pool(std::string_view name) const;
+  const std::vector<std::unique_ptr<routing::Pool>>& pools() const { return pools_; }
+  const ListenerSettings* listener(std::string_view name) const;
+  bool has_node(const routing::Node* node) const;
+
+ private:
+  Config config_;
+  routing::RouteTable routes_;
+  std::vector<std::unique_ptr<routing::Pool>> pools_;
+  std::vector<routing::Pool*> route_pools_;
+};
+
+}  // namespace proxy

@@ -1,0 +1,152 @@
+#include "proxy/worker.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdio>
+#include <stdexcept>
+
+#include "proxy/http/session.h"
+#include "proxy/log.h"
+
+namespace proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+// How often deadlines are checked: a timeout fires at most this late. One timer per worker,
+// not one per connection or operation.
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr int kBacklog = 4096;
+}  // namespace
+
+Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, AccessLog* log)
+    : index_(index),
+      snapshot_(std::move(snapshot)),
+      random_(0x9E3779B97F4A7C15ull * (index + 1) ^
+              static_cast<uint64_t>(Clock::now().time_since_epoch().count())),
+      log_(log) {}
+
+Worker::~Worker() {
+  join();
+  upstreams_.clear();
+}
+
+void Worker::bind(const std::vector<BoundListener>& listeners) {
+  for (const auto& l : listeners) {
+    auto acc = std::make_unique<tcp::acceptor>(ctx_);
+    boost::system::error_code ec;
+    acc->open(l.endpoint.protocol(), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec.assign(errno, boost::system::system_category());
+    }
+    if (!ec && l.endpoint.address().is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acc->bind(l.endpoint, ec);
+    if (!ec) acc->listen(kBacklog, ec);
+    if (ec)
+      throw std::runtime_error("listener \"" + l.name + "\": cannot listen on " +
+                               l.endpoint.address().to_string() + ":" +
+                               std::to_string(l.endpoint.port()) + ": " + ec.message());
+    acceptors_.push_back(std::move(acc));
+    listener_names_.push_back(l.name);
+  }
+}
+
+void Worker::start() {
+  for (size_t i = 0; i < acceptors_.size(); ++i) accept_loop(i);
+  tick();
+  thread_ = std::thread([this] {
+    ctx_.run();
+    log_.flush();
+  });
+}
+
+void Worker::accept_loop(size_t i) {
+  acceptors_[i]->async_accept([this, i](boost::system::error_code ec, tcp::socket sock) {
+    if (stopping_) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // Out of file descriptors or memory: wait a little instead of spinning.
+      log_error("accept on listener \"" + listener_names_[i] + "\": " + ec.message());
+      auto t = std::make_shared<asio::steady_timer>(ctx_, std::chrono::milliseconds(100));
+      t->async_wait([this, i, t](auto) {
+        if (!stopping_) accept_loop(i);
+      });
+      return;
+    }
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    auto peer = sock.remote_endpoint(ignored);
+    // Listener indexes are stable across reloads (a reload may not change the listener set).
+    size_t listener_index = i;
+    asio::co_spawn(ctx_, http::serve_http(*this, std::move(sock), listener_index, peer),
+                   asio::detached);
+    accept_loop(i);
+  });
+}
+
+void Worker::tick() {
+  tick_timer_.expires_after(kTick);
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    auto now = Clock::now();
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      TrackedConnection& c = *it++;  // expire() may not unlink synchronously, but be safe
+      if (c.deadline() <= now) c.expire();
+    }
+    upstreams_.sweep(now, [&](const routing::Node* node) -> std::optional<Clock::duration> {
+      for (const auto& p : snapshot_->pools())
+        for (const routing::Node* n : p->nodes())
+          if (n == node) return p->settings().idle_timeout;
+      return std::nullopt;
+    });
+    log_.flush();
+    if (stopping_) finish_if_drained();
+    if (!stopping_ || !connections_.empty()) tick();
+  });
+}
+
+void Worker::swap_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  asio::post(ctx_, [this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::stop(std::chrono::milliseconds grace) {
+  asio::post(ctx_, [this, grace] {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& a : acceptors_) {
+      boost::system::error_code ignored;
+      a->close(ignored);
+    }
+    for (auto it = connections_.begin(); it != connections_.end();) (it++)->stop_gracefully();
+    upstreams_.clear();
+    grace_timer_.expires_after(grace);
+    grace_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      // Grace period over: whatever is still running is cut.
+      for (auto it = connections_.begin(); it != connections_.end();) (it++)->expire();
+      ctx_.stop();
+    });
+    finish_if_drained();
+  });
+}
+
+void Worker::finish_if_drained() {
+  if (connections_.empty()) {
+    tick_timer_.cancel();
+    grace_timer_.cancel();
+    upstreams_.clear();
+    ctx_.stop();
+  }
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace proxy

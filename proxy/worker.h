@@ -1,0 +1,81 @@
+// One worker: one thread running one io_context, with its own acceptors (SO_REUSEPORT), its own
+// idle upstream connections, log buffer and random source. Nothing here is shared with other
+// workers except the config snapshot (immutable) and node load counters (atomics).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "proxy/access_log.h"
+#include "proxy/connection_registry.h"
+#include "proxy/http/body_buffer.h"
+#include "proxy/http/upstream_pool.h"
+#include "proxy/snapshot.h"
+#include "routing/random.h"
+
+namespace proxy {
+
+struct BoundListener {
+  const ListenerSettings* settings;  // of the snapshot the listener was bound with
+  std::string name;
+  boost::asio::ip::tcp::endpoint endpoint;
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, AccessLog* log);
+  ~Worker();
+
+  // Binds one acceptor per listener (throws with a clear message on failure). Before start().
+  void bind(const std::vector<BoundListener>& listeners);
+  void start();
+  // From any thread: the next requests use this snapshot.
+  void swap_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  // From any thread: stop accepting, finish in-flight work, force-close after `grace`.
+  void stop(std::chrono::milliseconds grace);
+  void join();
+
+  // Worker-thread accessors used by sessions.
+  boost::asio::io_context& context() { return ctx_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  routing::Random& random() { return random_; }
+  http::UpstreamPool& upstreams() { return upstreams_; }
+  http::BufferPool& buffers() { return buffers_; }
+  LogBuffer& log() { return log_; }
+  ConnectionList& connections() { return connections_; }
+  bool stopping() const { return stopping_; }
+  Clock::time_point now() const { return Clock::now(); }
+  unsigned index() const { return index_; }
+
+ private:
+  void accept_loop(size_t listener_index);
+  void tick();
+  void finish_if_drained();
+
+  unsigned index_;
+  // What sessions touch comes first: it must outlive the io_context, whose destruction
+  // destroys the coroutine frames of connections still open.
+  std::shared_ptr<const Snapshot> snapshot_;
+  routing::FastRandom random_;
+  http::BufferPool buffers_;
+  LogBuffer log_;
+  ConnectionList connections_;
+  boost::asio::io_context ctx_{1};
+  http::UpstreamPool upstreams_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<std::string> listener_names_;
+  boost::asio::steady_timer tick_timer_{ctx_};
+  boost::asio::steady_timer grace_timer_{ctx_};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace proxy

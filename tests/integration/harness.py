@@ -1,0 +1,929 @@
+"""Shared pieces of the integration tests: free ports, real backends (nginx and small Python
+servers), the passeur process itself, and raw-socket HTTP helpers.
+
+Everything listens on 127.0.0.1 on ports chosen at run time, lives in a temporary directory made
+for one test, and is stopped by pid when the test ends (cleanups registered with addCleanup).
+
+Environment:
+  PASSEUR_BIN         the binary under test (default: <source>/build/passeur)
+  PASSEUR_SOURCE_DIR  the source tree (default: two levels above this file)
+  PASSEUR_KEEP_TMP=1  keep each test's temporary directory and print its path
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("PASSEUR_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+BACKENDS_SCRIPT = os.path.join(HERE, "backends.py")
+SYSTEM_PYTHON = "/usr/bin/python3"
+LOOPBACK = "127.0.0.1"
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+# ---------------------------------------------------------------------------------------------
+# Ports and waiting
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def refused_port():
+    """A port where a connect is refused (nothing listens, nothing will)."""
+    return free_port()
+
+
+def can_connect(port, host=LOOPBACK, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def connect_error(port, host=LOOPBACK, timeout=1.0):
+    """None if a connect succeeds, else the errno (ECONNREFUSED, ...) or 'timeout'."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((host, port))
+        return None
+    except socket.timeout:
+        return "timeout"
+    except OSError as e:
+        return e.errno
+    finally:
+        s.close()
+
+
+def wait_until(predicate, timeout, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, message))
+        time.sleep(interval)
+
+
+def wait_port(port, timeout=10.0, proc=None, what="server", log_path=None):
+    """Poll until something accepts on 127.0.0.1:port. Fails early if proc exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("%s exited with %s before accepting on port %d%s"
+                                 % (what, proc.returncode, port, _log_tail(log_path)))
+        if can_connect(port, timeout=0.2):
+            return
+        time.sleep(0.02)
+    raise AssertionError("%s did not accept on port %d within %.0fs%s"
+                         % (what, port, timeout, _log_tail(log_path)))
+
+
+def _log_tail(path, lines=40):
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, "r", errors="replace") as f:
+        tail = f.readlines()[-lines:]
+    return "\n--- %s (tail) ---\n%s" % (path, "".join(tail))
+
+
+def read_text(path):
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def require_tool(name):
+    path = shutil.which(name)
+    if not path:
+        raise AssertionError("%s is not installed (run scripts/install-deps --test)" % name)
+    return path
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Stop one process we started, by pid: sig, then SIGKILL after timeout."""
+    if proc.poll() is not None:
+        return proc.returncode
+    try:
+        proc.send_signal(sig)
+    except ProcessLookupError:
+        pass
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw HTTP over sockets
+
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw_head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value) in order
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return "<Response %s %s %r body=%d bytes>" % (self.status, self.reason, self.headers,
+                                                       len(self.body))
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+class HttpConn:
+    """A client connection that writes exactly the bytes asked for and parses responses."""
+
+    def __init__(self, port, host=LOOPBACK, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.eof = False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def settimeout(self, t):
+        self.sock.settimeout(t)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def request(self, method="GET", path="/", host="example.test", headers=(), body=b"",
+                version="HTTP/1.1", send_body=True):
+        """Send one request. headers: iterable of (name, value) or a dict. A Host header is
+        added unless host is None or headers carry one; Content-Length is added for a body
+        unless headers carry Content-Length or Transfer-Encoding."""
+        if isinstance(headers, dict):
+            headers = list(headers.items())
+        headers = list(headers)
+        names = {k.lower() for k, _ in headers}
+        if host is not None and "host" not in names:
+            headers.insert(0, ("Host", host))
+        if body and "content-length" not in names and "transfer-encoding" not in names:
+            headers.append(("Content-Length", str(len(body))))
+        head = "%s %s %s\r\n" % (method, path, version)
+        head += "".join("%s: %s\r\n" % (k, v) for k, v in headers) + "\r\n"
+        data = head.encode("latin-1")
+        if send_body and body:
+            data += body if isinstance(body, bytes) else body.encode()
+        self.send(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(256 * KiB)
+        if not chunk:
+            self.eof = True
+            raise ConnectionClosed("connection closed by peer")
+        self.buf += chunk
+
+    def _read_until(self, marker, limit=1 * MiB):
+        while True:
+            i = self.buf.find(marker)
+            if i >= 0:
+                out, self.buf = self.buf[:i + len(marker)], self.buf[i + len(marker):]
+                return out
+            if len(self.buf) > limit:
+                raise AssertionError("no %r within %d bytes" % (marker, limit))
+            self._fill()
+
+    def _read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _read_to_eof(self):
+        try:
+            while True:
+                self._fill()
+        except ConnectionClosed:
+            pass
+        out, self.buf = self.buf, b""
+        return out
+
+    def read_head(self):
+        """Read one response head (may be an interim 1xx); returns a Response with no body."""
+        raw = self._read_until(b"\r\n\r\n")
+        lines = raw[:-4].decode("latin-1").split("\r\n")
+        m = re.match(r"(HTTP/\d\.\d) (\d{3})(?: (.*))?$", lines[0])
+        if not m:
+            raise AssertionError("bad status line %r" % lines[0])
+        headers = []
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers.append((k.strip(), v.strip()))
+        return Response(m.group(1), int(m.group(2)), m.group(3) or "", headers, b"", raw)
+
+    def read_body(self, resp, method="GET"):
+        if method == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200:
+            return b""
+        te = (resp.header("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            out = []
+            while True:
+                size_line = self._read_until(b"\r\n").decode("latin-1").strip()
+                size = int(size_line.split(";")[0], 16)
+                if size == 0:
+                    # trailers until an empty line
+                    while self._read_until(b"\r\n") != b"\r\n":
+                        pass
+                    break
+                out.append(self._read_exact(size))
+                if self._read_exact(2) != b"\r\n":
+                    raise AssertionError("bad chunk terminator")
+            return b"".join(out)
+        cl = resp.header("Content-Length")
+        if cl is not None:
+            return self._read_exact(int(cl))
+        return self._read_to_eof()
+
+    def read_response(self, method="GET", skip_interim=True):
+        while True:
+            resp = self.read_head()
+            if skip_interim and 100 <= resp.status < 200 and resp.status != 101:
+                continue
+            resp.body = self.read_body(resp, method)
+            return resp
+
+    def closed_within(self, timeout):
+        """True if the peer closes (EOF or reset) within timeout; data received is discarded
+        into self.buf."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.sock.settimeout(left)
+                chunk = self.sock.recv(64 * KiB)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def roundtrip(self, method="GET", path="/", host="example.test", headers=(), body=b"",
+                  **kw):
+        self.request(method, path, host, headers, body, **kw)
+        return self.read_response(method)
+
+
+def http(port, method="GET", path="/", host="example.test", headers=(), body=b"",
+         timeout=10.0, **kw):
+    """One request on a fresh connection (Connection: close added unless given)."""
+    headers = list(headers.items()) if isinstance(headers, dict) else list(headers)
+    if not any(k.lower() == "connection" for k, _ in headers):
+        headers.append(("Connection", "close"))
+    with HttpConn(port, timeout=timeout) as c:
+        return c.roundtrip(method, path, host, headers, body, **kw)
+
+
+def raw_exchange(port, data, timeout=5.0, shutdown_write=False):
+    """Send bytes, read everything until the peer closes or timeout. Returns (bytes, closed)."""
+    with socket.create_connection((LOOPBACK, port), timeout=timeout) as s:
+        s.sendall(data)
+        if shutdown_write:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        deadline = time.monotonic() + timeout
+        closed = False
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(64 * KiB)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            out += chunk
+        return out, closed
+
+
+def status_of(raw):
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Load generation
+
+
+def parallel_load(port, clients, duration, path="/", host="example.test", max_requests=100000,
+                  headers=()):
+    """Keep-alive clients in threads hammering one URL for `duration` seconds (and at most
+    max_requests in all). Returns (bodies counter dict, errors list, total)."""
+    counts = {}
+    errors = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+    budget = [max_requests]
+
+    def take():
+        with lock:
+            if budget[0] <= 0:
+                return False
+            budget[0] -= 1
+            return True
+
+    def worker():
+        conn = None
+        while time.monotonic() < stop_at and take():
+            try:
+                if conn is None:
+                    conn = HttpConn(port, timeout=10)
+                r = conn.roundtrip("GET", path, host, headers)
+                key = (r.status, r.text.strip())
+                with lock:
+                    counts[key] = counts.get(key, 0) + 1
+                if (r.header("Connection") or "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except Exception as e:  # noqa: BLE001 - any failure is a test result
+                with lock:
+                    errors.append(repr(e))
+                if conn:
+                    conn.close()
+                conn = None
+        if conn:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + 30)
+    return counts, errors, sum(counts.values())
+
+
+def run_wrk(port, duration_s, connections=8, threads=2, path="/", host=None, timeout_s=None):
+    """Run wrk (bounded in time) and return its parsed summary."""
+    wrk = require_tool("wrk")
+    cmd = [wrk, "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration_s,
+           "--timeout", "%ds" % (timeout_s or 5)]
+    if host:
+        cmd += ["-H", "Host: %s" % host]
+    cmd.append("http://%s:%d%s" % (LOOPBACK, port, path))
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 30)
+    return parse_wrk(p.stdout + p.stderr, p.returncode)
+
+
+def parse_wrk(out, rc=0):
+    res = {"output": out, "rc": rc, "requests": 0, "non2xx": 0,
+           "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0}}
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        res["requests"] = int(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        res["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"),
+                                        map(int, m.groups())))
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Big files with markers: mostly sparse, with tagged bytes at known offsets so that a
+# transferred copy can be checked for size, order and content while streaming.
+
+
+def marker_offsets(size):
+    offs = [k * 64 * MiB + 12345 for k in range(size // (64 * MiB)) if k * 64 * MiB + 12345 + 16 <= size]
+    offs.append(size - 16)
+    return sorted(set(o for o in offs if o >= 0))
+
+
+def marker_at(offset):
+    return ("[%012x]\n\n" % offset).encode()
+
+
+def make_marked_file(path, size):
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for off in marker_offsets(size):
+            f.seek(off)
+            f.write(marker_at(off))
+
+
+class MarkedStreamChecker:
+    """Feed the bytes of a copy of make_marked_file(size) in order; check() tells what is
+    wrong, if anything."""
+
+    def __init__(self, size):
+        self.size = size
+        self.offset = 0
+        self.nonzero = 0
+        self.markers = {off: marker_at(off) for off in marker_offsets(size)}
+        self.expected_nonzero = sum(len(m) - m.count(0) for m in self.markers.values())
+        self.tail = b""  # last 15 bytes, for markers split across chunks
+        self.problems = []
+
+    def feed(self, chunk):
+        start = self.offset - len(self.tail)
+        window = self.tail + chunk
+        end = start + len(window)
+        for off, m in self.markers.items():
+            if off >= start and off + 16 <= end and off + 16 > self.offset:
+                got = window[off - start:off - start + 16]
+                if got != m:
+                    self.problems.append("at offset %d: %r instead of %r" % (off, got, m))
+        self.nonzero += len(chunk) - chunk.count(0)
+        self.offset += len(chunk)
+        self.tail = window[-15:]
+
+    def check(self):
+        p = list(self.problems[:5])
+        if self.offset != self.size:
+            p.append("got %d bytes, expected %d" % (self.offset, self.size))
+        if self.nonzero != self.expected_nonzero:
+            p.append("%d non-zero bytes, expected %d" % (self.nonzero, self.expected_nonzero))
+        return p
+
+
+def check_marked_file(path, size):
+    chk = MarkedStreamChecker(size)
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(4 * MiB)
+            if not b:
+                break
+            chk.feed(b)
+    return chk.check()
+
+
+# ---------------------------------------------------------------------------------------------
+# nginx backend
+
+NGINX_LOG_FIELDS = [
+    ("conn", "$connection"),
+    ("conn_requests", "$connection_requests"),
+    ("remote", "$remote_addr"),
+    ("request", "$request"),
+    ("method", "$request_method"),
+    ("uri", "$request_uri"),
+    ("status", "$status"),
+    ("bytes", "$body_bytes_sent"),
+    ("request_length", "$request_length"),
+    ("host", "$http_host"),
+    ("xff", "$http_x_forwarded_for"),
+    ("xfp", "$http_x_forwarded_proto"),
+    ("xfh", "$http_x_forwarded_host"),
+    ("connection", "$http_connection"),
+    ("keep_alive", "$http_keep_alive"),
+    ("proxy_connection", "$http_proxy_connection"),
+    ("te", "$http_te"),
+    ("trailer", "$http_trailer"),
+    ("upgrade", "$http_upgrade"),
+    ("expect", "$http_expect"),
+    ("transfer_encoding", "$http_transfer_encoding"),
+    ("content_length", "$http_content_length"),
+    ("x_hop", "$http_x_hop"),
+    ("x_custom", "$http_x_custom"),
+    ("forwarded", "$http_forwarded"),
+    ("via", "$http_via"),
+]
+
+
+class Nginx:
+    """nginx on 127.0.0.1:port, everything under its own directory.
+
+    Locations: `/` answers `body` (default "<name>\\n"); `/static/` serves files from
+    DIR/static; `/dav/` accepts PUT/DELETE into DIR/dav (no body size limit). Each request is
+    logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS)."""
+
+    def __init__(self, workdir, name="node-a", port=None, body=None, extra_server="",
+                 extra_http="", keepalive_timeout="120s"):
+        self.name = name
+        self.dir = os.path.join(workdir, "nginx-" + name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.static_dir = os.path.join(self.dir, "static")
+        self.dav_dir = os.path.join(self.dir, "dav")
+        os.makedirs(self.static_dir, exist_ok=True)
+        os.makedirs(self.dav_dir, exist_ok=True)
+        self.port = port or free_port()
+        self.body = body if body is not None else name + "\n"
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.error_log = os.path.join(self.dir, "error.log")
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        self.extra_server = extra_server
+        self.extra_http = extra_http
+        self.keepalive_timeout = keepalive_timeout
+        self.proc = None
+
+    @property
+    def address(self):
+        return "%s:%d" % (LOOPBACK, self.port)
+
+    def _config(self):
+        d = self.dir
+        fmt = "\\t".join("%s=%s" % (k, v) for k, v in NGINX_LOG_FIELDS)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        body = self.body.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f"""{user}worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+    log_format passeur_test '{fmt}';
+    access_log {d}/access.log passeur_test;
+    client_body_temp_path {d}/client_body_temp;
+    proxy_temp_path {d}/proxy_temp;
+    fastcgi_temp_path {d}/fastcgi_temp;
+    uwsgi_temp_path {d}/uwsgi_temp;
+    scgi_temp_path {d}/scgi_temp;
+    default_type application/octet-stream;
+    sendfile on;
+    keepalive_requests 1000000;
+    keepalive_timeout {self.keepalive_timeout};
+    {self.extra_http}
+    server {{
+        listen {LOOPBACK}:{self.port};
+        server_name _;
+        location / {{ return 200 "{body}"; }}
+        location /static/ {{ alias {self.static_dir}/; }}
+        location /dav/ {{
+            alias {self.dav_dir}/;
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            client_max_body_size 0;
+            client_body_temp_path {d}/dav_temp;
+        }}
+        {self.extra_server}
+    }}
+}}
+"""
+
+    def start(self):
+        require_tool("nginx")
+        with open(self.conf, "w") as f:
+            f.write(self._config())
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", self.dir + "/", "-c", self.conf, "-g", "daemon off;",
+             "-e", self.error_log],
+            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
+        try:
+            wait_port(self.port, 10, self.proc, "nginx " + self.name, self.error_log)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            # SIGTERM to the master (our child) makes it stop its worker too.
+            stop_process(self.proc, signal.SIGTERM, 10)
+            self.proc = None
+        if getattr(self, "_stderr", None):
+            self._stderr.close()
+            self._stderr = None
+
+    def log_entries(self):
+        out = []
+        for line in read_text(self.access_log).splitlines():
+            if not line.strip():
+                continue
+            entry = {}
+            for field in line.split("\t"):
+                k, _, v = field.partition("=")
+                entry[k] = v
+            out.append(entry)
+        return out
+
+    def request_count(self):
+        return len(self.log_entries())
+
+    def distinct_connections(self):
+        return len({e["conn"] for e in self.log_entries()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Python backends (backends.py in a child /usr/bin/python3)
+
+
+class Backend:
+    """A special-case backend from backends.py: mode is one of
+    http (named node; /slow?delay=S, /chunked, /head echo), blackhole, partial, ws."""
+
+    def __init__(self, workdir, mode, name=None, port=None, delay=0.0, extra_args=()):
+        self.mode = mode
+        self.name = name or mode
+        self.port = port or free_port()
+        self.delay = delay
+        self.log_path = os.path.join(workdir, "backend-%s-%d.log" % (self.name, self.port))
+        self.extra_args = list(extra_args)
+        self.proc = None
+
+    @property
+    def address(self):
+        return "%s:%d" % (LOOPBACK, self.port)
+
+    def start(self):
+        self._log = open(self.log_path, "wb")
+        cmd = [SYSTEM_PYTHON, BACKENDS_SCRIPT, self.mode, "--port", str(self.port),
+               "--name", self.name, "--delay", str(self.delay)] + self.extra_args
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.port, 10, self.proc, "backend " + self.name, self.log_path)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGTERM, 5)
+            self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+    def requests_seen(self):
+        """Lines 'REQ <method> <path>' the backend wrote for each request it received."""
+        return [l for l in read_text(self.log_path).splitlines() if l.startswith("REQ ")]
+
+
+# ---------------------------------------------------------------------------------------------
+# passeur
+
+
+def passeur_binary():
+    b = os.environ.get("PASSEUR_BIN")
+    if b:
+        return b
+    return os.path.join(SOURCE_DIR, "build", "passeur")
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join("%s = %s" % (k, toml_value(x)) for k, x in v.items()) + "}"
+    raise TypeError("no TOML form for %r" % (v,))
+
+
+def toml_table(header, items):
+    lines = [header]
+    for k, v in items.items():
+        if v is None:
+            continue
+        lines.append("%s = %s" % (k, toml_value(v)))
+    return "\n".join(lines) + "\n"
+
+
+def render_config(server, listeners, routes, pools):
+    """server: dict; listeners, routes: lists of dicts; pools: {name: dict}."""
+    parts = [toml_table("[server]", server)]
+    for l in listeners:
+        parts.append(toml_table("[[listener]]", l))
+    for r in routes:
+        parts.append(toml_table("[[route]]", r))
+    for name, p in pools.items():
+        parts.append(toml_table("[pool.%s]" % name, p))
+    return "\n".join(parts)
+
+
+class Passeur:
+    """The proxy under test, with its config file, logs and a listener on a free port."""
+
+    def __init__(self, workdir, routes, pools, workers=2, access_log=None, grace_period="5s",
+                 listener=None, server=None, listen_port=None, binary=None):
+        self.dir = tempfile.mkdtemp(prefix="passeur-", dir=workdir)
+        self.binary = binary or passeur_binary()
+        self.port = listen_port or free_port()
+        self.admin_port = free_port()
+        self.config_path = os.path.join(self.dir, "passeur.toml")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stdout_path = os.path.join(self.dir, "stdout.log")
+        self.access_log = access_log if access_log is not None else os.path.join(
+            self.dir, "access.log")
+        self.server = {"workers": workers, "admin_listen": "%s:%d" % (LOOPBACK, self.admin_port),
+                       "access_log": self.access_log, "grace_period": grace_period}
+        self.server.update(server or {})
+        self.listener = {"name": "web", "listen": "%s:%d" % (LOOPBACK, self.port),
+                         "protocol": "http"}
+        self.listener.update(listener or {})
+        self.routes = routes
+        self.pools = pools
+        self.proc = None
+        self.expect_exit = False
+        self.write_config()
+
+    def config_text(self, routes=None, pools=None):
+        return render_config(self.server, [self.listener],
+                             self.routes if routes is None else routes,
+                             self.pools if pools is None else pools)
+
+    def write_config(self, routes=None, pools=None, text=None):
+        """Write the config file atomically (rename), from routes/pools or raw text."""
+        if routes is not None:
+            self.routes = routes
+        if pools is not None:
+            self.pools = pools
+        if text is None:
+            text = self.config_text()
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config_path)
+
+    def start(self, wait=True):
+        if not os.path.exists(self.binary):
+            raise AssertionError("passeur binary not found at %s (set PASSEUR_BIN)" % self.binary)
+        self._stderr = open(self.stderr_path, "ab")
+        self._stdout = open(self.stdout_path, "ab")
+        self.proc = subprocess.Popen([self.binary, "-c", self.config_path],
+                                     stdin=subprocess.DEVNULL, stdout=self._stdout,
+                                     stderr=self._stderr)
+        self.pid = self.proc.pid
+        if wait:
+            try:
+                wait_port(self.port, 10, self.proc, "passeur", self.stderr_path)
+            except Exception:
+                self.stop()
+                raise
+        return self
+
+    def url(self, path="/"):
+        return "http://%s:%d%s" % (LOOPBACK, self.port, path)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout=15):
+        """SIGTERM and wait; SIGKILL if it does not exit. Returns the exit status."""
+        if self.proc is None:
+            return None
+        rc = stop_process(self.proc, signal.SIGTERM, timeout)
+        for f in ("_stderr", "_stdout"):
+            if getattr(self, f, None):
+                getattr(self, f).close()
+                setattr(self, f, None)
+        return rc
+
+    def cleanup(self):
+        """For addCleanup: stop, and report a crash or an exit nobody asked for."""
+        if self.proc is None:
+            return
+        died_alone = self.proc.poll() is not None and not self.expect_exit
+        rc = self.stop()
+        if died_alone:
+            raise AssertionError("passeur exited on its own with status %s%s"
+                                 % (rc, _log_tail(self.stderr_path)))
+        if rc is not None and rc < 0 and rc != -signal.SIGTERM and not self.expect_exit:
+            raise AssertionError("passeur died from signal %d on SIGTERM%s"
+                                 % (-rc, _log_tail(self.stderr_path)))
+
+    def status_field(self, field):
+        """A field of /proc/PID/status, in kB (VmHWM, VmRSS, Threads...)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return None
+
+    def vm_hwm_bytes(self):
+        return self.status_field("VmHWM") * 1024
+
+    def stderr_text(self):
+        if getattr(self, "_stderr", None):
+            self._stderr.flush()
+        return read_text(self.stderr_path)
+
+    def stdout_text(self):
+        return read_text(self.stdout_path)
+
+    def access_lines(self):
+        return [l for l in read_text(self.access_log).splitlines() if l.strip()]
+
+    def check(self, path=None):
+        return run_check(self.binary, path or self.config_path)
+
+
+def run_check(binary, path):
+    p = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True,
+                       timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Test case base
+
+
+class ProxyTestCase(unittest.TestCase):
+    """Each test gets a fresh temporary directory; everything started through the start_*
+    helpers is stopped by pid when the test ends."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="passeur-it-")
+        if os.environ.get("PASSEUR_KEEP_TMP") == "1":
+            sys.stderr.write("\n[%s] temporary directory: %s\n" % (self.id(), self.tmp))
+        else:
+            self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def start_nginx(self, name="node-a", **kw):
+        n = Nginx(self.tmp, name, **kw)
+        self.addCleanup(n.stop)
+        return n.start()
+
+    def start_backend(self, mode, name=None, **kw):
+        b = Backend(self.tmp, mode, name, **kw)
+        self.addCleanup(b.stop)
+        return b.start()
+
+    def start_passeur(self, routes, pools, wait=True, **kw):
+        p = Passeur(self.tmp, routes, pools, **kw)
+        self.addCleanup(p.cleanup)
+        return p.start(wait)
+
+    def simple_proxy(self, nodes, balance="least_loaded", route_extra=None, pool_extra=None,
+                     **kw):
+        """One catch-all route to one pool of `nodes` (objects with .address, or strings)."""
+        route = {"path_prefix": "/", "pool": "main"}
+        route.update(route_extra or {})
+        pool = {"balance": balance,
+                "nodes": [n if isinstance(n, (str, dict)) else n.address for n in nodes]}
+        pool.update(pool_extra or {})
+        return self.start_passeur([route], {"main": pool}, **kw)
+
+    def assertNothingReached(self, backend, msg=""):
+        entries = backend.log_entries() if isinstance(backend, Nginx) else backend.requests_seen()
+        self.assertEqual(entries, [], "backend received requests it should not have %s" % msg)
+
+
+def main():
+    unittest.main(verbosity=2)

@@ -1,0 +1,128 @@
+"""Backend failures: refused nodes are skipped, 503 when none is left, 504 on response
+timeout, and a backend dying mid-response never looks like a complete response."""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import (HttpConn, ProxyTestCase, http, main, refused_port,  # noqa: E402
+                     require_tool)
+
+
+class FailuresTest(ProxyTestCase):
+    def test_refused_node_skipped(self):
+        node = self.start_nginx("node-a")
+        dead = "127.0.0.1:%d" % refused_port()
+        proxy = self.simple_proxy([dead, node], balance="round_robin")
+        for _ in range(20):
+            t0 = time.monotonic()
+            r = http(proxy.port)
+            self.assertEqual((r.status, r.text), (200, "node-a\n"))
+            self.assertLess(time.monotonic() - t0, 2.0)
+
+    def test_refused_node_skipped_with_request_body(self):
+        echo = self.start_backend("http", "echo")
+        dead = "127.0.0.1:%d" % refused_port()
+        proxy = self.simple_proxy([dead, echo], balance="round_robin")
+        for _ in range(6):
+            r = http(proxy.port, "POST", "/head", body=b"b" * 1000)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.header("X-Body-Length"), "1000")
+
+    def test_all_nodes_down_503(self):
+        proxy = self.simple_proxy(["127.0.0.1:%d" % refused_port(),
+                                   "127.0.0.1:%d" % refused_port()])
+        t0 = time.monotonic()
+        r = http(proxy.port)
+        self.assertEqual(r.status, 503)
+        self.assertLess(time.monotonic() - t0, 5.0)
+        # and the proxy keeps serving
+        self.assertEqual(http(proxy.port).status, 503)
+
+    def test_response_timeout_504(self):
+        hole = self.start_backend("blackhole", "hole")
+        proxy = self.simple_proxy([hole], route_extra={"response_timeout": "1s"})
+        t0 = time.monotonic()
+        r = http(proxy.port)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(r.status, 504)
+        self.assertGreater(elapsed, 0.8)
+        self.assertLess(elapsed, 5.0)
+
+    def test_response_timeout_is_per_route(self):
+        slow = self.start_backend("http", "slow", delay=1.5)
+        routes = [{"path_prefix": "/", "pool": "p", "response_timeout": "4s"},
+                  {"path_prefix": "/short/", "pool": "p", "response_timeout": "1s"}]
+        proxy = self.start_passeur(routes, {"p": {"nodes": [slow.address]}})
+        r = http(proxy.port, path="/long")
+        self.assertEqual((r.status, r.text), (200, "slow\n"))
+        t0 = time.monotonic()
+        r = http(proxy.port, path="/short/x")
+        self.assertEqual(r.status, 504)
+        self.assertLess(time.monotonic() - t0, 1.45)
+
+    def test_mid_response_death_content_length(self):
+        curl = require_tool("curl")
+        broken = self.start_backend("partial", "broken")
+        proxy = self.simple_proxy([broken])
+        p = subprocess.run([curl, "-s", "--max-time", "20", "-o", "/dev/null",
+                            "-w", "%{http_code} %{size_download}", proxy.url("/")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0, "curl saw a complete response: " + p.stdout)
+        code, size = p.stdout.split()
+        self.assertLess(int(size), 1000000)
+        # on a raw connection: the head says 1000000 bytes, then the connection closes
+        with HttpConn(proxy.port) as c:
+            c.request("GET", "/")
+            head = c.read_head()
+            self.assertEqual(head.status, 200)
+            self.assertTrue(c.closed_within(10))
+            self.assertLess(len(c.buf), 1000000)
+
+    def test_mid_response_death_chunked(self):
+        curl = require_tool("curl")
+        broken = self.start_backend("partial", "broken")
+        proxy = self.simple_proxy([broken])
+        p = subprocess.run([curl, "-s", "--max-time", "20", "-o", "/dev/null",
+                            "-w", "%{http_code} %{size_download}", proxy.url("/chunked")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0, "curl saw a complete response: " + p.stdout)
+        with HttpConn(proxy.port) as c:
+            c.request("GET", "/chunked")
+            head = c.read_head()
+            self.assertEqual(head.status, 200)
+            self.assertTrue(c.closed_within(10))
+            self.assertNotIn(b"\r\n0\r\n\r\n", c.buf, "a terminating chunk was made up")
+
+    def test_serves_after_failures(self):
+        node = self.start_nginx("node-a")
+        hole = self.start_backend("blackhole", "hole")
+        broken = self.start_backend("partial", "broken")
+        routes = [{"path_prefix": "/", "pool": "good"},
+                  {"path_prefix": "/hole/", "pool": "hole", "response_timeout": "1s"},
+                  {"path_prefix": "/broken/", "pool": "broken"}]
+        pools = {"good": {"nodes": [node.address]}, "hole": {"nodes": [hole.address]},
+                 "broken": {"nodes": [broken.address]}}
+        proxy = self.start_passeur(routes, pools)
+        self.assertEqual(http(proxy.port, path="/hole/").status, 504)
+        with HttpConn(proxy.port) as c:
+            c.request("GET", "/broken/")
+            c.read_head()
+            self.assertTrue(c.closed_within(10))
+        for _ in range(10):
+            self.assertEqual(http(proxy.port).text, "node-a\n")
+
+    def test_backend_closes_without_response_is_502(self):
+        # A node that reads the request and closes without a word: a 502, not a hang.
+        broken = self.start_backend("partial", "broken")
+        proxy = self.simple_proxy([broken])
+        t0 = time.monotonic()
+        r = http(proxy.port, path="/close")
+        self.assertEqual(r.status, 502)
+        self.assertLess(time.monotonic() - t0, 5.0)
+
+
+if __name__ == "__main__":
+    main()
