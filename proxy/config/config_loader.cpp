@@ -437,11 +437,11 @@ class Loader {
     }
     if (auto v = s.integer("max_idle", 0, 65536)) out.max_idle = static_cast<uint32_t>(*v);
     if (auto v = s.duration("idle_timeout")) out.idle_timeout = *v;
-    if (!s.require("nodes")) {
-      // reported
-    } else if (auto* nodes = s.array("nodes", "a list of nodes")) {
-      if (nodes->empty())
+    auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
+    if (nodes) {
+      if (nodes->empty()) {
         errors_.add(nodes->source(), "pool " + quoted(out.name) + " has no nodes");
+      }
       FirstSeen<std::string> names;
       FirstSeen<tcp::endpoint> addresses;
       for (auto& node : *nodes) {

@@ -85,19 +85,17 @@ bool connection_has_token(std::string_view connection_value, std::string_view to
 
 void build_request_head(const bhttp::request_header<>& req, const RequestRewrite& rw,
                         std::string& out) {
+  out.reserve(out.size() + 512);
   out.append(req.method_string()).append(" ").append(rw.target).append(" HTTP/1.1\r\n");
   copy_end_to_end_fields(req, out, true);
 
   // X-Forwarded-For: the list received (every copy, in order) plus the client's address.
-  std::string xff;
+  out.append("X-Forwarded-For: ");
   for (const auto& f : req) {
     if (f.name() != Field::unknown || !iequals(f.name_string(), "x-forwarded-for")) continue;
-    if (!xff.empty()) xff.append(", ");
-    xff.append(f.value());
+    out.append(f.value()).append(", ");
   }
-  if (!xff.empty()) xff.append(", ");
-  xff.append(rw.client_ip);
-  append_line(out, "X-Forwarded-For", xff);
+  out.append(rw.client_ip).append("\r\n");
   append_line(out, "X-Forwarded-Proto", rw.proto);
   if (!rw.host.empty()) append_line(out, "X-Forwarded-Host", rw.host);
   if (rw.forwarded) {
@@ -125,6 +123,7 @@ void build_request_head(const bhttp::request_header<>& req, const RequestRewrite
 
 void build_response_head(const bhttp::response_header<>& res, const ResponseRewrite& rw,
                          std::string& out) {
+  out.reserve(out.size() + 512);
   out.append("HTTP/1.1 ");
   append_number(out, res.result_int());
   out.append(" ").append(res.reason()).append("\r\n");

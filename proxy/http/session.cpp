@@ -30,7 +30,10 @@ using namespace asio::experimental::awaitable_operators;
 
 // Upstream response headers may be larger than a client's: cookies set by a cloud suite.
 constexpr uint32_t kMaxResponseHeader = 64 * 1024;
-constexpr size_t kMaxTries = 8;  // nodes tried for one request when connects fail
+constexpr size_t kMaxTries = 8;
+// Read size while waiting for the next request on a keep-alive connection: most request
+// heads fit; a larger one continues in the header read.
+constexpr size_t kIdleBuffer = 1024;  // nodes tried for one request when connects fail
 
 template <class Stream>
 void cancel_stream(Stream& s) {
@@ -70,14 +73,17 @@ class Session final : public TrackedConnection {
 
   awaitable<void> run() {
     while (!close_after_ && !w_.stopping()) {
-      // Between requests: wait for the first byte without holding a parser or a buffer.
+      // Between requests: wait for the next bytes without holding a parser, into a small
+      // buffer. A read (not a readiness wait) costs no epoll_ctl: the socket stays registered
+      // edge-triggered, so an idle keep-alive connection costs no system call to resume.
       if (cbuf_.size() == 0) {
-        cbuf_.shrink_to_fit();
+        if (cbuf_.capacity() > kIdleBuffer) cbuf_.shrink_to_fit();
         idle_ = true;
+        expired_ = false;
         const ListenerSettings& ls = w_.snapshot()->config().listeners[listener_];
         deadline_in(first_ ? ls.header_timeout : ls.keepalive_timeout);
-        auto [ec] = co_await beast::get_lowest_layer(client_).async_wait(tcp::socket::wait_read,
-                                                                          use_tuple);
+        auto [ec, n] = co_await client_.async_read_some(cbuf_.prepare(kIdleBuffer), use_tuple);
+        cbuf_.commit(n);
         idle_ = false;
         if (ec || close_after_ || w_.stopping()) break;
       }
@@ -157,7 +163,9 @@ awaitable<bool> Session<Stream>::send_error(unsigned status, std::string_view te
 
 template <class Stream>
 awaitable<bool> Session<Stream>::serve_one() {
-  snap_ = w_.snapshot();  // each request sees the newest config
+  // Each request sees the newest config. Copied only when it changed: the snapshot's reference
+  // count is shared by every worker and would otherwise bounce between cores on every request.
+  if (snap_.get() != w_.snapshot().get()) snap_ = w_.snapshot();
   const ListenerSettings& ls = listener();
 
   start_ = w_.now();

@@ -166,8 +166,8 @@ def run_ws(args):
 
     async def handler(ws):
         log("REQ GET %s" % ws.path)
-        await ws.send(json.dumps({"path": ws.path,
-                                  "headers": {k.lower(): v for k, v in ws.request_headers.raw_items()}}))
+        headers = {k.lower(): v for k, v in ws.request_headers.raw_items()}
+        await ws.send(json.dumps({"path": ws.path, "headers": headers}))
         async for msg in ws:
             if msg == "close-me":
                 await ws.close(4001, "bye")

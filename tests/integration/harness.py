@@ -448,7 +448,8 @@ def parse_wrk(out, rc=0):
 
 
 def marker_offsets(size):
-    offs = [k * 64 * MiB + 12345 for k in range(size // (64 * MiB)) if k * 64 * MiB + 12345 + 16 <= size]
+    offs = [k * 64 * MiB + 12345 for k in range(size // (64 * MiB))
+            if k * 64 * MiB + 12345 + 16 <= size]
     offs.append(size - 16)
     return sorted(set(o for o in offs if o >= 0))
 
@@ -473,23 +474,27 @@ class MarkedStreamChecker:
         self.size = size
         self.offset = 0
         self.nonzero = 0
-        self.markers = {off: marker_at(off) for off in marker_offsets(size)}
-        self.expected_nonzero = sum(len(m) - m.count(0) for m in self.markers.values())
+        self.markers = [(off, marker_at(off)) for off in marker_offsets(size)]
+        self.next_marker = 0
+        self.expected_nonzero = sum(len(m) - m.count(0) for _, m in self.markers)
         self.tail = b""  # last 15 bytes, for markers split across chunks
         self.problems = []
 
     def feed(self, chunk):
-        start = self.offset - len(self.tail)
-        window = self.tail + chunk
-        end = start + len(window)
-        for off, m in self.markers.items():
-            if off >= start and off + 16 <= end and off + 16 > self.offset:
+        end = self.offset + len(chunk)
+        if self.next_marker < len(self.markers) and self.markers[self.next_marker][0] + 16 <= end:
+            start = self.offset - len(self.tail)
+            window = self.tail + chunk
+            while (self.next_marker < len(self.markers)
+                   and self.markers[self.next_marker][0] + 16 <= end):
+                off, m = self.markers[self.next_marker]
                 got = window[off - start:off - start + 16]
                 if got != m:
                     self.problems.append("at offset %d: %r instead of %r" % (off, got, m))
+                self.next_marker += 1
         self.nonzero += len(chunk) - chunk.count(0)
-        self.offset += len(chunk)
-        self.tail = window[-15:]
+        self.offset = end
+        self.tail = (self.tail + chunk[-15:])[-15:]
 
     def check(self):
         p = list(self.problems[:5])

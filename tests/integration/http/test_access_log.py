@@ -37,7 +37,7 @@ class AccessLogTest(ProxyTestCase):
         self.assertIsNotNone(m, "status and bytes should follow the request line: " + line)
         self.assertEqual(m.group(1), "200")
         self.assertGreaterEqual(int(m.group(2)), len("node-a\n"))
-        self.assertIn("host=webmail.example.coop", line)
+        self.assertRegex(line, r'\bhost="?webmail\.example\.coop"?(\s|$)')
         self.assertIn("pool=webmail", line)
         self.assertRegex(line, r"\bnode=node1\b")
         self.assertRegex(line, r"upstream_time=" + TIME)
@@ -82,7 +82,7 @@ class AccessLogTest(ProxyTestCase):
         self.assertEqual(r.status, 404)
         line = self.wait_lines(proxy, 1)[0]
         self.assertIn('"GET /nowhere HTTP/1.1" 404', line)
-        self.assertIn("host=unknown.example", line)
+        self.assertRegex(line, r'\bhost="?unknown\.example"?(\s|$)')
 
     def test_503_logged_with_pool(self):
         proxy = self.start("127.0.0.1:%d" % refused_port())
@@ -91,6 +91,24 @@ class AccessLogTest(ProxyTestCase):
         line = self.wait_lines(proxy, 1)[0]
         self.assertIn('" 503', line)
         self.assertIn("pool=webmail", line)
+
+    def test_failed_requests_logged(self):
+        # A 504 and a response cut short by the backend still leave a line each.
+        hole = self.start_backend("blackhole", "hole")
+        broken = self.start_backend("partial", "broken")
+        routes = [{"path_prefix": "/hole/", "pool": "hole", "response_timeout": "1s"},
+                  {"path_prefix": "/broken/", "pool": "broken"}]
+        proxy = self.start_passeur(routes, {"hole": {"nodes": [hole.address]},
+                                            "broken": {"nodes": [broken.address]}})
+        self.assertEqual(http(proxy.port, path="/hole/x").status, 504)
+        with HttpConn(proxy.port) as c:
+            c.request("GET", "/broken/x")
+            c.closed_within(10)
+        lines = self.wait_lines(proxy, 2)
+        self.assertTrue(any('"GET /hole/x HTTP/1.1" 504' in l and "pool=hole" in l
+                            for l in lines), lines)
+        self.assertTrue(any('"GET /broken/x HTTP/1.1"' in l and "pool=broken" in l
+                            for l in lines), lines)
 
     def test_access_log_to_stdout(self):
         node = self.start_nginx("node-a")

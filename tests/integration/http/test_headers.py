@@ -45,6 +45,13 @@ class HeadersTest(ProxyTestCase):
         self.assertEqual(len(xff), 1, hs)
         self.assertRegex(xff[0], r"^203\.0\.113\.7,\s*198\.51\.100\.9,\s*127\.0\.0\.1$")
 
+    def test_x_forwarded_for_several_lines_combined(self):
+        _, hs, _ = self.echo_headers([("X-Forwarded-For", "203.0.113.7"),
+                                      ("X-Forwarded-For", "198.51.100.9")])
+        xff = values(hs, "x-forwarded-for")
+        self.assertEqual(len(xff), 1, hs)
+        self.assertRegex(xff[0], r"^203\.0\.113\.7,\s*198\.51\.100\.9,\s*127\.0\.0\.1$")
+
     def test_x_forwarded_proto_and_host(self):
         _, hs, _ = self.echo_headers(host="webmail.example.coop")
         self.assertEqual(values(hs, "x-forwarded-proto"), ["http"])

@@ -73,6 +73,18 @@ class StreamingTest(ProxyTestCase):
             r = c.roundtrip("GET", "/")
             self.assertEqual((r.status, r.text), (200, "node-a\n"))
 
+    def test_bodiless_statuses_on_keepalive(self):
+        node = self.start_nginx("node-a", extra_server="location = /204 { return 204; }\n"
+                                "location = /304 { return 304; }")
+        proxy = self.simple_proxy([node])
+        with HttpConn(proxy.port, timeout=5) as c:
+            for path in ("/204", "/304", "/204"):
+                r = c.roundtrip("GET", path)
+                self.assertEqual(r.status, int(path[1:]))
+                self.assertEqual(r.body, b"")
+            r = c.roundtrip("GET", "/")
+            self.assertEqual((r.status, r.text), (200, "node-a\n"))
+
     def test_download_2gib(self):
         curl = require_tool("curl")
         node = self.start_nginx("node-a")
@@ -84,11 +96,13 @@ class StreamingTest(ProxyTestCase):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.addCleanup(lambda: p.poll() is None and p.kill())
         while True:
-            b = p.stdout.read1(1 * MiB)
+            b = p.stdout.read(4 * MiB)
             if not b:
                 break
             chk.feed(b)
         err = p.stderr.read().decode(errors="replace")
+        p.stdout.close()
+        p.stderr.close()
         self.assertEqual(p.wait(), 0, err)
         self.assertEqual(chk.check(), [])
         hwm = proxy.vm_hwm_bytes()

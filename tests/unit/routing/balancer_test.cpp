@@ -633,7 +633,11 @@ TEST(RoundRobinTest, LargePoolVisitsEveryNodeOncePerCycle) {
   RoundRobinBalancer b(f.nodes());
   ScriptedRandom rng;
   std::vector<int> seen(kLarge, 0);
-  for (size_t i = 0; i < 3 * kLarge; ++i) ++seen[f.which(b.pick(f.nodes(), {rng}))];
+  for (size_t i = 0; i < 3 * kLarge; ++i) {
+    NodeLease lease = b.pick(f.nodes(), {rng});
+    ASSERT_TRUE(lease);
+    ++seen[f.index.at(lease.node())];
+  }
   for (int count : seen) EXPECT_EQ(count, 3);
 }
 
