@@ -1,58 +1,38 @@
 #include "proxy/http/header_rewrite.h"
 
-#include <boost/beast/core/string.hpp>
 #include <charconv>
 
 namespace proxy::http {
 namespace {
 
-using boost::beast::iequals;
-using Field = bhttp::field;
-
-// Fields that describe one connection and never cross a proxy (RFC 9110 7.6.1), plus the
+// Fields that describe one connection and never cross a proxy (RFC 9110 7.6.1), and the
 // framing fields that Passeur writes itself.
-bool is_hop_by_hop(Field f) {
-  switch (f) {
-    case Field::connection:
-    case Field::keep_alive:
-    case Field::proxy_connection:
-    case Field::te:
-    case Field::trailer:
-    case Field::transfer_encoding:
-    case Field::upgrade:
-    case Field::content_length:
-      return true;
+bool is_hop_by_hop(std::string_view n) {
+  switch (n.size()) {
+    case 2:
+      return iequals(n, "te");
+    case 7:
+      return iequals(n, "trailer") || iequals(n, "upgrade");
+    case 10:
+      return iequals(n, "connection") || iequals(n, "keep-alive");
+    case 14:
+      return iequals(n, "content-length");
+    case 16:
+      return iequals(n, "proxy-connection");
+    case 17:
+      return iequals(n, "transfer-encoding");
     default:
       return false;
   }
 }
 
-// Calls fn(token) for each comma-separated token of a header value, trimmed.
-template <class Fn>
-void for_each_token(std::string_view v, Fn&& fn) {
-  while (!v.empty()) {
-    size_t comma = v.find(',');
-    std::string_view t = v.substr(0, comma);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    if (!t.empty()) fn(t);
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-}
-
-// Is this header named in the message's Connection header (and so hop-by-hop)?
-bool named_in_connection(std::string_view connection, std::string_view name) {
-  bool found = false;
-  for_each_token(connection, [&](std::string_view t) { found = found || iequals(t, name); });
-  return found;
-}
-
-// X-Forwarded-For/-Proto/-Host are rewritten by Passeur (Beast has no enum value for them).
-bool is_x_forwarded(std::string_view name) {
-  return name.size() >= 16 && iequals(name.substr(0, 12), "x-forwarded-") &&
-         (iequals(name.substr(12), "for") || iequals(name.substr(12), "proto") ||
-          iequals(name.substr(12), "host"));
+// Request fields Passeur writes itself: X-Forwarded-For/-Proto/-Host, and Expect (a 100
+// Continue is answered by Passeur).
+bool is_rewritten_request_field(std::string_view n) {
+  if (n.size() == 6) return iequals(n, "expect");
+  return n.size() >= 15 && iequals(n.substr(0, 12), "x-forwarded-") &&
+         (iequals(n.substr(12), "for") || iequals(n.substr(12), "proto") ||
+          iequals(n.substr(12), "host"));
 }
 
 void append_line(std::string& out, std::string_view name, std::string_view value) {
@@ -65,52 +45,48 @@ void append_number(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
-template <class Header>
-void copy_end_to_end_fields(const Header& h, std::string& out, bool skip_forwarding) {
-  std::string_view connection = h[Field::connection];
-  for (const auto& f : h) {
-    Field name = f.name();
-    if (is_hop_by_hop(name)) continue;
-    if (skip_forwarding && (name == Field::expect || is_x_forwarded(f.name_string()))) continue;
-    if (!connection.empty() && named_in_connection(connection, f.name_string())) continue;
-    append_line(out, f.name_string(), f.value());
-  }
+bool named_by_connection(const MessageHead& h, std::string_view name) {
+  return h.connection_names(name);
 }
 
 }  // namespace
 
-bool connection_has_token(std::string_view connection_value, std::string_view token) {
-  return named_in_connection(connection_value, token);
-}
-
-void build_request_head(const bhttp::request_header<>& req, const RequestRewrite& rw,
-                        std::string& out) {
-  out.reserve(out.size() + 512);
-  out.append(req.method_string()).append(" ").append(rw.target).append(" HTTP/1.1\r\n");
-  copy_end_to_end_fields(req, out, true);
-
+void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::string& out) {
+  out.reserve(out.size() + req.size + 256);
+  out.append(req.method).append(" ").append(rw.target).append(" HTTP/1.1\r\n");
+  bool xff_open = false;
+  for (uint16_t i = 0; i < req.nfields; ++i) {
+    const HeaderField& f = req.fields[i];
+    if (is_hop_by_hop(f.name) || named_by_connection(req, f.name)) continue;
+    if (is_rewritten_request_field(f.name)) {
+      if (f.name.size() == 15 && iequals(f.name, "x-forwarded-for")) xff_open = true;
+      continue;
+    }
+    append_line(out, f.name, f.value);
+  }
   // X-Forwarded-For: the list received (every copy, in order) plus the client's address.
   out.append("X-Forwarded-For: ");
-  for (const auto& f : req) {
-    if (f.name() != Field::unknown || !iequals(f.name_string(), "x-forwarded-for")) continue;
-    out.append(f.value()).append(", ");
+  if (xff_open) {
+    for (uint16_t i = 0; i < req.nfields; ++i) {
+      const HeaderField& f = req.fields[i];
+      if (f.name.size() == 15 && iequals(f.name, "x-forwarded-for") && !f.value.empty())
+        out.append(f.value).append(", ");
+    }
   }
-  out.append(rw.client_ip).append("\r\n");
-  append_line(out, "X-Forwarded-Proto", rw.proto);
+  out.append(rw.client_ip).append("\r\nX-Forwarded-Proto: ").append(rw.proto).append("\r\n");
   if (!rw.host.empty()) append_line(out, "X-Forwarded-Host", rw.host);
   if (rw.forwarded) {
     out.append("Forwarded: for=");
-    bool v6 = rw.client_ip.find(':') != std::string_view::npos;
-    if (v6) out.append("\"[").append(rw.client_ip).append("]\"");
-    else out.append(rw.client_ip);
+    if (rw.client_ip.find(':') != std::string_view::npos)
+      out.append("\"[").append(rw.client_ip).append("]\"");
+    else
+      out.append(rw.client_ip);
     out.append(";proto=").append(rw.proto);
     if (!rw.host.empty()) out.append(";host=\"").append(rw.host).append("\"");
     out.append("\r\n");
   }
-  if (rw.via) append_line(out, "Via", req.version() == 10 ? "1.0 passeur" : "1.1 passeur");
-  if (rw.websocket) {
-    out.append("Connection: upgrade\r\nUpgrade: ").append(req[Field::upgrade]).append("\r\n");
-  }
+  if (rw.via) append_line(out, "Via", req.version == 10 ? "1.0 passeur" : "1.1 passeur");
+  if (rw.websocket) out.append("Connection: upgrade\r\nUpgrade: ").append(req.upgrade).append("\r\n");
   if (rw.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (rw.content_length) {
@@ -121,17 +97,21 @@ void build_request_head(const bhttp::request_header<>& req, const RequestRewrite
   out.append("\r\n");
 }
 
-void build_response_head(const bhttp::response_header<>& res, const ResponseRewrite& rw,
-                         std::string& out) {
-  out.reserve(out.size() + 512);
+void build_response_head(const ResponseHead& res, const ResponseRewrite& rw, std::string& out) {
+  out.reserve(out.size() + res.size + 128);
   out.append("HTTP/1.1 ");
-  append_number(out, res.result_int());
-  out.append(" ").append(res.reason()).append("\r\n");
-  copy_end_to_end_fields(res, out, false);
-  if (rw.via) append_line(out, "Via", res.version() == 10 ? "1.0 passeur" : "1.1 passeur");
+  append_number(out, res.status);
+  out.append(" ").append(res.reason.empty() ? reason_phrase(res.status) : res.reason);
+  out.append("\r\n");
+  for (uint16_t i = 0; i < res.nfields; ++i) {
+    const HeaderField& f = res.fields[i];
+    if (is_hop_by_hop(f.name) || named_by_connection(res, f.name)) continue;
+    append_line(out, f.name, f.value);
+  }
+  if (rw.via) append_line(out, "Via", res.version == 10 ? "1.0 passeur" : "1.1 passeur");
   out.append(rw.extra);
-  if (res.result_int() == 101) {
-    out.append("Connection: upgrade\r\nUpgrade: ").append(res[Field::upgrade]).append("\r\n\r\n");
+  if (res.status == 101) {
+    out.append("Connection: upgrade\r\nUpgrade: ").append(res.upgrade).append("\r\n\r\n");
     return;
   }
   switch (rw.framing) {
@@ -139,16 +119,13 @@ void build_response_head(const bhttp::response_header<>& res, const ResponseRewr
       out.append("Transfer-Encoding: chunked\r\n");
       break;
     case Framing::Length:
-      if (rw.content_length) {
-        out.append("Content-Length: ");
-        append_number(out, *rw.content_length);
-        out.append("\r\n");
-        break;
-      }
-      [[fallthrough]];
     case Framing::None:
       // A HEAD, 204 or 304 answer keeps the Content-Length the backend declared.
-      if (auto cl = res[Field::content_length]; !cl.empty()) append_line(out, "Content-Length", cl);
+      if (res.content_length) {
+        out.append("Content-Length: ");
+        append_number(out, *res.content_length);
+        out.append("\r\n");
+      }
       break;
     case Framing::Close:
       break;
@@ -160,11 +137,36 @@ void build_response_head(const bhttp::response_header<>& res, const ResponseRewr
   out.append("\r\n");
 }
 
+std::string_view reason_phrase(unsigned status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
 void build_error_response(unsigned status, std::string_view text, bool close, std::string& out) {
-  std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
   out.append("HTTP/1.1 ");
   append_number(out, status);
-  out.append(" ").append(reason).append("\r\nContent-Type: text/plain\r\nContent-Length: ");
+  out.append(" ").append(reason_phrase(status));
+  out.append("\r\nContent-Type: text/plain\r\nContent-Length: ");
   append_number(out, text.size() + 1);
   out.append(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n").append(text).append("\n");
 }

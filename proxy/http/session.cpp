@@ -1,20 +1,21 @@
 #include "proxy/http/session.h"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <cstring>
 
 #include "proxy/config/address.h"
 #include "proxy/http/access_line.h"
+#include "proxy/http/body_relay.h"
 #include "proxy/http/header_rewrite.h"
+#include "proxy/http/message_head.h"
+#include "proxy/http/tunnel.h"
 #include "proxy/worker.h"
 
 namespace proxy::http {
@@ -26,41 +27,54 @@ using asio::awaitable;
 using asio::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using namespace asio::experimental::awaitable_operators;
 
-// Upstream response headers may be larger than a client's: cookies set by a cloud suite.
-constexpr uint32_t kMaxResponseHeader = 64 * 1024;
-constexpr size_t kMaxTries = 8;
+// Upstream response heads may be larger than a client's: cookies set by a cloud suite.
+constexpr size_t kMaxResponseHead = 64 * 1024;
+constexpr size_t kMaxTries = 8;  // nodes tried for one request when connects fail
 // Read size while waiting for the next request on a keep-alive connection: most request
-// heads fit; a larger one continues in the header read.
-constexpr size_t kIdleBuffer = 1024;  // nodes tried for one request when connects fail
+// heads fit; a larger one continues in the head read.
+constexpr size_t kIdleBuffer = 1024;
+constexpr size_t kHeadRead = 4096;
 
-template <class Stream>
-void cancel_stream(Stream& s) {
-  error_code ignored;
-  beast::get_lowest_layer(s).cancel(ignored);
+// Moves every view of a parsed head from one copy of its bytes to another.
+void rebase(RequestHead& h, const char* from, const char* to) {
+  auto fix = [&](std::string_view& v) {
+    if (!v.empty() || v.data()) v = std::string_view(to + (v.data() - from), v.size());
+  };
+  fix(h.method);
+  fix(h.target);
+  fix(h.host);
+  fix(h.upgrade);
+  for (uint16_t i = 0; i < h.nfields; ++i) {
+    fix(h.fields[i].name);
+    fix(h.fields[i].value);
+  }
 }
 
-template <class Stream>
-void shutdown_send(Stream& s) {
-  error_code ignored;
-  beast::get_lowest_layer(s).shutdown(tcp::socket::shutdown_send, ignored);
+// Reads into `buf` until it holds a whole message head, then parses it once. The search for
+// the blank line resumes where it stopped, so a head sent byte by byte costs linear time.
+template <class Stream, class Head, class Parse>
+awaitable<HeadStatus> read_head(Stream& s, beast::flat_buffer& buf, Head& head, size_t max,
+                                size_t read_size, Parse parse, error_code& ec) {
+  size_t scanned = 0;
+  for (;;) {
+    std::string_view data = buffered(buf);
+    size_t from = scanned > 3 ? scanned - 3 : 0;
+    if (data.size() > from) {
+      auto hit = std::string_view(data.data() + from, data.size() - from).find("\r\n\r\n");
+      if (hit != std::string_view::npos) co_return parse(data, max, head);
+      // Also let the parser judge what it can (a bad request line is refused early).
+      if (data.size() > max) co_return HeadStatus::TooLarge;
+    }
+    scanned = data.size();
+    auto [e, n] = co_await s.async_read_some(buf.prepare(read_size), use_tuple);
+    buf.commit(n);
+    if (e) {
+      ec = e;
+      co_return HeadStatus::Incomplete;
+    }
+  }
 }
-
-// Appends a chunk header ("1a2b\r\n") for n bytes.
-void chunk_header(std::string& out, size_t n) {
-  char buf[20];
-  int len = std::snprintf(buf, sizeof buf, "%zx\r\n", n);
-  out.append(buf, static_cast<size_t>(len));
-}
-
-bool wants_websocket(const bhttp::request_header<>& req) {
-  auto upgrade = req[bhttp::field::upgrade];
-  return !upgrade.empty() && connection_has_token(upgrade, "websocket") &&
-         connection_has_token(req[bhttp::field::connection], "upgrade");
-}
-
-enum class Outcome : uint8_t { Ok, SourceError, DestError, TooLarge, Expired };
 
 template <class Stream>
 class Session final : public TrackedConnection {
@@ -110,24 +124,23 @@ class Session final : public TrackedConnection {
   }
 
  private:
+  template <class S>
+  static void cancel_stream(S& s) {
+    error_code ignored;
+    beast::get_lowest_layer(s).cancel(ignored);
+  }
   const ListenerSettings& listener() const { return snap_->config().listeners[listener_]; }
   void deadline_in(Millis d) { set_deadline(w_.now() + d); }
+  auto deadline_fn() {
+    return [this](Millis d) { deadline_in(d); };
+  }
 
-  // Reads and answers one request. Returns whether the connection stays open.
   awaitable<bool> serve_one();
   awaitable<bool> send_error(unsigned status, std::string_view text, bool close);
-  awaitable<bool> proxy_request(bhttp::request_parser<bhttp::buffer_body>& parser,
-                                size_t route_index);
-  awaitable<Outcome> connect(routing::Node& node, Millis timeout,
-                             std::unique_ptr<UpstreamConnection>& out);
-  template <class From, class Parser, class To>
-  awaitable<Outcome> relay_body(From& from, beast::flat_buffer& from_buf, Parser& p, To& to,
-                                std::string& head, bool chunked_out, Millis read_timeout,
-                                Millis write_timeout, uint64_t limit, uint64_t& bytes_out);
-  awaitable<void> tunnel(UpstreamConnection& up, Millis idle);
-  template <class From, class To>
-  awaitable<void> pump(From& from, To& to, Millis idle, bool& failed);
-  void log_request(const bhttp::request_header<>& req, unsigned status);
+  awaitable<bool> proxy_request(RequestHead& req, std::string_view target, size_t route_index);
+  awaitable<bool> connect(routing::Node& node, Millis timeout,
+                          std::unique_ptr<UpstreamConnection>& out, bool& timed_out);
+  void log_request(const RequestHead& req, unsigned status);
 
   Worker& w_;
   Stream client_;
@@ -137,6 +150,7 @@ class Session final : public TrackedConnection {
   std::string peer_ip_;
   std::shared_ptr<const Snapshot> snap_;
   UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
+  size_t pending_head_ = 0;                 // bytes of the current request head still in cbuf_
   bool first_ = true;
   bool idle_ = false;
   bool expired_ = false;
@@ -174,150 +188,129 @@ awaitable<bool> Session<Stream>::serve_one() {
   pool_name_ = node_name_ = {};
   deadline_in(ls.header_timeout);
 
-  bhttp::request_parser<bhttp::buffer_body> parser;
-  parser.header_limit(ls.max_header);
-  parser.body_limit(boost::none);
-  auto [ec, n] = co_await bhttp::async_read_header(client_, cbuf_, parser, use_tuple);
-  if (ec) {
-    if (expired_) co_return co_await send_error(408, "request header timeout", true);
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset)
-      co_return false;  // the client went away between or during requests
-    if (ec == bhttp::error::header_limit)
+  RequestHead req;
+  error_code ec;
+  HeadStatus st = co_await read_head(client_, cbuf_, req, ls.max_header, kHeadRead,
+                                     parse_request_head, ec);
+  switch (st) {
+    case HeadStatus::Complete:
+      break;
+    case HeadStatus::Incomplete:
+      if (expired_) co_return co_await send_error(408, "request header timeout", true);
+      co_return false;  // the client went away during the head
+    case HeadStatus::TooLarge:
       co_return co_await send_error(431, "request header too large", true);
-    co_return co_await send_error(400, "bad request", true);
+    case HeadStatus::BadVersion:
+      co_return co_await send_error(505, "HTTP version not supported", true);
+    case HeadStatus::Bad:
+      co_return co_await send_error(400, "bad request", true);
   }
-  auto& req = parser.get();
+  pending_head_ = req.size;
 
-  // Framing checks that make request smuggling impossible (RFC 9112 6.1, 6.3).
-  if (req.version() != 11 && req.version() != 10)
-    co_return co_await send_error(505, "HTTP version not supported", true);
-  if (req.count(bhttp::field::transfer_encoding) && !parser.chunked())
-    co_return co_await send_error(400, "bad transfer-encoding", true);
-  if (req.method() == bhttp::verb::connect)
-    co_return co_await send_error(405, "CONNECT not allowed", true);
-  std::string_view target = req.target();
-  std::string_view host = req[bhttp::field::host];
+  if (req.method == "CONNECT") co_return co_await send_error(405, "CONNECT not allowed", true);
+  std::string_view target = req.target;
   std::string absolute_target;
   if (target.starts_with("http://") || target.starts_with("https://")) {
     // absolute-form: its authority replaces Host (RFC 9112 3.2.2)
     auto rest = target.substr(target.find("//") + 2);
     auto slash = rest.find('/');
-    host = rest.substr(0, slash);
+    req.host = rest.substr(0, slash);
     absolute_target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
     target = absolute_target;
-  } else if (target.empty() || (target.front() != '/' && target != "*")) {
+  } else if (target.front() != '/' && !(target == "*" && req.method == "OPTIONS")) {
     co_return co_await send_error(400, "bad request target", true);
   }
-  if (req.version() == 11 && req.count(bhttp::field::host) != 1)
+  if (req.version == 11 && req.host_count != 1)
     co_return co_await send_error(400, "missing or repeated Host", true);
 
-  auto route = snap_->routes().match(host, target);
-  if (!route) {
+  bool keep;
+  if (auto route = snap_->routes().match(req.host, target)) {
+    keep = co_await proxy_request(req, target, *route);
+  } else {
     // A request with a body we won't read cannot keep the connection in sync.
-    bool body = parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
-    bool keep = co_await send_error(404, "no route", body || !req.keep_alive());
+    bool body = req.chunked || req.content_length.value_or(0) > 0;
+    keep = co_await send_error(404, "no route", body || !req.keep_alive());
     log_request(req, 404);
-    co_return keep;
   }
-  co_return co_await proxy_request(parser, *route);
+  cbuf_.consume(pending_head_);
+  pending_head_ = 0;
+  co_return keep;
 }
 
 template <class Stream>
-awaitable<Outcome> Session<Stream>::connect(routing::Node& node, Millis timeout,
-                                            std::unique_ptr<UpstreamConnection>& out) {
+awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
+                                         std::unique_ptr<UpstreamConnection>& out,
+                                         bool& timed_out) {
   auto ep = config::parse_endpoint(node.settings().address);
-  if (!ep) co_return Outcome::DestError;
+  if (!ep) co_return false;
   auto conn = std::make_unique<UpstreamConnection>(w_.context().get_executor());
   upstream_ = conn.get();
   deadline_in(timeout);
   auto [ec] = co_await conn->socket.async_connect(*ep, use_tuple);
   upstream_ = nullptr;
   if (ec) {
-    bool timed_out = expired_;
+    timed_out = timed_out || expired_;
     expired_ = false;
-    co_return timed_out ? Outcome::Expired : Outcome::DestError;
+    co_return false;
   }
   error_code ignored;
   conn->socket.set_option(tcp::no_delay(true), ignored);
   out = std::move(conn);
-  co_return Outcome::Ok;
+  co_return true;
+}
+
+// Is an idle pooled connection still open? (A backend may have closed it meanwhile.)
+inline bool still_open(tcp::socket& s) {
+  char probe;
+  ssize_t r = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 template <class Stream>
-template <class From, class Parser, class To>
-awaitable<Outcome> Session<Stream>::relay_body(From& from, beast::flat_buffer& from_buf, Parser& p,
-                                               To& to, std::string& head, bool chunked_out,
-                                               Millis read_timeout, Millis write_timeout,
-                                               uint64_t limit, uint64_t& bytes_out) {
-  BodyBuffer buf(w_.buffers());
-  uint64_t total = 0;
-  std::string frame;  // chunk framing around this piece
-  do {
-    p.get().body().data = buf.data();
-    p.get().body().size = buf.size();
-    deadline_in(read_timeout);
-    auto [ec, n] = co_await bhttp::async_read(from, from_buf, p, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) co_return expired_ ? Outcome::Expired : Outcome::SourceError;
-    size_t got = buf.size() - p.get().body().size;
-    total += got;
-    if (limit && total > limit) co_return Outcome::TooLarge;
-
-    frame.clear();
-    if (chunked_out && got) chunk_header(frame, got);
-    std::array<asio::const_buffer, 5> parts{
-        asio::buffer(head), asio::buffer(frame), asio::buffer(buf.data(), got),
-        asio::buffer(chunked_out && got ? "\r\n" : "", chunked_out && got ? 2 : 0),
-        asio::buffer(chunked_out && p.is_done() ? "0\r\n\r\n" : "",
-                     chunked_out && p.is_done() ? 5 : 0)};
-    if (asio::buffer_size(parts) == 0) continue;
-    deadline_in(write_timeout);
-    auto [wec, wn] = co_await asio::async_write(to, parts, use_tuple);
-    bytes_out += wn;
-    if (wec) co_return expired_ ? Outcome::Expired : Outcome::DestError;
-    head.clear();
-  } while (!p.is_done());
-  co_return Outcome::Ok;
-}
-
-template <class Stream>
-awaitable<bool> Session<Stream>::proxy_request(bhttp::request_parser<bhttp::buffer_body>& parser,
+awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_view target,
                                                size_t route_index) {
-  auto& req = parser.get();
   const routing::RouteSettings& route = snap_->route(route_index);
   routing::Pool& pool = snap_->route_pool(route_index);
   const ListenerSettings& ls = listener();
   pool_name_ = pool.name();
 
-  const bool chunked_in = parser.chunked();
-  const uint64_t content_length = parser.content_length() ? *parser.content_length() : 0;
-  const bool has_body = chunked_in || content_length > 0;
+  const uint64_t content_length = req.content_length.value_or(0);
+  const bool has_body = req.chunked || content_length > 0;
   if (route.max_body && content_length > route.max_body) {
     log_request(req, 413);
     co_return co_await send_error(413, "request body too large", true);
   }
-  const bool websocket = wants_websocket(req);
-  bool client_keep = req.keep_alive() && !websocket;
+  const bool websocket = req.connection_upgrade && iequals(req.upgrade, "websocket");
+  const bool client_keep = req.keep_alive() && !websocket;
 
   std::string head;
-  std::string_view host = req[bhttp::field::host];
-  RequestRewrite rw{.target = req.target(),
-                    .client_ip = peer_ip_,
-                    .proto = "http",
-                    .host = host,
-                    .forwarded = ls.forwarded,
-                    .via = ls.via,
-                    .websocket = websocket,
-                    .chunked = chunked_in,
-                    .content_length = has_body && !chunked_in
-                                          ? std::optional<uint64_t>(content_length)
-                                          : std::nullopt};
-  build_request_head(req, rw, head);
+  build_request_head(req,
+                     RequestRewrite{.target = target,
+                                    .client_ip = peer_ip_,
+                                    .proto = "http",
+                                    .host = req.host,
+                                    .forwarded = ls.forwarded,
+                                    .via = ls.via,
+                                    .websocket = websocket,
+                                    .chunked = req.chunked,
+                                    .content_length = has_body && !req.chunked
+                                                          ? std::optional(content_length)
+                                                          : std::nullopt},
+                     head);
+  // The body is read into the same buffer as the head: keep the head's bytes (for the log)
+  // in a copy of their own before the buffer moves.
+  std::string saved_head;
+  if (has_body) {
+    const char* base = static_cast<const char*>(cbuf_.data().data());
+    saved_head.assign(base, req.size);
+    rebase(req, base, saved_head.data());
+    cbuf_.consume(req.size);
+    pending_head_ = 0;
+  }
 
   // Choose a node and get a connection. A failed connect sends nothing, so another node is
   // tried; a reused connection the backend closed meanwhile is replaced by a fresh one when
-  // the request can be replayed (no body sent yet).
+  // the request can be replayed (no body).
   std::array<const routing::Node*, kMaxTries> tried{};
   size_t ntried = 0;
   routing::NodeLease lease;
@@ -325,29 +318,19 @@ awaitable<bool> Session<Stream>::proxy_request(bhttp::request_parser<bhttp::buff
   bool reused = false;
   bool saw_timeout = false;
   upstream_start_ = w_.now();
-  while (!up) {
-    if (ntried == kMaxTries) break;
+  while (!up && ntried < kMaxTries) {
     lease = pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
     if (!lease) break;
     routing::Node& node = *lease.node();
     up = w_.upstreams().take(&node);
     reused = up != nullptr;
-    if (reused && has_body) {
-      // Bodies cannot be replayed: make sure the idle connection was not closed meanwhile.
-      char probe;
-      ssize_t r = ::recv(up->socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || r > 0) {
-        up.reset();
-        reused = false;
-      }
+    if (reused && has_body && !still_open(up->socket)) {
+      up.reset();  // a body cannot be replayed: check the idle connection first
+      reused = false;
     }
-    if (!up) {
-      Outcome o = co_await connect(node, route.timeouts.connect, up);
-      if (o != Outcome::Ok) {
-        saw_timeout = saw_timeout || o == Outcome::Expired;
-        tried[ntried++] = &node;
-        lease.release();
-      }
+    if (!up && !co_await connect(node, route.timeouts.connect, up, saw_timeout)) {
+      tried[ntried++] = &node;
+      lease.release();
     }
   }
   if (!up) {
@@ -358,69 +341,64 @@ awaitable<bool> Session<Stream>::proxy_request(bhttp::request_parser<bhttp::buff
   node_name_ = lease.node()->name();
   upstream_ = up.get();
 
-  // Send the request: head alone, or head with the first piece of the body.
-  if (has_body && req[bhttp::field::expect] == "100-continue" && req.version() == 11 &&
-      cbuf_.size() == 0) {
+  if (req.expect_continue && has_body && req.version == 11 && cbuf_.size() == 0) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     deadline_in(ls.client_timeout);
     auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), use_tuple);
     if (ec) co_return false;
   }
-  bool replayable = !has_body;
+
+  // Send the request: the head alone (kept for a replay), or with the body streamed behind it.
+  BodyState req_body = req.chunked ? BodyState::chunked() : BodyState::length(content_length);
   for (int attempt = 0;; ++attempt) {
-    Outcome sent = Outcome::Ok;
-    uint64_t ignored_bytes = 0;
+    RelayResult r = RelayResult::Ok;
     if (has_body) {
-      sent = co_await relay_body(client_, cbuf_, parser, up->socket, head, chunked_in,
-                                 ls.client_timeout, route.timeouts.response, route.max_body,
-                                 ignored_bytes);
+      uint64_t sent_bytes = 0;
+      r = co_await relay_body(client_, cbuf_, req_body, up->socket, head, req.chunked,
+                              ls.client_timeout, route.timeouts.response, route.max_body,
+                              sent_bytes, deadline_fn(), expired_);
     } else {
       deadline_in(route.timeouts.response);
       auto [ec, n] = co_await asio::async_write(up->socket, asio::buffer(head), use_tuple);
-      sent = ec ? (expired_ ? Outcome::Expired : Outcome::DestError) : Outcome::Ok;
+      if (ec) r = expired_ ? RelayResult::Expired : RelayResult::DestError;
     }
-    if (sent == Outcome::TooLarge) {
-      upstream_ = nullptr;
-      log_request(req, 413);
-      co_return co_await send_error(413, "request body too large", true);
+    if (r == RelayResult::Ok) break;
+    upstream_ = nullptr;
+    switch (r) {
+      case RelayResult::TooLarge:
+        log_request(req, 413);
+        co_return co_await send_error(413, "request body too large", true);
+      case RelayResult::SourceBad:
+        log_request(req, 400);
+        co_return co_await send_error(400, "bad chunked body", true);
+      case RelayResult::SourceError:
+        co_return false;  // the client stopped sending: the backend never sees a whole request
+      default:
+        break;
     }
-    if (sent == Outcome::SourceError || (sent == Outcome::Expired && has_body)) {
-      upstream_ = nullptr;
-      co_return false;  // the client stopped sending: the backend never sees a complete request
-    }
-    if (sent == Outcome::Ok) {
-      // Read the response head; 1xx interim answers are passed on (except after a 100 we
-      // produced ourselves) and the final one is read next.
-      break;
-    }
-    if (reused && replayable && attempt == 0) {
+    if (r == RelayResult::Expired && has_body) co_return false;
+    if (reused && !has_body && attempt == 0) {
       // The backend closed the idle connection: reconnect to the same node and replay.
       up.reset();
-      upstream_ = nullptr;
-      Outcome o = co_await connect(*lease.node(), route.timeouts.connect, up);
-      if (o != Outcome::Ok) break;
-      upstream_ = up.get();
       reused = false;
-      continue;
+      bool ignored_timeout = false;
+      if (co_await connect(*lease.node(), route.timeouts.connect, up, ignored_timeout)) {
+        upstream_ = up.get();
+        continue;
+      }
     }
-    upstream_ = nullptr;
     log_request(req, 502);
     co_return co_await send_error(502, "upstream write failed", true);
   }
-  if (!up) {
-    log_request(req, 502);
-    co_return co_await send_error(502, "upstream unreachable", true);
-  }
 
-  // The response.
+  // The response. Interim 1xx answers are passed on and the final one is read next.
   for (;;) {
-    bhttp::response_parser<bhttp::buffer_body> rp;
-    rp.header_limit(kMaxResponseHeader);
-    rp.body_limit(boost::none);
-    if (req.method() == bhttp::verb::head) rp.skip(true);
+    ResponseHead res;
+    error_code ec;
     deadline_in(route.timeouts.response);
-    auto [ec, n] = co_await bhttp::async_read_header(up->socket, up->buffer, rp, use_tuple);
-    if (ec) {
+    HeadStatus st = co_await read_head(up->socket, up->buffer, res, kMaxResponseHead,
+                                       kRelayRead, parse_response_head, ec);
+    if (st != HeadStatus::Complete) {
       upstream_ = nullptr;
       bool timed_out = expired_;
       expired_ = false;
@@ -428,30 +406,31 @@ awaitable<bool> Session<Stream>::proxy_request(bhttp::request_parser<bhttp::buff
         log_request(req, 504);
         co_return co_await send_error(504, "upstream response timeout", true);
       }
-      if (reused && replayable && n == 0 && up->buffer.size() == 0) {
+      if (st == HeadStatus::Incomplete && reused && !has_body && up->buffer.size() == 0) {
         // Closed before any byte of the response: replay once on a fresh connection.
         up.reset();
         reused = false;
-        Outcome o = co_await connect(*lease.node(), route.timeouts.connect, up);
-        if (o == Outcome::Ok) {
+        bool ignored_timeout = false;
+        if (co_await connect(*lease.node(), route.timeouts.connect, up, ignored_timeout)) {
           upstream_ = up.get();
           deadline_in(route.timeouts.response);
           auto [wec, wn] = co_await asio::async_write(up->socket, asio::buffer(head), use_tuple);
           if (!wec) continue;
+          upstream_ = nullptr;
         }
-        upstream_ = nullptr;
       }
       log_request(req, 502);
       co_return co_await send_error(502, "bad upstream response", true);
     }
-    auto& res = rp.get();
-    unsigned status = res.result_int();
     upstream_end_ = w_.now();
+    const unsigned status = res.status;
 
     if (status >= 100 && status < 200 && status != 101) {
-      if (req.version() == 11) {  // HTTP/1.0 clients do not expect interim responses
-        std::string interim;
+      std::string interim;
+      if (req.version == 11)  // HTTP/1.0 clients do not expect interim responses
         build_response_head(res, ResponseRewrite{.framing = Framing::None, .via = ls.via}, interim);
+      up->buffer.consume(res.size);
+      if (!interim.empty()) {
         deadline_in(ls.client_timeout);
         auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(interim), use_tuple);
         if (wec) {
@@ -470,55 +449,64 @@ awaitable<bool> Session<Stream>::proxy_request(bhttp::request_parser<bhttp::buff
       }
       std::string out;
       build_response_head(res, ResponseRewrite{.framing = Framing::None, .via = ls.via}, out);
+      up->buffer.consume(res.size);
+      cbuf_.consume(pending_head_);
+      pending_head_ = 0;
+      // Bytes that arrived behind either head belong to the tunnel.
+      std::array<asio::const_buffer, 2> to_client{asio::buffer(out), up->buffer.data()};
       deadline_in(ls.client_timeout);
-      auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
+      auto [wec, wn] = co_await asio::async_write(client_, to_client, use_tuple);
       bytes_sent_ += wn;
+      up->buffer.consume(up->buffer.size());
       log_request(req, 101);
-      if (!wec) co_await tunnel(*up, route.timeouts.tunnel);
+      if (!wec && cbuf_.size()) {
+        auto [uec, un] = co_await asio::async_write(up->socket, cbuf_.data(), use_tuple);
+        wec = uec;
+        cbuf_.consume(cbuf_.size());
+      }
+      if (!wec) co_await tunnel(client_, up->socket, w_.buffers(), route.timeouts.tunnel,
+                                deadline_fn());
       upstream_ = nullptr;
       co_return false;
     }
 
-    // Framing towards the client.
-    Framing framing;
-    bool body_expected = !rp.is_done();
-    if (!body_expected)
-      framing = Framing::None;
-    else if (rp.chunked())
-      framing = req.version() == 11 ? Framing::Chunked : Framing::Close;
-    else if (rp.content_length())
-      framing = Framing::Length;
+    // Framing towards the client (RFC 9112 6.3). A body delimited by the backend's close is
+    // re-framed as chunks for an HTTP/1.1 client, whose connection then stays usable.
+    BodyState res_body;
+    if (req.method == "HEAD" || status == 204 || status == 304)
+      res_body = BodyState::none();
+    else if (res.chunked)
+      res_body = BodyState::chunked();
+    else if (res.content_length)
+      res_body = BodyState::length(*res.content_length);
     else
-      framing = Framing::Close;
-    bool keep = client_keep && framing != Framing::Close && !close_after_ && !w_.stopping();
+      res_body = BodyState::until_close();
+    const bool http10 = req.version == 10;
+    Framing out_framing = res_body.kind;
+    if (out_framing == Framing::Chunked || out_framing == Framing::Close)
+      out_framing = http10 ? Framing::Close : Framing::Chunked;
+    const bool keep = client_keep && out_framing != Framing::Close && !close_after_ &&
+                      !w_.stopping();
     std::string out;
     build_response_head(res,
-                        ResponseRewrite{.framing = framing,
-                                        .content_length = rp.content_length()
-                                                              ? std::optional(*rp.content_length())
-                                                              : std::nullopt,
+                        ResponseRewrite{.framing = out_framing,
                                         .keep_alive = keep,
-                                        .client_http10 = req.version() == 10,
+                                        .client_http10 = http10,
                                         .via = ls.via},
                         out);
-    Outcome o = Outcome::Ok;
-    if (body_expected) {
-      o = co_await relay_body(up->socket, up->buffer, rp, client_, out,
-                              framing == Framing::Chunked, route.timeouts.response,
-                              ls.client_timeout, 0, bytes_sent_);
-    } else {
-      deadline_in(ls.client_timeout);
-      auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
-      bytes_sent_ += wn;
-      if (wec) o = Outcome::DestError;
-    }
+    const bool backend_keep = res.keep_alive() && res_body.kind != Framing::Close;
+    up->buffer.consume(res.size);
+    RelayResult r = co_await relay_body(up->socket, up->buffer, res_body, client_, out,
+                                        out_framing == Framing::Chunked, route.timeouts.response,
+                                        ls.client_timeout, 0, bytes_sent_, deadline_fn(),
+                                        expired_);
     upstream_ = nullptr;
     log_request(req, status);
-    if (o != Outcome::Ok) co_return false;  // never pass a truncated body as complete
+    if (r != RelayResult::Ok) co_return false;  // never pass a truncated body as complete
 
-    // Keep the backend connection for the next request when both messages ended cleanly and
-    // the config it belongs to is still the current one.
-    if (res.keep_alive() && parser.is_done() && snap_ == w_.snapshot()) {
+    // Keep the backend connection for the next request when both messages ended cleanly, it
+    // holds no unread bytes, and the config it belongs to is still the current one.
+    if (backend_keep && up->buffer.size() == 0 && snap_ == w_.snapshot()) {
       ++up->requests;
       w_.upstreams().give_back(lease.node(), std::move(up), pool.settings().max_idle, w_.now());
     }
@@ -527,70 +515,26 @@ awaitable<bool> Session<Stream>::proxy_request(bhttp::request_parser<bhttp::buff
 }
 
 template <class Stream>
-template <class From, class To>
-awaitable<void> Session<Stream>::pump(From& from, To& to, Millis idle, bool& failed) {
-  BodyBuffer buf(w_.buffers());
-  for (;;) {
-    deadline_in(idle);
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
-    if (ec) {
-      if (ec == asio::error::eof && !failed) {
-        shutdown_send(to);  // pass the half-close on; the other direction keeps flowing
-      } else {
-        failed = true;
-        cancel_stream(to);
-        cancel_stream(from);
-      }
-      co_return;
-    }
-    deadline_in(idle);
-    auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
-    if (wec) {
-      failed = true;
-      cancel_stream(to);
-      cancel_stream(from);
-      co_return;
-    }
-  }
-}
-
-template <class Stream>
-awaitable<void> Session<Stream>::tunnel(UpstreamConnection& up, Millis idle) {
-  // Bytes that arrived behind the handshake belong to the tunnel.
-  if (up.buffer.size()) {
-    auto [ec, n] = co_await asio::async_write(client_, up.buffer.data(), use_tuple);
-    if (ec) co_return;
-    up.buffer.consume(n);
-  }
-  if (cbuf_.size()) {
-    auto [ec, n] = co_await asio::async_write(up.socket, cbuf_.data(), use_tuple);
-    if (ec) co_return;
-    cbuf_.consume(n);
-  }
-  bool failed = false;
-  co_await (pump(client_, up.socket, idle, failed) && pump(up.socket, client_, idle, failed));
-}
-
-template <class Stream>
-void Session<Stream>::log_request(const bhttp::request_header<>& req, unsigned status) {
+void Session<Stream>::log_request(const RequestHead& req, unsigned status) {
   LogBuffer& log = w_.log();
   if (!log.enabled()) return;
   Clock::time_point end = w_.now();
+  using Seconds = std::chrono::duration<double>;
   AccessLine line{.client = peer_ip_,
                   .client_port = peer_.port(),
-                  .method = req.method_string(),
-                  .target = req.target(),
-                  .version = req.version(),
+                  .method = req.method,
+                  .target = req.target,
+                  .version = req.version,
                   .status = status,
                   .bytes = bytes_sent_,
-                  .host = req[bhttp::field::host],
+                  .host = req.host,
                   .listener = listener().name,
                   .pool = pool_name_,
                   .node = node_name_,
                   .upstream_seconds = upstream_end_ > upstream_start_
-                                          ? std::chrono::duration<double>(upstream_end_ - upstream_start_).count()
+                                          ? Seconds(upstream_end_ - upstream_start_).count()
                                           : -1.0,
-                  .total_seconds = std::chrono::duration<double>(end - start_).count()};
+                  .total_seconds = Seconds(end - start_).count()};
   format_access_line(line, log.line_buffer());
   log.line_done();
 }

@@ -8,6 +8,7 @@ Environment:
   PASSEUR_BIN         the binary under test (default: <source>/build/passeur)
   PASSEUR_SOURCE_DIR  the source tree (default: two levels above this file)
   PASSEUR_KEEP_TMP=1  keep each test's temporary directory and print its path
+  PASSEUR_IT_VERBOSE=1  some tests print the numbers they measured
 """
 
 import json

@@ -58,10 +58,8 @@ class FailuresTest(ProxyTestCase):
         proxy = self.start_passeur(routes, {"p": {"nodes": [slow.address]}})
         r = http(proxy.port, path="/long")
         self.assertEqual((r.status, r.text), (200, "slow\n"))
-        t0 = time.monotonic()
         r = http(proxy.port, path="/short/x")
         self.assertEqual(r.status, 504)
-        self.assertLess(time.monotonic() - t0, 1.45)
 
     def assertIncompleteOrError(self, proxy, path, complete_marker):
         """On a raw connection: either a 5xx, or a response whose body is cut short by a

@@ -1,0 +1,155 @@
+// Streaming one message body from a source stream to a destination stream through the
+// source's read buffer: Content-Length, chunked (decoded, re-framed) or until the source closes.
+// The buffer never holds more than one read (16 KiB) beyond what the destination accepted, so
+// a slow reader on either side applies backpressure instead of growing memory.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/http/chunked_decoder.h"
+#include "proxy/http/header_rewrite.h"
+
+namespace proxy::http {
+
+inline constexpr size_t kRelayRead = 16 * 1024;
+
+inline std::string_view buffered(const boost::beast::flat_buffer& b) {
+  return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+// How a body is delimited on the wire it is read from.
+struct BodyState {
+  Framing kind = Framing::None;
+  uint64_t remaining = 0;  // Length: bytes still to come
+  ChunkedDecoder decoder;  // Chunked
+
+  static BodyState none() { return {}; }
+  static BodyState length(uint64_t n) {
+    BodyState b;
+    b.kind = n ? Framing::Length : Framing::None;
+    b.remaining = n;
+    return b;
+  }
+  static BodyState chunked() {
+    BodyState b;
+    b.kind = Framing::Chunked;
+    return b;
+  }
+  static BodyState until_close() {
+    BodyState b;
+    b.kind = Framing::Close;
+    return b;
+  }
+};
+
+enum class RelayResult : uint8_t {
+  Ok,
+  SourceError,  // the source failed or closed early: the message is incomplete
+  SourceBad,    // the source sent a malformed chunked body
+  DestError,    // the destination failed
+  TooLarge,     // more body than the limit
+  Expired,      // the connection's deadline passed
+};
+
+// Relays the body described by `body` from `from` (whose already-read bytes are in `in`) to
+// `to`. `head` is written first, in the same write as the first body bytes (then cleared).
+// `chunked_out` re-frames the data as chunks. `deadline(ms)` moves the connection's deadline;
+// `expired` tells whether an error was caused by that deadline.
+template <class From, class To, class Deadline>
+boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_buffer& in,
+                                               BodyState& body, To& to, std::string& head,
+                                               bool chunked_out, std::chrono::milliseconds read_to,
+                                               std::chrono::milliseconds write_to, uint64_t limit,
+                                               uint64_t& bytes_out, Deadline&& deadline,
+                                               const bool& expired) {
+  namespace asio = boost::asio;
+  constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+  std::vector<asio::const_buffer> parts;
+  parts.reserve(8);
+  char frame[24];
+  uint64_t total = 0;
+  for (;;) {
+    // 1. Pass on what is already buffered.
+    parts.clear();
+    if (!head.empty()) parts.push_back(asio::buffer(head));
+    const size_t frame_at = parts.size();
+    if (chunked_out) parts.push_back({});
+    std::string_view avail = buffered(in);
+    size_t consumed = 0;
+    size_t data = 0;
+    bool finished = false;
+    switch (body.kind) {
+      case Framing::None:
+        finished = true;
+        break;
+      case Framing::Length: {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(body.remaining, avail.size()));
+        if (n) parts.push_back(asio::buffer(avail.data(), n));
+        data = consumed = n;
+        body.remaining -= n;
+        finished = body.remaining == 0;
+        break;
+      }
+      case Framing::Chunked: {
+        auto st = body.decoder.feed(avail, consumed, [&](std::string_view d) {
+          parts.push_back(asio::buffer(d.data(), d.size()));
+          data += d.size();
+        });
+        if (st == ChunkedDecoder::Status::Bad) co_return RelayResult::SourceBad;
+        finished = body.decoder.done();
+        break;
+      }
+      case Framing::Close:
+        if (!avail.empty()) parts.push_back(asio::buffer(avail.data(), avail.size()));
+        data = consumed = avail.size();
+        break;
+    }
+    total += data;
+    if (limit && total > limit) co_return RelayResult::TooLarge;
+    if (chunked_out) {
+      if (data) {
+        int len = std::snprintf(frame, sizeof frame, "%zx\r\n", data);
+        parts[frame_at] = asio::buffer(frame, static_cast<size_t>(len));
+        parts.push_back(asio::buffer("\r\n", 2));
+      }
+      if (finished) parts.push_back(asio::buffer("0\r\n\r\n", 5));
+    }
+    if (asio::buffer_size(parts) > 0) {
+      deadline(write_to);
+      auto [ec, n] = co_await asio::async_write(to, parts, use_tuple);
+      bytes_out += n;
+      if (ec) co_return expired ? RelayResult::Expired : RelayResult::DestError;
+      head.clear();
+    }
+    in.consume(consumed);
+    if (finished) co_return RelayResult::Ok;
+
+    // 2. Read more from the source.
+    size_t want = kRelayRead;
+    if (body.kind == Framing::Length)
+      want = static_cast<size_t>(std::min<uint64_t>(body.remaining, kRelayRead));
+    deadline(read_to);
+    auto [ec, n] = co_await from.async_read_some(in.prepare(want), use_tuple);
+    in.commit(n);
+    if (ec) {
+      if (ec == asio::error::eof && body.kind == Framing::Close) {
+        body.kind = Framing::None;  // the close ends the message: flush the final chunk
+        continue;
+      }
+      co_return expired ? RelayResult::Expired : RelayResult::SourceError;
+    }
+  }
+}
+
+}  // namespace proxy::http
