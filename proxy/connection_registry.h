@@ -12,8 +12,8 @@ namespace proxy {
 
 using Clock = std::chrono::steady_clock;
 
-class TrackedConnection
-    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+class TrackedConnection : public boost::intrusive::list_base_hook<
+                              boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   virtual ~TrackedConnection() = default;
   // The deadline passed: cancel what is pending (the session then decides what to answer).

@@ -26,7 +26,11 @@ void write_line(std::string_view level, std::string_view msg) {
 
 }  // namespace
 
-void log_info(std::string_view msg) { write_line("info", msg); }
-void log_error(std::string_view msg) { write_line("error", msg); }
+void log_info(std::string_view msg) {
+  write_line("info", msg);
+}
+void log_error(std::string_view msg) {
+  write_line("error", msg);
+}
 
 }  // namespace proxy

@@ -94,19 +94,19 @@ int Server::run() {
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
 
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-          reload();
-          signals.async_wait(on_signal);
-          return;
-        }
-        auto grace = snapshot_->config().server.grace_period;
-        log_info("stopping: no new connections; in-flight requests have " +
-                 std::to_string(grace.count()) + " ms to finish");
-        for (auto& w : workers_) w->stop(grace);
-      };
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      signals.async_wait(on_signal);
+      return;
+    }
+    auto grace = snapshot_->config().server.grace_period;
+    log_info("stopping: no new connections; in-flight requests have " +
+             std::to_string(grace.count()) + " ms to finish");
+    for (auto& w : workers_) w->stop(grace);
+  };
   signals.async_wait(on_signal);
   // The control thread only waits for signals; it returns once a stop was asked for.
   control.run();

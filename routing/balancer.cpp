@@ -9,7 +9,9 @@ bool excluded(const Node* n, const PickContext& ctx) {
   return std::find(ctx.exclude.begin(), ctx.exclude.end(), n) != ctx.exclude.end();
 }
 
-bool candidate(const Node* n, const PickContext& ctx) { return n->usable() && !excluded(n, ctx); }
+bool candidate(const Node* n, const PickContext& ctx) {
+  return n->usable() && !excluded(n, ctx);
+}
 
 // a is less loaded than b when (a.in_flight + 1) / a.weight < (b.in_flight + 1) / b.weight.
 // Compared by cross-multiplication: no division, exact.

@@ -11,7 +11,7 @@
 
 namespace routing {
 
-enum class Health : uint8_t { Down, Starting, Up };           // set by health checks
+enum class Health : uint8_t { Down, Starting, Up };            // set by health checks
 enum class Admin : uint8_t { Active, Draining, Maintenance };  // set by operators
 
 class Node {

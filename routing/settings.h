@@ -24,15 +24,15 @@ struct PoolSettings {
   std::string name;
   Balance balance = Balance::LeastLoaded;
   std::vector<NodeSettings> nodes;
-  uint32_t max_idle = 32;                  // idle keep-alive connections kept per node and worker
-  Millis idle_timeout = Millis(30'000);    // an idle upstream connection older than this is closed
+  uint32_t max_idle = 32;                // idle keep-alive connections kept per node and worker
+  Millis idle_timeout = Millis(30'000);  // an idle upstream connection older than this is closed
 };
 
 // Timeouts a route applies to the backend side of a request.
 struct UpstreamTimeouts {
   Millis connect = Millis(3'000);
-  Millis response = Millis(60'000);  // from request sent to response header, and between reads
-  Millis tunnel = Millis(3'600'000); // idle time of an upgraded (WebSocket) tunnel
+  Millis response = Millis(60'000);   // from request sent to response header, and between reads
+  Millis tunnel = Millis(3'600'000);  // idle time of an upgraded (WebSocket) tunnel
 };
 
 struct RouteSettings {

@@ -103,8 +103,12 @@ void beast_parse(benchmark::State& state, const std::string& text) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
   state.SetItemsProcessed(state.iterations());
 }
-void BM_BeastRequestHead(benchmark::State& state) { beast_parse<true>(state, kRequest); }
-void BM_BeastResponseHead(benchmark::State& state) { beast_parse<false>(state, kResponse); }
+void BM_BeastRequestHead(benchmark::State& state) {
+  beast_parse<true>(state, kRequest);
+}
+void BM_BeastResponseHead(benchmark::State& state) {
+  beast_parse<false>(state, kResponse);
+}
 BENCHMARK(BM_BeastRequestHead);
 BENCHMARK(BM_BeastResponseHead);
 

@@ -14,9 +14,9 @@ namespace proxy {
 using Millis = std::chrono::milliseconds;
 
 struct ServerSettings {
-  unsigned workers = 0;                 // 0 = one per core
+  unsigned workers = 0;  // 0 = one per core
   std::string admin_listen = "127.0.0.1:9900";
-  std::string access_log = "stdout";    // "stdout" | "off" | a file path
+  std::string access_log = "stdout";  // "stdout" | "off" | a file path
   Millis grace_period = Millis(30'000);
 };
 
@@ -24,14 +24,14 @@ enum class Protocol : uint8_t { Http };
 
 struct ListenerSettings {
   std::string name;
-  std::string listen;                   // "ip:port" or "[v6]:port"
+  std::string listen;  // "ip:port" or "[v6]:port"
   Protocol protocol = Protocol::Http;
   Millis header_timeout = Millis(10'000);     // whole request header must arrive within this
   Millis keepalive_timeout = Millis(60'000);  // idle client connection between requests
-  Millis client_timeout = Millis(60'000);     // inactivity while reading a body or writing to client
-  uint32_t max_header = 32 * 1024;            // request line + headers, bytes
-  bool forwarded = false;                     // also send RFC 7239 Forwarded
-  bool via = false;                           // add "Via: 1.1 passeur"
+  Millis client_timeout = Millis(60'000);  // inactivity while reading a body or writing to client
+  uint32_t max_header = 32 * 1024;         // request line + headers, bytes
+  bool forwarded = false;                  // also send RFC 7239 Forwarded
+  bool via = false;                        // add "Via: 1.1 passeur"
 };
 
 struct Config {

@@ -44,8 +44,12 @@ constexpr std::array<char, 256> make_lower() {
 constexpr auto kClass = make_classes();
 constexpr auto kLower = make_lower();
 
-inline uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline uint8_t cls(char c) {
+  return kClass[static_cast<unsigned char>(c)];
+}
+inline bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 // Compares with a literal already in lower case.
 inline bool iequals_lower(std::string_view a, std::string_view lower) {
@@ -84,7 +88,9 @@ inline uint64_t load8(const char* p) {
   return x;
 }
 // ... have a value below n (n <= 128)?
-inline uint64_t any_below(uint64_t x, uint8_t n) { return (x - kOnes * n) & ~x & kHighs; }
+inline uint64_t any_below(uint64_t x, uint8_t n) {
+  return (x - kOnes * n) & ~x & kHighs;
+}
 // ... equal c?
 inline uint64_t any_equal(uint64_t x, uint8_t c) {
   const uint64_t y = x ^ (kOnes * c);
@@ -131,13 +137,13 @@ inline unsigned read_version(const char* s) {
 
 // Where the head lies in the buffer.
 struct Located {
-  HeadStatus status;     // Complete when the final empty line was found
-  size_t begin = 0;      // start line offset (after a skipped leading CRLF)
-  size_t end = 0;        // offset just past the final CRLF CRLF (Complete)
-  size_t first_cr = 0;   // offset of the CR ending the start line, if that line is complete
+  HeadStatus status;    // Complete when the final empty line was found
+  size_t begin = 0;     // start line offset (after a skipped leading CRLF)
+  size_t end = 0;       // offset just past the final CRLF CRLF (Complete)
+  size_t first_cr = 0;  // offset of the CR ending the start line, if that line is complete
   bool first_done = false;
-  size_t partial = 0;    // start of the incomplete last line (not Complete)
-  size_t limit = 0;      // min(data.size(), max_size)
+  size_t partial = 0;  // start of the incomplete last line (not Complete)
+  size_t limit = 0;    // min(data.size(), max_size)
 };
 
 // Finds the end of the head with memchr over line feeds, checking that each is preceded by a
@@ -453,8 +459,7 @@ HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHea
   if (out.has_transfer_encoding) {
     // RFC 9112 6.1 and 6.3: chunked must be final, and no Content-Length beside it; an
     // HTTP/1.0 message with Transfer-Encoding has faulty framing.
-    if (out.version == 10 || !framing.last_chunked || out.content_length)
-      return HeadStatus::Bad;
+    if (out.version == 10 || !framing.last_chunked || out.content_length) return HeadStatus::Bad;
     out.chunked = true;
   }
   out.size = loc.end;

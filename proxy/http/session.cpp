@@ -190,8 +190,8 @@ awaitable<bool> Session<Stream>::serve_one() {
 
   RequestHead req;
   error_code ec;
-  HeadStatus st = co_await read_head(client_, cbuf_, req, ls.max_header, kHeadRead,
-                                     parse_request_head, ec);
+  HeadStatus st =
+      co_await read_head(client_, cbuf_, req, ls.max_header, kHeadRead, parse_request_head, ec);
   switch (st) {
     case HeadStatus::Complete:
       break;
@@ -284,19 +284,19 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   const bool client_keep = req.keep_alive() && !websocket;
 
   std::string head;
-  build_request_head(req,
-                     RequestRewrite{.target = target,
-                                    .client_ip = peer_ip_,
-                                    .proto = "http",
-                                    .host = req.host,
-                                    .forwarded = ls.forwarded,
-                                    .via = ls.via,
-                                    .websocket = websocket,
-                                    .chunked = req.chunked,
-                                    .content_length = has_body && !req.chunked
-                                                          ? std::optional(content_length)
-                                                          : std::nullopt},
-                     head);
+  build_request_head(
+      req,
+      RequestRewrite{.target = target,
+                     .client_ip = peer_ip_,
+                     .proto = "http",
+                     .host = req.host,
+                     .forwarded = ls.forwarded,
+                     .via = ls.via,
+                     .websocket = websocket,
+                     .chunked = req.chunked,
+                     .content_length =
+                         has_body && !req.chunked ? std::optional(content_length) : std::nullopt},
+      head);
   // The body is read into the same buffer as the head: keep the head's bytes (for the log)
   // in a copy of their own before the buffer moves.
   std::string saved_head;
@@ -396,8 +396,8 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     ResponseHead res;
     error_code ec;
     deadline_in(route.timeouts.response);
-    HeadStatus st = co_await read_head(up->socket, up->buffer, res, kMaxResponseHead,
-                                       kRelayRead, parse_response_head, ec);
+    HeadStatus st = co_await read_head(up->socket, up->buffer, res, kMaxResponseHead, kRelayRead,
+                                       parse_response_head, ec);
     if (st != HeadStatus::Complete) {
       upstream_ = nullptr;
       bool timed_out = expired_;
@@ -464,8 +464,8 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         wec = uec;
         cbuf_.consume(cbuf_.size());
       }
-      if (!wec) co_await tunnel(client_, up->socket, w_.buffers(), route.timeouts.tunnel,
-                                deadline_fn());
+      if (!wec)
+        co_await tunnel(client_, up->socket, w_.buffers(), route.timeouts.tunnel, deadline_fn());
       upstream_ = nullptr;
       co_return false;
     }
@@ -485,21 +485,19 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     Framing out_framing = res_body.kind;
     if (out_framing == Framing::Chunked || out_framing == Framing::Close)
       out_framing = http10 ? Framing::Close : Framing::Chunked;
-    const bool keep = client_keep && out_framing != Framing::Close && !close_after_ &&
-                      !w_.stopping();
+    const bool keep =
+        client_keep && out_framing != Framing::Close && !close_after_ && !w_.stopping();
     std::string out;
-    build_response_head(res,
-                        ResponseRewrite{.framing = out_framing,
-                                        .keep_alive = keep,
-                                        .client_http10 = http10,
-                                        .via = ls.via},
-                        out);
+    build_response_head(
+        res,
+        ResponseRewrite{
+            .framing = out_framing, .keep_alive = keep, .client_http10 = http10, .via = ls.via},
+        out);
     const bool backend_keep = res.keep_alive() && res_body.kind != Framing::Close;
     up->buffer.consume(res.size);
     RelayResult r = co_await relay_body(up->socket, up->buffer, res_body, client_, out,
                                         out_framing == Framing::Chunked, route.timeouts.response,
-                                        ls.client_timeout, 0, bytes_sent_, deadline_fn(),
-                                        expired_);
+                                        ls.client_timeout, 0, bytes_sent_, deadline_fn(), expired_);
     upstream_ = nullptr;
     log_request(req, status);
     if (r != RelayResult::Ok) co_return false;  // never pass a truncated body as complete

@@ -71,7 +71,9 @@ Result decode_bytewise(std::string_view in) {
   return decode_split(in, cuts);
 }
 
-Status status_of(std::string_view in) { return decode(in).status; }
+Status status_of(std::string_view in) {
+  return decode(in).status;
+}
 
 TEST(ChunkedDecoder, Simple) {
   const std::string body = "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
@@ -122,20 +124,20 @@ TEST(ChunkedDecoder, HexSizes) {
 
 TEST(ChunkedDecoder, BadSizes) {
   for (std::string_view in : {
-           "\r\nabc\r\n0\r\n\r\n",    // empty size
-           "g\r\n",                     //
-           "0x5\r\nhello\r\n",          //
-           "+5\r\nhello\r\n",           //
-           "-5\r\nhello\r\n",           //
-           " 5\r\nhello\r\n",           // leading space
-           "5 \r\nhello\r\n",           // trailing space without extension
-           "5\t\r\nhello\r\n",          //
-           "5\nhello\r\n",              // bare LF
-           "5\rhello\r\n",              // bare CR
-           "5\r\r\nhello\r\n",          //
-           "5,\r\nhello\r\n",           //
-           "5 5\r\nhello\r\n",          //
-           "1_0\r\n",                   //
+           "\r\nabc\r\n0\r\n\r\n",  // empty size
+           "g\r\n",                 //
+           "0x5\r\nhello\r\n",      //
+           "+5\r\nhello\r\n",       //
+           "-5\r\nhello\r\n",       //
+           " 5\r\nhello\r\n",       // leading space
+           "5 \r\nhello\r\n",       // trailing space without extension
+           "5\t\r\nhello\r\n",      //
+           "5\nhello\r\n",          // bare LF
+           "5\rhello\r\n",          // bare CR
+           "5\r\r\nhello\r\n",      //
+           "5,\r\nhello\r\n",       //
+           "5 5\r\nhello\r\n",      //
+           "1_0\r\n",               //
        }) {
     EXPECT_EQ(status_of(in), Status::Bad) << in;
     EXPECT_EQ(decode_bytewise(in).status, Status::Bad) << in;
@@ -196,12 +198,10 @@ TEST(ChunkedDecoder, SizeLineLimit) {
 
 TEST(ChunkedDecoder, DataMustEndInCrlf) {
   for (std::string_view in : {
-           "5\r\nhelloX\r\n0\r\n\r\n",
-           "5\r\nhello\n0\r\n\r\n",
-           "5\r\nhello\rX0\r\n\r\n",
+           "5\r\nhelloX\r\n0\r\n\r\n", "5\r\nhello\n0\r\n\r\n", "5\r\nhello\rX0\r\n\r\n",
            "5\r\nhello\r\r\n0\r\n\r\n",
            "5\r\nhello world\r\n0\r\n\r\n",  // longer than announced
-           "5\r\nhell\r\n0\r\n\r\n",          // shorter: "\r" is data, then "\n0" is not CRLF
+           "5\r\nhell\r\n0\r\n\r\n",         // shorter: "\r" is data, then "\n0" is not CRLF
        }) {
     EXPECT_EQ(status_of(in), Status::Bad) << in;
     EXPECT_EQ(decode_bytewise(in).status, Status::Bad) << in;
@@ -225,23 +225,23 @@ TEST(ChunkedDecoder, Trailers) {
   EXPECT_EQ(r.status, Status::Ok);
   EXPECT_TRUE(r.done);
   EXPECT_EQ(r.data, "hello");
-  EXPECT_EQ(std::string_view("5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum:abc\r\nEmpty:\r\n\r\n")
-                .size(),
-            r.consumed);
+  EXPECT_EQ(
+      std::string_view("5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum:abc\r\nEmpty:\r\n\r\n").size(),
+      r.consumed);
   EXPECT_TRUE(decode("0\r\nX: caf\xc3\xa9\t ok\r\n\r\n").done);
 
   for (std::string_view in : {
-           "0\r\nX : y\r\n\r\n",    // space before colon
-           "0\r\n X: y\r\n\r\n",    // obs-fold / leading space
+           "0\r\nX : y\r\n\r\n",  // space before colon
+           "0\r\n X: y\r\n\r\n",  // obs-fold / leading space
            "0\r\nX: y\r\n z\r\n\r\n",
-           "0\r\nNoColon\r\n\r\n",  //
-           "0\r\n: y\r\n\r\n",      // empty name
-           "0\r\nX: a\x01\r\n\r\n", // CTL
-           "0\r\nX: a\x7f\r\n\r\n", //
-           "0\r\nX: a\nb\r\n\r\n",  // bare LF
-           "0\r\nX: a\rb\r\n\r\n",  // bare CR
-           "0\r\nX: y\n\r\n",       //
-           "0\r\nX(y): z\r\n\r\n",  //
+           "0\r\nNoColon\r\n\r\n",   //
+           "0\r\n: y\r\n\r\n",       // empty name
+           "0\r\nX: a\x01\r\n\r\n",  // CTL
+           "0\r\nX: a\x7f\r\n\r\n",  //
+           "0\r\nX: a\nb\r\n\r\n",   // bare LF
+           "0\r\nX: a\rb\r\n\r\n",   // bare CR
+           "0\r\nX: y\n\r\n",        //
+           "0\r\nX(y): z\r\n\r\n",   //
        }) {
     EXPECT_EQ(status_of(in), Status::Bad) << in;
     EXPECT_EQ(decode_bytewise(in).status, Status::Bad) << in;
@@ -257,8 +257,7 @@ TEST(ChunkedDecoder, TrailerLimit) {
   EXPECT_EQ(r.status, Status::Ok);
   EXPECT_TRUE(r.done);
   // One long field past the limit, caught before its end.
-  EXPECT_EQ(status_of("0\r\nX-Big: " + std::string(ChunkedDecoder::kMaxTrailer, 'b')),
-            Status::Bad);
+  EXPECT_EQ(status_of("0\r\nX-Big: " + std::string(ChunkedDecoder::kMaxTrailer, 'b')), Status::Bad);
   // Exactly at the limit (the final CRLF included), and one byte over.
   std::string exact = "X: " + std::string(ChunkedDecoder::kMaxTrailer - 7, 'v') + "\r\n";
   EXPECT_EQ(exact.size() + 2, ChunkedDecoder::kMaxTrailer);

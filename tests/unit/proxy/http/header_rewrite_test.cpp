@@ -27,12 +27,11 @@ TEST(HeaderRewrite, RequestDropsHopByHopAndAddsForwardingHeaders) {
       "Accept: */*\r\n\r\n";
   RequestHead req = parse_req(in);
   std::string out;
-  build_request_head(req,
-                     RequestRewrite{.target = req.target,
-                                    .client_ip = "127.0.0.1",
-                                    .proto = "http",
-                                    .host = req.host},
-                     out);
+  build_request_head(
+      req,
+      RequestRewrite{
+          .target = req.target, .client_ip = "127.0.0.1", .proto = "http", .host = req.host},
+      out);
   EXPECT_EQ(out,
             "GET /a?b HTTP/1.1\r\nHost: webmail.example.coop\r\nAccept: */*\r\n"
             "X-Forwarded-For: 192.0.2.1, 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
@@ -54,19 +53,19 @@ TEST(HeaderRewrite, FramingIsRewrittenAndExpectAnsweredLocally) {
       "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
   std::string out;
   build_request_head(
-      req, RequestRewrite{.target = "/up", .client_ip = "127.0.0.1", .proto = "http", .chunked = true},
+      req,
+      RequestRewrite{.target = "/up", .client_ip = "127.0.0.1", .proto = "http", .chunked = true},
       out);
   EXPECT_EQ(out.find("Expect"), std::string::npos);
   EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
 
   RequestHead req2 = parse_req("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n");
   out.clear();
-  build_request_head(req2,
-                     RequestRewrite{.target = "/up",
-                                    .client_ip = "127.0.0.1",
-                                    .proto = "http",
-                                    .content_length = 5},
-                     out);
+  build_request_head(
+      req2,
+      RequestRewrite{
+          .target = "/up", .client_ip = "127.0.0.1", .proto = "http", .content_length = 5},
+      out);
   EXPECT_NE(out.find("Content-Length: 5\r\n"), std::string::npos);
   EXPECT_EQ(out.find("5, 5"), std::string::npos);
 }
@@ -94,7 +93,9 @@ TEST(HeaderRewrite, WebSocketUpgradeIsKept) {
       "Sec-WebSocket-Key: k\r\n\r\n");
   std::string out;
   build_request_head(
-      req, RequestRewrite{.target = "/push", .client_ip = "127.0.0.1", .proto = "http", .websocket = true},
+      req,
+      RequestRewrite{
+          .target = "/push", .client_ip = "127.0.0.1", .proto = "http", .websocket = true},
       out);
   EXPECT_NE(out.find("Connection: upgrade\r\nUpgrade: websocket\r\n"), std::string::npos) << out;
   EXPECT_NE(out.find("Sec-WebSocket-Key: k\r\n"), std::string::npos);
@@ -112,8 +113,8 @@ TEST(HeaderRewrite, ResponseFramingAndConnection) {
 
   ResponseHead res2 = parse_res("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
   out.clear();
-  build_response_head(res2,
-                      ResponseRewrite{.framing = Framing::Length, .client_http10 = true}, out);
+  build_response_head(res2, ResponseRewrite{.framing = Framing::Length, .client_http10 = true},
+                      out);
   EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n");
 }
 

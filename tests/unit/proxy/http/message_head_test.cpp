@@ -168,28 +168,28 @@ TEST(RequestHead, LeadingEmptyLineSkippedOnce) {
 
 TEST(RequestHead, MalformedRequestLines) {
   for (std::string_view line : {
-           "GET /  HTTP/1.1"sv,       // two spaces
-           "GET  / HTTP/1.1"sv,       // two spaces
-           "GET\t/ HTTP/1.1"sv,       // HTAB separator
-           "GET /\tHTTP/1.1"sv,       //
-           " GET / HTTP/1.1"sv,       // leading space
-           "GET / HTTP/1.1 "sv,       // trailing space
-           "GET /"sv,                 // HTTP/0.9 style
-           "GET / "sv,                //
-           "GET"sv,                   //
-           "/ HTTP/1.1"sv,            //
-           " / HTTP/1.1"sv,           // empty method
-           "GE(T / HTTP/1.1"sv,       // non-token method
-           "GET /a b HTTP/1.1"sv,     // space in target
-           "GET /a\x7f HTTP/1.1"sv,   // DEL in target
-           "GET /\xc3\xa9 HTTP/1.1"sv,// non-ASCII in target
-           "GET / http/1.1"sv,        // version case
-           "GET / HTTP/1.10"sv,       //
-           "GET / HTTP/11"sv,         //
-           "GET / HTTP/1."sv,         //
-           "GET / HTTP/1.x"sv,        //
-           "GET / HTTPS/1.1"sv,       //
-           "GET / HTTP/1.1x"sv,       //
+           "GET /  HTTP/1.1"sv,         // two spaces
+           "GET  / HTTP/1.1"sv,         // two spaces
+           "GET\t/ HTTP/1.1"sv,         // HTAB separator
+           "GET /\tHTTP/1.1"sv,         //
+           " GET / HTTP/1.1"sv,         // leading space
+           "GET / HTTP/1.1 "sv,         // trailing space
+           "GET /"sv,                   // HTTP/0.9 style
+           "GET / "sv,                  //
+           "GET"sv,                     //
+           "/ HTTP/1.1"sv,              //
+           " / HTTP/1.1"sv,             // empty method
+           "GE(T / HTTP/1.1"sv,         // non-token method
+           "GET /a b HTTP/1.1"sv,       // space in target
+           "GET /a\x7f HTTP/1.1"sv,     // DEL in target
+           "GET /\xc3\xa9 HTTP/1.1"sv,  // non-ASCII in target
+           "GET / http/1.1"sv,          // version case
+           "GET / HTTP/1.10"sv,         //
+           "GET / HTTP/11"sv,           //
+           "GET / HTTP/1."sv,           //
+           "GET / HTTP/1.x"sv,          //
+           "GET / HTTPS/1.1"sv,         //
+           "GET / HTTP/1.1x"sv,         //
        }) {
     const std::string head = std::string(line) + "\r\nHost: x\r\n\r\n";
     EXPECT_EQ(req_status(head), HeadStatus::Bad) << line;
@@ -202,8 +202,8 @@ TEST(RequestHead, NulInRequestLine) {
 }
 
 TEST(RequestHead, UnsupportedVersions) {
-  for (std::string_view v : {"HTTP/2.0"sv, "HTTP/0.9"sv, "HTTP/1.2"sv, "HTTP/1.9"sv, "HTTP/3.0"sv,
-                             "HTTP/9.9"sv}) {
+  for (std::string_view v :
+       {"HTTP/2.0"sv, "HTTP/0.9"sv, "HTTP/1.2"sv, "HTTP/1.9"sv, "HTTP/3.0"sv, "HTTP/9.9"sv}) {
     const std::string head = "GET / " + std::string(v) + "\r\nHost: x\r\n\r\n";
     EXPECT_EQ(req_status(head), HeadStatus::BadVersion) << v;
   }
@@ -252,20 +252,20 @@ TEST(ResponseHead, StatusLineVariants) {
 
 TEST(ResponseHead, MalformedStatusLines) {
   for (std::string_view line : {
-           "HTTP/1.1 20 OK"sv,      //
-           "HTTP/1.1 2000 OK"sv,    //
-           "HTTP/1.1 099 Low"sv,    //
-           "HTTP/1.1 abc OK"sv,     //
-           "HTTP/1.1  200 OK"sv,    //
-           "HTTP/1.1\t200 OK"sv,    //
-           "HTTP/1.1 200\tOK"sv,    //
-           "HTTP/1.1 200 O\x01K"sv, // CTL in reason
-           "HTTP/1.1 200 O\x7fK"sv, //
-           "HTTP/1.1"sv,            //
-           "HTTP/1.1 "sv,           //
-           "http/1.1 200 OK"sv,     //
-           "HTTP/1.1200 OK"sv,      //
-           "ICY 200 OK"sv,          //
+           "HTTP/1.1 20 OK"sv,       //
+           "HTTP/1.1 2000 OK"sv,     //
+           "HTTP/1.1 099 Low"sv,     //
+           "HTTP/1.1 abc OK"sv,      //
+           "HTTP/1.1  200 OK"sv,     //
+           "HTTP/1.1\t200 OK"sv,     //
+           "HTTP/1.1 200\tOK"sv,     //
+           "HTTP/1.1 200 O\x01K"sv,  // CTL in reason
+           "HTTP/1.1 200 O\x7fK"sv,  //
+           "HTTP/1.1"sv,             //
+           "HTTP/1.1 "sv,            //
+           "http/1.1 200 OK"sv,      //
+           "HTTP/1.1200 OK"sv,       //
+           "ICY 200 OK"sv,           //
        }) {
     const std::string head = std::string(line) + "\r\nServer: x\r\n\r\n";
     EXPECT_EQ(resp_status(head), HeadStatus::Bad) << line;
@@ -315,8 +315,8 @@ TEST(MessageHead, EarlyBadOnJunkStartLine) {
 // --- fields ---------------------------------------------------------------------------------
 
 TEST(MessageHead, FieldValuesTrimmed) {
-  auto p = req(request_with({"A:x", "B:  \t spaced \t ", "C:", "D:   ", "E: in  side\tok",
-                             "F: caf\xc3\xa9 \x80\xff"}));
+  auto p = req(request_with(
+      {"A:x", "B:  \t spaced \t ", "C:", "D:   ", "E: in  side\tok", "F: caf\xc3\xa9 \x80\xff"}));
   ASSERT_EQ(p.status, HeadStatus::Complete);
   const RequestHead& h = *p.head;
   ASSERT_EQ(h.nfields, 7);
@@ -333,14 +333,14 @@ TEST(MessageHead, FieldValuesTrimmed) {
 TEST(MessageHead, FieldNameRules) {
   EXPECT_EQ(req_status(request_with({"X-Token!#$%&'*+-.^_`|~09az: v"})), HeadStatus::Complete);
   for (std::string_view line : {
-           ": empty name"sv,   //
-           "X-A : space"sv,    // whitespace before colon
-           "X-A\t: tab"sv,     //
-           "X A: space"sv,     //
-           "X(A): paren"sv,    //
-           "X\"A: quote"sv,    //
-           "X/A: slash"sv,     //
-           "NoColon"sv,        //
+           ": empty name"sv,  //
+           "X-A : space"sv,   // whitespace before colon
+           "X-A\t: tab"sv,    //
+           "X A: space"sv,    //
+           "X(A): paren"sv,   //
+           "X\"A: quote"sv,   //
+           "X/A: slash"sv,    //
+           "NoColon"sv,       //
            "\xc3\xa9t\xc3\xa9: non-ascii name"sv,
        }) {
     EXPECT_EQ(req_status(request_with({line})), HeadStatus::Bad) << line;
@@ -455,19 +455,22 @@ TEST(MessageHead, IncompleteAtEverySplitPoint) {
 TEST(MessageHead, PrefixesOfValidHeadsNeverFail) {
   // Random valid heads, every prefix: Incomplete (never Bad), then Complete with the same size.
   std::mt19937 rng(20240604);
-  const std::string name_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&'*+.^`|~";
+  const std::string name_chars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!#$%&'*+.^`|~";
   for (int round = 0; round < 200; ++round) {
     std::string head = round % 3 == 0 ? "\r\n" : "";
     head += "GET /p" + std::to_string(round) + " HTTP/1.1\r\n";
     const int nfields = static_cast<int>(rng() % 20);
     for (int i = 0; i < nfields; ++i) {
       std::string name;
-      for (size_t j = 0, n = 1 + rng() % 12; j < n; ++j) name += name_chars[rng() % name_chars.size()];
+      for (size_t j = 0, n = 1 + rng() % 12; j < n; ++j)
+        name += name_chars[rng() % name_chars.size()];
       std::string value;
       for (size_t j = 0, n = rng() % 60; j < n; ++j) {
         const unsigned r = rng() % 100;
-        value += r < 5 ? '\t' : r < 10 ? static_cast<char>(0x80 + rng() % 128)
-                                       : static_cast<char>(0x20 + rng() % 95);
+        value += r < 5    ? '\t'
+                 : r < 10 ? static_cast<char>(0x80 + rng() % 128)
+                          : static_cast<char>(0x20 + rng() % 95);
       }
       head += name + ":" + std::string(rng() % 3, ' ') + value + "\r\n";
     }
@@ -507,24 +510,24 @@ TEST(ContentLength, Valid) {
 
 TEST(ContentLength, Invalid) {
   for (std::string_view value : {
-           ""sv,                       //
-           "+5"sv,                     //
-           "-1"sv,                     //
-           "0x10"sv,                   //
-           "1e3"sv,                    //
-           "5 5"sv,                    //
-           "5,6"sv,                    //
-           "5, 6"sv,                   //
-           "5,,5"sv,                   //
-           "5,"sv,                     //
-           ",5"sv,                     //
-           "05, 5"sv,                  // identical strings only
-           "4.0"sv,                    //
-           "five"sv,                   //
-           "9223372036854775808"sv,    // 2^63
-           "18446744073709551616"sv,   // 2^64
-           "99999999999999999999999"sv,//
-           "\xd9\xa5"sv,               // a non-ASCII digit
+           ""sv,                         //
+           "+5"sv,                       //
+           "-1"sv,                       //
+           "0x10"sv,                     //
+           "1e3"sv,                      //
+           "5 5"sv,                      //
+           "5,6"sv,                      //
+           "5, 6"sv,                     //
+           "5,,5"sv,                     //
+           "5,"sv,                       //
+           ",5"sv,                       //
+           "05, 5"sv,                    // identical strings only
+           "4.0"sv,                      //
+           "five"sv,                     //
+           "9223372036854775808"sv,      // 2^63
+           "18446744073709551616"sv,     // 2^64
+           "99999999999999999999999"sv,  //
+           "\xd9\xa5"sv,                 // a non-ASCII digit
        }) {
     const std::string line = "Content-Length: " + std::string(value);
     EXPECT_EQ(req_status(request_with({line})), HeadStatus::Bad) << value;
@@ -572,7 +575,8 @@ TEST(TransferEncoding, RequestRejections) {
            {"Transfer-Encoding: chunked;q=1"},
            {"Transfer-Encoding: \"chunked\""},
            {"Transfer-Encoding: chu nked"},
-           {"Transfer-Encoding: \x0b" "chunked"},
+           {"Transfer-Encoding: \x0b"
+            "chunked"},
            {"Transfer-Encoding: chunked\x0c"},
            {"Transfer-Encoding:"},
            {"Transfer-Encoding: ,"},
@@ -627,7 +631,8 @@ TEST(Smuggling, KnownVectorsRejected) {
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer_Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\nContent-Length: 3\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\nTransfer-Encoding: chunked\r\n\r\n",
-      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \x0b" "chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \x0b"
+      "chunked\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: cow\r\n\r\n",
       "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
       // CL disagreements and non-digits
@@ -693,8 +698,9 @@ TEST(Connection, KeepAliveRules) {
 }
 
 TEST(RequestFields, HostAndExpect) {
-  auto p = req("PUT /f HTTP/1.1\r\nHOST: a.example\r\nHost: b.example\r\n"
-               "Expect: 100-Continue\r\nContent-Length: 3\r\n\r\n");
+  auto p =
+      req("PUT /f HTTP/1.1\r\nHOST: a.example\r\nHost: b.example\r\n"
+          "Expect: 100-Continue\r\nContent-Length: 3\r\n\r\n");
   ASSERT_EQ(p.status, HeadStatus::Complete);
   EXPECT_EQ(p.head->host, "a.example");
   EXPECT_EQ(p.head->host_count, 2u);
@@ -711,9 +717,10 @@ TEST(RequestFields, HostAndExpect) {
 
 TEST(MessageHead, ReusedHeadIsReset) {
   auto p = std::make_unique<RequestHead>();
-  const std::string first = "POST /a HTTP/1.0\r\nHost: h\r\nContent-Length: 5\r\n"
-                            "Connection: keep-alive, upgrade\r\nUpgrade: x\r\n"
-                            "Expect: 100-continue\r\n\r\n";
+  const std::string first =
+      "POST /a HTTP/1.0\r\nHost: h\r\nContent-Length: 5\r\n"
+      "Connection: keep-alive, upgrade\r\nUpgrade: x\r\n"
+      "Expect: 100-continue\r\n\r\n";
   ASSERT_EQ(parse_request_head(first, kMax, *p), HeadStatus::Complete);
   ASSERT_EQ(parse_request_head("GET /b HTTP/1.1\r\n\r\n", kMax, *p), HeadStatus::Complete);
   EXPECT_EQ(p->version, 11u);
