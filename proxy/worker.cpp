@@ -1,7 +1,5 @@
 #include "proxy/worker.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdio>
@@ -53,6 +51,7 @@ void Worker::bind(const std::vector<BoundListener>& listeners) {
                                l.endpoint.address().to_string() + ":" +
                                std::to_string(l.endpoint.port()) + ": " + ec.message());
     acceptors_.push_back(std::move(acc));
+    accept_peers_.emplace_back();
     listener_names_.push_back(l.name);
   }
 }
@@ -67,7 +66,9 @@ void Worker::start() {
 }
 
 void Worker::accept_loop(size_t i) {
-  acceptors_[i]->async_accept([this, i](boost::system::error_code ec, tcp::socket sock) {
+  // The peer address comes with the accept: no getpeername() per connection.
+  acceptors_[i]->async_accept(accept_peers_[i], [this, i](boost::system::error_code ec,
+                                                          tcp::socket sock) {
     if (stopping_) return;
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
@@ -81,11 +82,10 @@ void Worker::accept_loop(size_t i) {
     }
     boost::system::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
-    auto peer = sock.remote_endpoint(ignored);
+    tcp::endpoint peer = accept_peers_[i];
     // Listener indexes are stable across reloads (a reload may not change the listener set).
     size_t listener_index = i;
-    asio::co_spawn(ctx_, http::serve_http(*this, std::move(sock), listener_index, peer),
-                   asio::detached);
+    http::start_http_session(*this, std::move(sock), listener_index, peer);
     accept_loop(i);
   });
 }

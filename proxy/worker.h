@@ -71,6 +71,7 @@ class Worker {
   boost::asio::io_context ctx_{1};
   http::UpstreamPool upstreams_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<boost::asio::ip::tcp::endpoint> accept_peers_;  // filled by each accept
   std::vector<std::string> listener_names_;
   boost::asio::steady_timer tick_timer_{ctx_};
   boost::asio::steady_timer grace_timer_{ctx_};

@@ -23,6 +23,9 @@
 namespace proxy::http {
 
 inline constexpr size_t kRelayRead = 16 * 1024;
+// A transfer whose reads keep filling the buffer (a download, an upload) moves to larger reads:
+// four times fewer system calls per byte, still a bounded amount held per connection.
+inline constexpr size_t kRelayReadBulk = 64 * 1024;
 
 inline std::string_view buffered(const boost::beast::flat_buffer& b) {
   return {static_cast<const char*>(b.data().data()), b.size()};
@@ -79,6 +82,7 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_bu
   parts.reserve(8);
   char frame[24];
   uint64_t total = 0;
+  size_t read_size = kRelayRead;
   for (;;) {
     // 1. Pass on what is already buffered.
     parts.clear();
@@ -136,12 +140,13 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_bu
     if (finished) co_return RelayResult::Ok;
 
     // 2. Read more from the source.
-    size_t want = kRelayRead;
+    size_t want = read_size;
     if (body.kind == Framing::Length)
-      want = static_cast<size_t>(std::min<uint64_t>(body.remaining, kRelayRead));
+      want = static_cast<size_t>(std::min<uint64_t>(body.remaining, read_size));
     deadline(read_to);
     auto [ec, n] = co_await from.async_read_some(in.prepare(want), use_tuple);
     in.commit(n);
+    if (n == want && want == kRelayRead) read_size = kRelayReadBulk;
     if (ec) {
       if (ec == asio::error::eof && body.kind == Framing::Close) {
         body.kind = Framing::None;  // the close ends the message: flush the final chunk

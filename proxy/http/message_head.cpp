@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -97,13 +98,29 @@ inline uint64_t any_equal(uint64_t x, uint8_t c) {
   return (y - kOnes) & ~y & kHighs;
 }
 
+// Offset of the first flagged byte of a mask made by any_below / any_equal. Only the flag of
+// the lowest-addressed byte is exact (a borrow can flag bytes after it), which is all we use;
+// on big-endian targets the borrow runs the other way, so the callers scan bytes instead.
+constexpr bool kLittleEndian = std::endian::native == std::endian::little;
+inline unsigned first_flagged(uint64_t mask) {
+  return static_cast<unsigned>(std::countr_zero(mask)) / 8;
+}
+
 // Skips field-value bytes from s; stops at the first other byte, which must exist before `end`
 // (every line of a located head ends in CR, which is not a value byte).
 inline const char* scan_value(const char* s, const char* end) {
-  while (end - s >= 8) {
-    const uint64_t x = load8(s);
-    if (any_below(x, 0x20) | any_equal(x, 0x7F)) break;  // a CTL (or HTAB) in this word
-    s += 8;
+  if constexpr (kLittleEndian) {
+    while (end - s >= 8) {
+      const uint64_t x = load8(s);
+      const uint64_t m = any_below(x, 0x20) | any_equal(x, 0x7F);  // a CTL or HTAB
+      if (m == 0) {
+        s += 8;
+        continue;
+      }
+      s += first_flagged(m);
+      if (*s != '\t') return s;
+      ++s;
+    }
   }
   while (cls(*s) & kValue) ++s;
   return s;
@@ -111,18 +128,41 @@ inline const char* scan_value(const char* s, const char* end) {
 
 // Skips request-target bytes (0x21-0x7E) from s, same contract as scan_value.
 inline const char* scan_target(const char* s, const char* end) {
-  while (end - s >= 8) {
-    const uint64_t x = load8(s);
-    if (any_below(x, 0x21) | any_equal(x, 0x7F) | (x & kHighs)) break;
-    s += 8;
+  if constexpr (kLittleEndian) {
+    while (end - s >= 8) {
+      const uint64_t x = load8(s);
+      const uint64_t m = any_below(x, 0x21) | any_equal(x, 0x7F) | (x & kHighs);
+      if (m != 0) return s + first_flagged(m);
+      s += 8;
+    }
   }
   while (cls(*s) & kTarget) ++s;
   return s;
 }
 
+// Skips token bytes from s; stops at the first other byte (the CR ending the line at worst).
 inline const char* scan_token(const char* s) {
   while (cls(*s) & kToken) ++s;
   return s;
+}
+
+// A field name: skips token bytes like scan_token, a word at a time. Words are cut at the first
+// ':' or byte below 0x21; the bytes before the cut are checked against the table without a
+// branch per byte, and the byte-wise scan takes over on any other byte.
+inline const char* scan_name(const char* s, const char* end) {
+  if constexpr (kLittleEndian) {
+    while (end - s >= 8) {
+      const uint64_t x = load8(s);
+      const uint64_t m = any_below(x, 0x21) | any_equal(x, ':');
+      const unsigned n = m == 0 ? 8 : first_flagged(m);
+      uint8_t all = kToken;
+      for (unsigned i = 0; i < n; ++i) all &= cls(s[i]);
+      if (!(all & kToken)) break;
+      s += n;
+      if (n < 8) return s;
+    }
+  }
+  return scan_token(s);
 }
 
 // Reads "HTTP/" DIGIT "." DIGIT at s (at least 8 readable bytes). Returns 10 or 11, 1 for any
@@ -339,7 +379,7 @@ HeadStatus parse_fields(const char* s, const char* end, Head& out, Framing& fram
     if (out.nfields == kMaxFields) return HeadStatus::TooLarge;
     // A line starting with SP/HTAB (obs-fold), a space before ':', an empty name: all fail here.
     const char* n = s;
-    s = scan_token(s);
+    s = scan_name(s, end);
     if (s == n || *s != ':') return HeadStatus::Bad;
     const std::string_view name(n, static_cast<size_t>(s - n));
     ++s;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -33,7 +34,7 @@ constexpr size_t kMaxResponseHead = 64 * 1024;
 constexpr size_t kMaxTries = 8;  // nodes tried for one request when connects fail
 // Read size while waiting for the next request on a keep-alive connection: most request
 // heads fit; a larger one continues in the head read.
-constexpr size_t kIdleBuffer = 1024;
+constexpr size_t kIdleBuffer = 512;
 constexpr size_t kHeadRead = 4096;
 
 // Moves every view of a parsed head from one copy of its bytes to another.
@@ -85,30 +86,52 @@ class Session final : public TrackedConnection {
     w_.connections().push_back(*this);
   }
 
-  awaitable<void> run() {
-    while (!close_after_ && !w_.stopping()) {
-      // Between requests: wait for the next bytes without holding a parser, into a small
-      // buffer. A read (not a readiness wait) costs no epoll_ctl: the socket stays registered
-      // edge-triggered, so an idle keep-alive connection costs no system call to resume.
-      if (cbuf_.size() == 0) {
-        if (cbuf_.capacity() > kIdleBuffer) cbuf_.shrink_to_fit();
-        idle_ = true;
-        expired_ = false;
-        const ListenerSettings& ls = w_.snapshot()->config().listeners[listener_];
-        deadline_in(first_ ? ls.header_timeout : ls.keepalive_timeout);
-        auto [ec, n] = co_await client_.async_read_some(cbuf_.prepare(kIdleBuffer), use_tuple);
-        cbuf_.commit(n);
-        idle_ = false;
-        if (ec || close_after_ || w_.stopping()) break;
-      }
-      bool keep = co_await serve_one();
-      first_ = false;
-      if (!keep) break;
-    }
-    error_code ignored;
-    beast::get_lowest_layer(client_).close(ignored);
+  // Waits for the next request without any coroutine frame, parser or large buffer: an idle
+  // keep-alive connection is this object, its socket, a 512-byte buffer and one pending read,
+  // whose handler owns the session. A read (not a readiness wait) costs no epoll_ctl: the
+  // socket stays registered edge-triggered, so resuming an idle connection costs no system
+  // call. When bytes arrive, a coroutine serves the requests they start.
+  static void wait_for_request(std::unique_ptr<Session> self) {
+    Session& s = *self;
+    if (s.close_after_ || s.w_.stopping()) return;  // self goes: the connection closes
+    if (s.cbuf_.size() > 0) return serve(std::move(self));
+    if (s.cbuf_.capacity() > kIdleBuffer) s.cbuf_.shrink_to_fit();
+    s.idle_ = true;
+    s.expired_ = false;
+    const ListenerSettings& ls = s.w_.snapshot()->config().listeners[s.listener_];
+    s.deadline_in(s.first_ ? ls.header_timeout : ls.keepalive_timeout);
+    s.client_.async_read_some(
+        s.cbuf_.prepare(kIdleBuffer), [self = std::move(self)](error_code ec, size_t n) mutable {
+          Session& s = *self;
+          s.idle_ = false;
+          s.cbuf_.commit(n);
+          if (ec || s.close_after_ || s.w_.stopping()) return;
+          serve(std::move(self));
+        });
   }
 
+ private:
+  static void serve(std::unique_ptr<Session> self) {
+    Session& s = *self;
+    asio::co_spawn(s.w_.context(), s.serve_buffered(),
+                   [self = std::move(self)](std::exception_ptr e, bool keep) mutable {
+                     if (e || !keep) return;
+                     wait_for_request(std::move(self));
+                   });
+  }
+
+  // Serves requests while their bytes are already here (pipelining), then returns whether the
+  // connection stays open.
+  awaitable<bool> serve_buffered() {
+    bool keep = true;
+    do {
+      keep = co_await serve_one();
+      first_ = false;
+    } while (keep && cbuf_.size() > 0 && !close_after_ && !w_.stopping());
+    co_return keep;
+  }
+
+ public:
   void expire() override {
     expired_ = true;
     cancel_stream(client_);
@@ -540,11 +563,11 @@ void Session<Stream>::log_request(const RequestHead& req, unsigned status) {
 }  // namespace
 
 template <class Stream>
-awaitable<void> serve_http(Worker& worker, Stream stream, size_t listener, tcp::endpoint peer) {
-  Session<Stream> session(worker, std::move(stream), listener, peer);
-  co_await session.run();
+void start_http_session(Worker& worker, Stream stream, size_t listener, tcp::endpoint peer) {
+  Session<Stream>::wait_for_request(
+      std::make_unique<Session<Stream>>(worker, std::move(stream), listener, peer));
 }
 
-template awaitable<void> serve_http<tcp::socket>(Worker&, tcp::socket, size_t, tcp::endpoint);
+template void start_http_session<tcp::socket>(Worker&, tcp::socket, size_t, tcp::endpoint);
 
 }  // namespace proxy::http

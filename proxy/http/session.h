@@ -6,7 +6,6 @@
 
 #include <cstddef>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 namespace proxy {
@@ -15,9 +14,10 @@ class Worker;
 
 namespace proxy::http {
 
-// Serves the connection until it closes. `listener` indexes the snapshot's listeners.
+// Takes over an accepted connection and serves it until it closes. `listener` indexes the
+// snapshot's listeners. Returns at once; the session lives in its pending operations.
 template <class Stream>
-boost::asio::awaitable<void> serve_http(Worker& worker, Stream stream, size_t listener,
-                                        boost::asio::ip::tcp::endpoint peer);
+void start_http_session(Worker& worker, Stream stream, size_t listener,
+                        boost::asio::ip::tcp::endpoint peer);
 
 }  // namespace proxy::http
