@@ -182,8 +182,7 @@ struct Located {
   size_t end = 0;       // offset just past the final CRLF CRLF (Complete)
   size_t first_cr = 0;  // offset of the CR ending the start line, if that line is complete
   bool first_done = false;
-  size_t partial = 0;  // start of the incomplete last line (not Complete)
-  size_t limit = 0;    // min(data.size(), max_size)
+  size_t limit = 0;  // min(data.size(), max_size)
 };
 
 // Finds the end of the head with memchr over line feeds, checking that each is preceded by a
@@ -228,7 +227,6 @@ Located locate(std::string_view data, size_t max_size, bool request) {
     r.status = HeadStatus::Bad;
     return r;
   }
-  r.partial = line;
   r.status = data.size() > max_size ? HeadStatus::TooLarge : HeadStatus::Incomplete;
   return r;
 }

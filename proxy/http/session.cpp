@@ -100,14 +100,14 @@ class Session final : public TrackedConnection {
     s.expired_ = false;
     const ListenerSettings& ls = s.w_.snapshot()->config().listeners[s.listener_];
     s.deadline_in(s.first_ ? ls.header_timeout : ls.keepalive_timeout);
-    s.client_.async_read_some(
-        s.cbuf_.prepare(kIdleBuffer), [self = std::move(self)](error_code ec, size_t n) mutable {
-          Session& s = *self;
-          s.idle_ = false;
-          s.cbuf_.commit(n);
-          if (ec || s.close_after_ || s.w_.stopping()) return;
-          serve(std::move(self));
-        });
+    s.client_.async_read_some(s.cbuf_.prepare(kIdleBuffer),
+                              [self = std::move(self)](error_code ec, size_t n) mutable {
+                                Session& s = *self;
+                                s.idle_ = false;
+                                s.cbuf_.commit(n);
+                                if (ec || s.close_after_ || s.w_.stopping()) return;
+                                serve(std::move(self));
+                              });
   }
 
  private:
