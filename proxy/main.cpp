@@ -10,6 +10,7 @@
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "tls/cert_store.h"
 
 namespace {
 
@@ -26,6 +27,14 @@ int check(const std::string& path) {
   auto r = proxy::config::load_file(path);
   for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
   if (!r.ok()) return 1;
+  // Like nginx -t and haproxy -c: the certificates are loaded too.
+  if (!r.config->certificates.empty()) {
+    auto certs = tls::CertStore::load(r.config->certificates);
+    for (const auto& w : certs.warnings)
+      std::fprintf(stderr, "%s: warning: %s\n", path.c_str(), w.c_str());
+    for (const auto& e : certs.errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), e.c_str());
+    if (!certs.errors.empty()) return 1;
+  }
   std::printf("%s: ok\n", path.c_str());
   return 0;
 }

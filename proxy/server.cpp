@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <ctime>
 #include <thread>
 
 #include "proxy/config/address.h"
@@ -13,14 +14,25 @@ namespace proxy {
 
 namespace {
 
-std::vector<BoundListener> bound_listeners(const Snapshot& s) {
+std::vector<BoundListener> bound_listeners(
+    const Snapshot& s, const std::vector<std::unique_ptr<tls::ServerTls>>& tls) {
   std::vector<BoundListener> out;
-  for (const auto& l : s.config().listeners) {
+  for (size_t i = 0; i < s.config().listeners.size(); ++i) {
+    const auto& l = s.config().listeners[i];
     auto ep = config::parse_endpoint(l.listen);
     if (!ep) throw std::runtime_error("listener \"" + l.name + "\": bad address " + l.listen);
-    out.push_back({&l, l.name, *ep});
+    out.push_back({&l, l.name, *ep, tls[i].get()});
   }
   return out;
+}
+
+std::string format_time(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
 }
 
 // A reload may change routes, pools and listener timeouts; which sockets are bound needs a
@@ -33,6 +45,7 @@ std::string listener_change(const Config& old_cfg, const Config& new_cfg) {
     const auto& b = new_cfg.listeners[i];
     if (a.name != b.name || a.listen != b.listen || a.protocol != b.protocol)
       return "listener \"" + b.name + "\" changed its name, address or protocol";
+    if (a.tls != b.tls) return "listener \"" + b.name + "\" changed its tls setting";
   }
   return "";
 }
@@ -43,8 +56,11 @@ Server::Server(Config config) {
   unsigned n = config.server.workers ? config.server.workers : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   access_log_ = std::make_unique<AccessLog>(config.server.access_log);
+  for (const auto& l : config.listeners)
+    listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>() : nullptr);
+  load_certificates(config, true);
   snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr);
-  auto listeners = bound_listeners(*snapshot_);
+  auto listeners = bound_listeners(*snapshot_, listener_tls_);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
     workers_.back()->bind(listeners);
@@ -53,6 +69,35 @@ Server::Server(Config config) {
 
 Server::~Server() {
   for (auto& w : workers_) w->join();
+}
+
+bool Server::load_certificates(const Config& config, bool at_start) {
+  bool any_tls = false;
+  for (const auto& t : listener_tls_) any_tls = any_tls || t;
+  if (!any_tls) return true;
+  auto result = tls::CertStore::load(config.certificates);
+  if (!result.errors.empty()) {
+    std::string all;
+    for (const auto& e : result.errors) {
+      log_error("certificate " + e);
+      all += (all.empty() ? "" : "; ") + e;
+    }
+    if (at_start) throw std::runtime_error("cannot load certificates: " + all);
+    log_error("certificates not reloaded: the ones in use stay");
+    return false;
+  }
+  for (const auto& w : result.warnings) log_error("certificate " + w);
+  for (const auto& c : result.store->certificates()) {
+    std::string names;
+    for (const auto& n : c.names) names += (names.empty() ? "" : ",") + n;
+    log_info("certificate " + c.cert_path + " (" + c.key_type + ") for " + names + " expires " +
+             format_time(c.not_after));
+  }
+  certs_ = result.store;
+  for (size_t i = 0; i < listener_tls_.size(); ++i)
+    if (listener_tls_[i])
+      listener_tls_[i]->set_store(certs_, config.listeners[i].default_certificate);
+  return true;
 }
 
 bool Server::reload() {
@@ -72,6 +117,7 @@ bool Server::reload() {
   if (cfg.server.workers != old_server.workers || cfg.server.access_log != old_server.access_log ||
       cfg.server.admin_listen != old_server.admin_listen)
     log_info("[server] workers, access_log and admin_listen changes take effect on restart");
+  load_certificates(cfg, false);  // a broken certificate keeps the old ones, not the old routes
   try {
     auto next = std::make_shared<const Snapshot>(std::move(cfg), snapshot_.get());
     snapshot_ = next;
@@ -90,7 +136,7 @@ int Server::run() {
   boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
   for (auto& w : workers_) w->start();
   for (const auto& l : snapshot_->config().listeners)
-    log_info("listener \"" + l.name + "\" on " + l.listen + " (http)");
+    log_info("listener \"" + l.name + "\" on " + l.listen + (l.tls ? " (https)" : " (http)"));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
 

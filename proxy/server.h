@@ -9,6 +9,8 @@
 #include "proxy/config/settings.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
+#include "tls/cert_store.h"
+#include "tls/server_tls.h"
 
 namespace proxy {
 
@@ -24,7 +26,13 @@ class Server {
   bool reload();
 
  private:
+  // Loads every [[certificate]] and hands the store to each TLS listener. At start a broken
+  // file is fatal (throws); on reload it is logged and the certificates in use stay.
+  bool load_certificates(const Config& config, bool at_start);
+
   std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const tls::CertStore> certs_;
+  std::vector<std::unique_ptr<tls::ServerTls>> listener_tls_;  // per listener; null if plain
   std::unique_ptr<AccessLog> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };

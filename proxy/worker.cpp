@@ -7,6 +7,7 @@
 
 #include "proxy/http/session.h"
 #include "proxy/log.h"
+#include "tls/tls_stream.h"
 
 namespace proxy {
 
@@ -53,6 +54,7 @@ void Worker::bind(const std::vector<BoundListener>& listeners) {
     acceptors_.push_back(std::move(acc));
     accept_peers_.emplace_back();
     listener_names_.push_back(l.name);
+    listener_tls_.push_back(l.tls);
   }
 }
 
@@ -67,27 +69,33 @@ void Worker::start() {
 
 void Worker::accept_loop(size_t i) {
   // The peer address comes with the accept: no getpeername() per connection.
-  acceptors_[i]->async_accept(
-      accept_peers_[i], [this, i](boost::system::error_code ec, tcp::socket sock) {
-        if (stopping_) return;
-        if (ec) {
-          if (ec == asio::error::operation_aborted) return;
-          // Out of file descriptors or memory: wait a little instead of spinning.
-          log_error("accept on listener \"" + listener_names_[i] + "\": " + ec.message());
-          auto t = std::make_shared<asio::steady_timer>(ctx_, std::chrono::milliseconds(100));
-          t->async_wait([this, i, t](auto) {
-            if (!stopping_) accept_loop(i);
-          });
-          return;
-        }
-        boost::system::error_code ignored;
-        sock.set_option(tcp::no_delay(true), ignored);
-        tcp::endpoint peer = accept_peers_[i];
-        // Listener indexes are stable across reloads (a reload may not change the listener set).
-        size_t listener_index = i;
-        http::start_http_session(*this, std::move(sock), listener_index, peer);
-        accept_loop(i);
+  acceptors_[i]->async_accept(accept_peers_[i], [this, i](boost::system::error_code ec,
+                                                          tcp::socket sock) {
+    if (stopping_) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // Out of file descriptors or memory: wait a little instead of spinning.
+      log_error("accept on listener \"" + listener_names_[i] + "\": " + ec.message());
+      auto t = std::make_shared<asio::steady_timer>(ctx_, std::chrono::milliseconds(100));
+      t->async_wait([this, i, t](auto) {
+        if (!stopping_) accept_loop(i);
       });
+      return;
+    }
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    tcp::endpoint peer = accept_peers_[i];
+    // Listener indexes are stable across reloads (a reload may not change the listener set).
+    size_t listener_index = i;
+    if (const tls::ServerTls* t = listener_tls_[i]) {
+      if (SSL* ssl = t->new_ssl()) {
+        http::start_https_session(*this, tls::Stream(std::move(sock), ssl), listener_index, peer);
+      }  // else: out of memory in OpenSSL; the socket closes
+    } else {
+      http::start_http_session(*this, std::move(sock), listener_index, peer);
+    }
+    accept_loop(i);
+  });
 }
 
 void Worker::tick() {

@@ -20,6 +20,7 @@
 #include "proxy/http/upstream_pool.h"
 #include "proxy/snapshot.h"
 #include "routing/random.h"
+#include "tls/server_tls.h"
 
 namespace proxy {
 
@@ -27,6 +28,7 @@ struct BoundListener {
   const ListenerSettings* settings;  // of the snapshot the listener was bound with
   std::string name;
   boost::asio::ip::tcp::endpoint endpoint;
+  const tls::ServerTls* tls = nullptr;  // set for a TLS listener; outlives the workers
 };
 
 class Worker {
@@ -73,6 +75,7 @@ class Worker {
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<boost::asio::ip::tcp::endpoint> accept_peers_;  // filled by each accept
   std::vector<std::string> listener_names_;
+  std::vector<const tls::ServerTls*> listener_tls_;
   boost::asio::steady_timer tick_timer_{ctx_};
   boost::asio::steady_timer grace_timer_{ctx_};
   bool stopping_ = false;

@@ -3,10 +3,14 @@
 // address), so their load is counted across the whole process.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 
+#include "routing/health_passive.h"
 #include "routing/settings.h"
 
 namespace routing {
@@ -23,7 +27,24 @@ class Node {
   const NodeSettings& settings() const { return settings_; }
   const std::string& name() const { return settings_.name; }
   uint32_t weight() const { return weight_.load(std::memory_order_relaxed); }
-  void set_weight(uint32_t w) { weight_.store(w ? w : 1, std::memory_order_relaxed); }
+  void set_weight(uint32_t w) {
+    std::lock_guard lock(weight_write_);
+    weight_.store(w ? w : 1, std::memory_order_relaxed);
+    update_effective_weight();
+  }
+
+  // The weight to compare loads with: weight() in 1/kFullRamp units, lowered while the node
+  // ramps up after coming back (slow start, see slow_start.h and node_state.h). Kept computed:
+  // one load, as cheap as weight().
+  static constexpr uint32_t kFullRamp = 256;
+  static constexpr uint32_t kMaxWeight = (1u << 24) - 1;  // above counts as this: fits 32 bits
+  uint32_t effective_weight() const { return effective_weight_.load(std::memory_order_relaxed); }
+  uint32_t ramp() const { return ramp_.load(std::memory_order_relaxed); }  // 1..kFullRamp
+  void set_ramp(uint32_t r) {
+    std::lock_guard lock(weight_write_);
+    ramp_.store(std::clamp(r, 1u, kFullRamp), std::memory_order_relaxed);
+    update_effective_weight();
+  }
 
   // The one predicate every balancer calls: does this node take new work?
   bool usable() const {
@@ -35,6 +56,25 @@ class Node {
   Admin admin() const { return admin_.load(std::memory_order_relaxed); }
   void set_health(Health h) { health_.store(h, std::memory_order_relaxed); }
   void set_admin(Admin a) { admin_.store(a, std::memory_order_relaxed); }
+  // Set, and learn what it was: node_state.h's transitions count a change only when there is one.
+  Health exchange_health(Health h) { return health_.exchange(h, std::memory_order_relaxed); }
+  Admin exchange_admin(Admin a) { return admin_.exchange(a, std::memory_order_relaxed); }
+
+  // Kept by node_state.h's transitions; read from any thread (admin API, /metrics).
+  struct StateStats {
+    std::atomic<uint64_t> health_changes{0};
+    std::atomic<uint64_t> admin_changes{0};
+    std::atomic<uint64_t> downs{0};        // health changes to Down, whatever the cause
+    std::atomic<int64_t> health_since{0};  // steady clock, ns since its epoch; 0 = never changed
+    std::atomic<int64_t> admin_since{0};
+    std::atomic<std::shared_ptr<const std::string>> last_cause;  // of the last change of either
+  };
+  StateStats& state_stats() { return stats_; }
+  const StateStats& state_stats() const { return stats_; }
+
+  // Failures in a row seen on live traffic (passive checks).
+  PassiveCounter& passive() { return passive_; }
+  const PassiveCounter& passive() const { return passive_; }
 
   // Requests (or connections) currently held on this node, all workers together.
   uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -43,11 +83,22 @@ class Node {
   friend class NodeLease;
   NodeSettings settings_;
   std::atomic<uint32_t> weight_{settings_.weight ? settings_.weight : 1};
+  std::atomic<uint32_t> ramp_{kFullRamp};
+  std::atomic<uint32_t> effective_weight_{std::min(weight_.load(), kMaxWeight) * kFullRamp};
   std::atomic<Health> health_{Health::Up};
   std::atomic<Admin> admin_{Admin::Active};
   // Written on every request by every worker: keep it on a cache line of its own.
   alignas(64) std::atomic<uint32_t> in_flight_{0};
   char pad_[64 - sizeof(std::atomic<uint32_t>)] = {};
+  // Read on every answer from the node, written on failures only.
+  PassiveCounter passive_;
+  StateStats stats_;
+  // Weight and ramp are written rarely (reload, checker) and from two threads: one at a time,
+  // so the effective weight always matches the last of both.
+  std::mutex weight_write_;
+  void update_effective_weight() {
+    effective_weight_.store(std::min(weight(), kMaxWeight) * ramp(), std::memory_order_relaxed);
+  }
 };
 
 // Counts one unit of load on a node while it is held. Move-only.

@@ -26,6 +26,10 @@ struct PoolSettings {
   std::vector<NodeSettings> nodes;
   uint32_t max_idle = 32;                // idle keep-alive connections kept per node and worker
   Millis idle_timeout = Millis(30'000);  // an idle upstream connection older than this is closed
+  // Re-encryption to the backends.
+  bool tls = false;
+  bool tls_verify = true;  // check the backend's certificate and name
+  std::string tls_ca;      // CA file; empty = the system store
 };
 
 // Timeouts a route applies to the backend side of a request.

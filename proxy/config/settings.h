@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "routing/settings.h"
+#include "tls/settings.h"
 
 namespace proxy {
 
@@ -32,11 +33,18 @@ struct ListenerSettings {
   uint32_t max_header = 32 * 1024;         // request line + headers, bytes
   bool forwarded = false;                  // also send RFC 7239 Forwarded
   bool via = false;                        // add "Via: 1.1 passeur"
+  // TLS termination.
+  bool tls = false;
+  std::string default_certificate;  // name whose certificate answers clients without SNI
+  Millis handshake_timeout = Millis(10'000);
+  std::string hsts;                // Strict-Transport-Security value; empty = off
+  bool redirect_to_https = false;  // 301 to https:// except ACME challenges
 };
 
 struct Config {
   std::string path;  // file it was read from
   ServerSettings server;
+  std::vector<tls::CertSettings> certificates;
   std::vector<ListenerSettings> listeners;
   std::vector<routing::RouteSettings> routes;
   std::vector<routing::PoolSettings> pools;

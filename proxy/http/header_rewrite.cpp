@@ -183,10 +183,25 @@ std::string_view reason_phrase(unsigned status) {
   }
 }
 
-void build_error_response(unsigned status, std::string_view text, bool close, std::string& out) {
+void build_error_response(unsigned status, std::string_view text, bool close, std::string& out,
+                          std::string_view extra) {
   out.append("HTTP/1.1 ");
   append_number(out, status);
   out.append(" ").append(reason_phrase(status));
+  out.append("\r\nContent-Type: text/plain\r\n").append(extra).append("Content-Length: ");
+  append_number(out, text.size() + 1);
+  out.append(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n").append(text).append("\n");
+}
+
+void build_https_redirect(std::string_view host, std::string_view target, bool close,
+                          std::string& out) {
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  std::string_view text = "moved to https";
+  out.append("HTTP/1.1 301 Moved Permanently\r\nLocation: https://").append(host).append(target);
   out.append("\r\nContent-Type: text/plain\r\nContent-Length: ");
   append_number(out, text.size() + 1);
   out.append(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n").append(text).append("\n");

@@ -18,6 +18,7 @@
 #include "proxy/http/message_head.h"
 #include "proxy/http/tunnel.h"
 #include "proxy/worker.h"
+#include "tls/tls_stream.h"
 
 namespace proxy::http {
 namespace {
@@ -110,7 +111,20 @@ class Session final : public TrackedConnection {
                               });
   }
 
+  // TLS: the handshake first, within the listener's handshake_timeout; a failure closes the
+  // connection (a client speaking plain HTTP to the TLS port gets a clean close).
+  static void handshake(std::unique_ptr<Session> self) {
+    Session& s = *self;
+    s.deadline_in(s.w_.snapshot()->config().listeners[s.listener_].handshake_timeout);
+    s.client_.async_handshake([self = std::move(self)](error_code ec) mutable {
+      if (ec) return;
+      wait_for_request(std::move(self));
+    });
+  }
+
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
   static void serve(std::unique_ptr<Session> self) {
     Session& s = *self;
     asio::co_spawn(s.w_.context(), s.serve_buffered(),
@@ -171,6 +185,7 @@ class Session final : public TrackedConnection {
   size_t listener_;
   tcp::endpoint peer_;
   std::string peer_ip_;
+  std::string hsts_;  // "Strict-Transport-Security: ...\r\n" for a TLS listener that sets it
   std::shared_ptr<const Snapshot> snap_;
   UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
   size_t pending_head_ = 0;                 // bytes of the current request head still in cbuf_
@@ -191,7 +206,7 @@ class Session final : public TrackedConnection {
 template <class Stream>
 awaitable<bool> Session<Stream>::send_error(unsigned status, std::string_view text, bool close) {
   std::string out;
-  build_error_response(status, text, close, out);
+  build_error_response(status, text, close, out, hsts_);
   deadline_in(snap_ ? listener().client_timeout : Millis(5000));
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
   bytes_sent_ += n;
@@ -202,7 +217,11 @@ template <class Stream>
 awaitable<bool> Session<Stream>::serve_one() {
   // Each request sees the newest config. Copied only when it changed: the snapshot's reference
   // count is shared by every worker and would otherwise bounce between cores on every request.
-  if (snap_.get() != w_.snapshot().get()) snap_ = w_.snapshot();
+  if (snap_.get() != w_.snapshot().get()) {
+    snap_ = w_.snapshot();
+    const std::string& hsts = listener().hsts;
+    hsts_ = kTls && !hsts.empty() ? "Strict-Transport-Security: " + hsts + "\r\n" : "";
+  }
   const ListenerSettings& ls = listener();
 
   start_ = w_.now();
@@ -246,8 +265,24 @@ awaitable<bool> Session<Stream>::serve_one() {
   if (req.version == 11 && req.host_count != 1)
     co_return co_await send_error(400, "missing or repeated Host", true);
 
+  auto route = snap_->routes().match(req.host, target);
+  if (!kTls && ls.redirect_to_https &&
+      !(route && target.starts_with("/.well-known/acme-challenge/"))) {
+    // Plain listener in front of a TLS one: everything moves to https, except ACME
+    // challenges that a route sends to the certbot host.
+    bool body = req.chunked || req.content_length.value_or(0) > 0;
+    std::string out;
+    build_https_redirect(req.host, target, body || !req.keep_alive(), out);
+    deadline_in(ls.client_timeout);
+    auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
+    bytes_sent_ = wn;
+    log_request(req, 301);
+    cbuf_.consume(pending_head_);
+    pending_head_ = 0;
+    co_return !wec && !body && req.keep_alive();
+  }
   bool keep;
-  if (auto route = snap_->routes().match(req.host, target)) {
+  if (route) {
     keep = co_await proxy_request(req, target, *route);
   } else {
     // A request with a body we won't read cannot keep the connection in sync.
@@ -471,7 +506,8 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         co_return co_await send_error(502, "unexpected upgrade", true);
       }
       std::string out;
-      build_response_head(res, ResponseRewrite{.framing = Framing::None, .via = ls.via}, out);
+      build_response_head(
+          res, ResponseRewrite{.framing = Framing::None, .via = ls.via, .extra = hsts_}, out);
       up->buffer.consume(res.size);
       cbuf_.consume(pending_head_);
       pending_head_ = 0;
@@ -511,11 +547,13 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     const bool keep =
         client_keep && out_framing != Framing::Close && !close_after_ && !w_.stopping();
     std::string out;
-    build_response_head(
-        res,
-        ResponseRewrite{
-            .framing = out_framing, .keep_alive = keep, .client_http10 = http10, .via = ls.via},
-        out);
+    build_response_head(res,
+                        ResponseRewrite{.framing = out_framing,
+                                        .keep_alive = keep,
+                                        .client_http10 = http10,
+                                        .via = ls.via,
+                                        .extra = hsts_},
+                        out);
     const bool backend_keep = res.keep_alive() && res_body.kind != Framing::Close;
     up->buffer.consume(res.size);
     RelayResult r = co_await relay_body(up->socket, up->buffer, res_body, client_, out,
@@ -562,12 +600,14 @@ void Session<Stream>::log_request(const RequestHead& req, unsigned status) {
 
 }  // namespace
 
-template <class Stream>
-void start_http_session(Worker& worker, Stream stream, size_t listener, tcp::endpoint peer) {
-  Session<Stream>::wait_for_request(
-      std::make_unique<Session<Stream>>(worker, std::move(stream), listener, peer));
+void start_http_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer) {
+  Session<tcp::socket>::wait_for_request(
+      std::make_unique<Session<tcp::socket>>(worker, std::move(socket), listener, peer));
 }
 
-template void start_http_session<tcp::socket>(Worker&, tcp::socket, size_t, tcp::endpoint);
+void start_https_session(Worker& worker, tls::Stream stream, size_t listener, tcp::endpoint peer) {
+  Session<tls::Stream>::handshake(
+      std::make_unique<Session<tls::Stream>>(worker, std::move(stream), listener, peer));
+}
 
 }  // namespace proxy::http

@@ -11,13 +11,19 @@
 namespace proxy {
 class Worker;
 }
+namespace tls {
+class Stream;
+}
 
 namespace proxy::http {
 
 // Takes over an accepted connection and serves it until it closes. `listener` indexes the
 // snapshot's listeners. Returns at once; the session lives in its pending operations.
-template <class Stream>
-void start_http_session(Worker& worker, Stream stream, size_t listener,
+void start_http_session(Worker& worker, boost::asio::ip::tcp::socket socket, size_t listener,
                         boost::asio::ip::tcp::endpoint peer);
+
+// The same over TLS: the handshake runs first, bounded by the listener's handshake_timeout.
+void start_https_session(Worker& worker, tls::Stream stream, size_t listener,
+                         boost::asio::ip::tcp::endpoint peer);
 
 }  // namespace proxy::http

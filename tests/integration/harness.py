@@ -745,9 +745,11 @@ def toml_table(header, items):
     return "\n".join(lines) + "\n"
 
 
-def render_config(server, listeners, routes, pools):
-    """server: dict; listeners, routes: lists of dicts; pools: {name: dict}."""
+def render_config(server, listeners, routes, pools, certificates=()):
+    """server: dict; listeners, routes, certificates: lists of dicts; pools: {name: dict}."""
     parts = [toml_table("[server]", server)]
+    for c in certificates:
+        parts.append(toml_table("[[certificate]]", c))
     for l in listeners:
         parts.append(toml_table("[[listener]]", l))
     for r in routes:
@@ -761,7 +763,8 @@ class Passeur:
     """The proxy under test, with its config file, logs and a listener on a free port."""
 
     def __init__(self, workdir, routes, pools, workers=2, access_log=None, grace_period="5s",
-                 listener=None, server=None, listen_port=None, binary=None):
+                 listener=None, server=None, listen_port=None, binary=None,
+                 extra_listeners=(), certificates=()):
         self.dir = tempfile.mkdtemp(prefix="passeur-", dir=workdir)
         self.binary = binary or passeur_binary()
         self.port = listen_port or free_port()
@@ -777,6 +780,10 @@ class Passeur:
         self.listener = {"name": "web", "listen": "%s:%d" % (LOOPBACK, self.port),
                          "protocol": "http"}
         self.listener.update(listener or {})
+        # more listeners (dicts with their own "listen"), after the main one
+        self.extra_listeners = list(extra_listeners)
+        # [[certificate]] tables: dicts with "cert" and "key"
+        self.certificates = list(certificates)
         self.routes = routes
         self.pools = pools
         self.proc = None
@@ -784,9 +791,9 @@ class Passeur:
         self.write_config()
 
     def config_text(self, routes=None, pools=None):
-        return render_config(self.server, [self.listener],
+        return render_config(self.server, [self.listener] + self.extra_listeners,
                              self.routes if routes is None else routes,
-                             self.pools if pools is None else pools)
+                             self.pools if pools is None else pools, self.certificates)
 
     def write_config(self, routes=None, pools=None, text=None):
         """Write the config file atomically (rename), from routes/pools or raw text."""

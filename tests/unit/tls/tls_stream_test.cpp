@@ -1,0 +1,683 @@
+#include "tls/tls_stream.h"
+
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <future>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// ---- Bytes held by OpenSSL, counted per thread ------------------------------------------------
+
+thread_local long long t_openssl_bytes = 0;
+
+void* counted_malloc(size_t n, const char*, int) {
+  void* p = std::malloc(n);
+  if (p != nullptr) t_openssl_bytes += static_cast<long long>(malloc_usable_size(p));
+  return p;
+}
+
+void counted_free(void* p, const char*, int) {
+  if (p == nullptr) return;
+  t_openssl_bytes -= static_cast<long long>(malloc_usable_size(p));
+  std::free(p);
+}
+
+void* counted_realloc(void* p, size_t n, const char* file, int line) {
+  if (p == nullptr) return counted_malloc(n, file, line);
+  if (n == 0) {
+    counted_free(p, file, line);
+    return nullptr;
+  }
+  const auto old = static_cast<long long>(malloc_usable_size(p));
+  void* q = std::realloc(p, n);
+  if (q != nullptr) t_openssl_bytes += static_cast<long long>(malloc_usable_size(q)) - old;
+  return q;
+}
+
+// Runs before main, hence before any OpenSSL allocation (OpenSSL refuses the hooks afterwards).
+const bool g_counting_openssl = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return CRYPTO_set_mem_functions(counted_malloc, counted_realloc, counted_free) == 1;
+}();
+
+// ---- A self-signed identity and the contexts ---------------------------------------------------
+
+struct Contexts {
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  SSL_CTX* server = nullptr;
+  SSL_CTX* client = nullptr;
+
+  Contexts() {
+    key = EVP_EC_gen("P-256");
+    cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_set_pubkey(cert, key);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost");
+    X509_add_ext(cert, san, -1);
+    X509_EXTENSION_free(san);
+    X509_sign(cert, key, EVP_sha256());
+
+    server = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(server, TLS1_2_VERSION);
+    SSL_CTX_use_certificate(server, cert);
+    SSL_CTX_use_PrivateKey(server, key);
+    SSL_CTX_set_mode(server, SSL_MODE_RELEASE_BUFFERS);
+
+    client = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(client, TLS1_2_VERSION);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(client), cert);
+    SSL_CTX_set_verify(client, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_mode(client, SSL_MODE_RELEASE_BUFFERS);
+  }
+  ~Contexts() {
+    SSL_CTX_free(client);
+    SSL_CTX_free(server);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+
+  static Contexts& get() {
+    static Contexts contexts;
+    return contexts;
+  }
+
+  SSL* new_server() { return SSL_new(server); }
+  SSL* new_client() {
+    SSL* ssl = SSL_new(client);
+    SSL_set_tlsext_host_name(ssl, "localhost");
+    SSL_set1_host(ssl, "localhost");
+    return ssl;
+  }
+};
+
+// ---- Harness -----------------------------------------------------------------------------------
+
+std::pair<tcp::socket, tcp::socket> tcp_pair(asio::io_context& io) {
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  return {acceptor.accept(), std::move(client)};
+}
+
+struct Pair {
+  tls::Stream server;
+  tls::Stream client;
+};
+
+Pair tls_pair(asio::io_context& io) {
+  auto [server, client] = tcp_pair(io);
+  return {tls::Stream(std::move(server), Contexts::get().new_server()),
+          tls::Stream(std::move(client), Contexts::get().new_client())};
+}
+
+// The coroutine function lives in the spawned frame, so its captures outlive the statement.
+template <class F>
+void spawn(asio::io_context& io, F f) {
+  asio::co_spawn(io, std::move(f), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+}
+
+// Runs until every coroutine is done; fails the test if that takes too long.
+void run(asio::io_context& io) {
+  io.run_for(30s);
+  EXPECT_TRUE(io.stopped()) << "timed out";
+}
+
+awaitable<void> handshake(Pair& p) {
+  auto server = [&]() -> awaitable<void> {
+    auto [ec] = co_await p.server.async_handshake(use_tuple);
+    EXPECT_FALSE(ec) << "server: " << ec.message();
+  };
+  auto client = [&]() -> awaitable<void> {
+    auto [ec] = co_await p.client.async_client_handshake(use_tuple);
+    EXPECT_FALSE(ec) << "client: " << ec.message();
+  };
+  co_await (server() && client());
+}
+
+awaitable<void> write_all(tls::Stream& s, std::string_view data) {
+  auto [ec, n] = co_await asio::async_write(s, asio::buffer(data), use_tuple);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(n, data.size());
+}
+
+awaitable<std::string> read_exactly(tls::Stream& s, size_t size) {
+  std::string out;
+  std::array<char, 7001> buf;  // not a multiple of the record size
+  while (out.size() < size) {
+    const size_t want = std::min(buf.size(), size - out.size());
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf.data(), want), use_tuple);
+    if (ec) {
+      ADD_FAILURE() << "read after " << out.size() << " bytes: " << ec.message();
+      break;
+    }
+    EXPECT_GT(n, 0u);
+    out.append(buf.data(), n);
+  }
+  co_return out;
+}
+
+// Sends back the next `size` bytes as they arrive.
+awaitable<void> echo(tls::Stream& s, size_t size) {
+  std::array<char, 5000> buf;
+  size_t done = 0;
+  while (done < size) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
+    if (ec) {
+      ADD_FAILURE() << "echo read: " << ec.message();
+      co_return;
+    }
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(buf.data(), n), use_tuple);
+    if (wec) {
+      ADD_FAILURE() << "echo write: " << wec.message();
+      co_return;
+    }
+    done += wn;
+  }
+}
+
+// Writes `data` while reading the same amount back; returns what came back.
+awaitable<std::string> round_trip(tls::Stream& s, const std::string& data) {
+  std::string back;
+  auto reader = [&]() -> awaitable<void> { back = co_await read_exactly(s, data.size()); };
+  co_await (write_all(s, data) && reader());
+  co_return back;
+}
+
+std::string random_bytes(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+// ---- Tests -------------------------------------------------------------------------------------
+
+TEST(TlsStream, HandshakeAndSmallEchoBothWays) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    EXPECT_EQ(SSL_version(p.server.native_handle()), TLS1_3_VERSION);
+
+    std::string back;
+    co_await (echo(p.server, 5) &&
+                  [&]() -> awaitable<void> { back = co_await round_trip(p.client, "hello"); }());
+    EXPECT_EQ(back, "hello");
+
+    co_await (echo(p.client, 6) &&
+                  [&]() -> awaitable<void> { back = co_await round_trip(p.server, "world!"); }());
+    EXPECT_EQ(back, "world!");
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, OneMebibyteEchoBothWays) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  const std::string up = random_bytes(1 << 20, 1);
+  const std::string down = random_bytes(1 << 20, 2);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    std::string back;
+    co_await (echo(p.server, up.size()) &&
+                  [&]() -> awaitable<void> { back = co_await round_trip(p.client, up); }());
+    EXPECT_TRUE(back == up) << "client -> server -> client differs";
+
+    co_await (echo(p.client, down.size()) &&
+                  [&]() -> awaitable<void> { back = co_await round_trip(p.server, down); }());
+    EXPECT_TRUE(back == down) << "server -> client -> server differs";
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, SmallBufferSequenceGoesOutAsOneRecord) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    const std::array<asio::const_buffer, 4> parts = {asio::buffer("GET ", 4), asio::const_buffer(),
+                                                     asio::buffer("/index.html", 11),
+                                                     asio::buffer(" HTTP/1.1\r\n\r\n", 13)};
+    auto [ec, n] = co_await p.client.async_write_some(parts, use_tuple);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(n, 28u);
+
+    // One record: a single read returns all of it.
+    std::array<char, 1024> buf;
+    auto [rec, rn] = co_await p.server.async_read_some(asio::buffer(buf), use_tuple);
+    EXPECT_FALSE(rec) << rec.message();
+    EXPECT_EQ(std::string_view(buf.data(), rn), "GET /index.html HTTP/1.1\r\n\r\n");
+
+    // Nothing to write: done at once, without error.
+    auto [eec, en] = co_await p.client.async_write_some(asio::const_buffer(), use_tuple);
+    EXPECT_FALSE(eec) << eec.message();
+    EXPECT_EQ(en, 0u);
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, LargeBufferSequenceArrivesExactly) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 204800\r\n\r\n";
+  const std::string body = random_bytes(200 * 1024, 3);
+  const std::string tail = "0\r\n\r\n";
+  const std::string all = head + body + tail;
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    const std::array<asio::const_buffer, 3> parts = {asio::buffer(head), asio::buffer(body),
+                                                     asio::buffer(tail)};
+    std::string got;
+    auto reader = [&]() -> awaitable<void> {
+      got = co_await read_exactly(p.client, 2 * all.size());
+    };
+    auto writer = [&]() -> awaitable<void> {
+      // The head is topped up with body bytes to fill one record.
+      auto [ec, n] = co_await p.server.async_write_some(parts, use_tuple);
+      EXPECT_FALSE(ec) << ec.message();
+      EXPECT_EQ(n, tls::detail::kGatherLimit);
+      auto [wec, wn] = co_await asio::async_write(
+          p.server, asio::buffer(std::string_view(all).substr(n)), use_tuple);
+      EXPECT_FALSE(wec) << wec.message();
+      // And a whole sequence through asio::async_write.
+      auto [sec, sn] = co_await asio::async_write(p.server, parts, use_tuple);
+      EXPECT_FALSE(sec) << sec.message();
+      EXPECT_EQ(sn, all.size());
+    };
+    co_await (writer() && reader());
+    EXPECT_TRUE(got == all + all);
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, CloseNotifyGivesEof) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    co_await write_all(p.client, "last words");
+    auto [sec] = co_await p.client.async_shutdown(use_tuple);
+    EXPECT_FALSE(sec) << sec.message();
+
+    EXPECT_EQ(co_await read_exactly(p.server, 10), "last words");
+    std::array<char, 64> buf;
+    auto [ec, n] = co_await p.server.async_read_some(asio::buffer(buf), use_tuple);
+    EXPECT_EQ(ec, asio::error::eof) << ec.message();
+    EXPECT_EQ(n, 0u);
+    auto [ec2, n2] = co_await p.server.async_read_some(asio::buffer(buf), use_tuple);
+    EXPECT_EQ(ec2, asio::error::eof) << ec2.message();
+
+    // The server answers with its own close_notify; the client sees eof too.
+    auto [ssec] = co_await p.server.async_shutdown(use_tuple);
+    EXPECT_FALSE(ssec) << ssec.message();
+    auto [cec, cn] = co_await p.client.async_read_some(asio::buffer(buf), use_tuple);
+    EXPECT_EQ(cec, asio::error::eof) << cec.message();
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+// The peer's TCP side ends after `end` runs; the server's pending read completes with `expected`.
+void expect_read_ending(void (*end)(tcp::socket&), error_code expected) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    std::array<char, 64> buf;
+    auto reader = [&]() -> awaitable<void> {
+      auto [ec, n] = co_await p.server.async_read_some(asio::buffer(buf), use_tuple);
+      EXPECT_EQ(ec, expected) << ec.message();
+      EXPECT_EQ(n, 0u);
+    };
+    auto closer = [&]() -> awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+      co_await t.async_wait(use_tuple);
+      end(p.client.lowest_layer());
+    };
+    co_await (reader() && closer());
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, FinWithoutCloseNotifyGivesEof) {
+  expect_read_ending([](tcp::socket& s) { s.shutdown(tcp::socket::shutdown_send); },
+                     asio::error::eof);
+}
+
+TEST(TlsStream, ResetGivesConnectionReset) {
+  expect_read_ending(
+      [](tcp::socket& s) {
+        s.set_option(asio::socket_base::linger(true, 0));
+        s.close();
+      },
+      asio::error::connection_reset);
+}
+
+TEST(TlsStream, CancellingTheSocketAbortsAPendingReadAndTheStreamStaysUsable) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    std::array<char, 64> buf;
+    auto reader = [&]() -> awaitable<void> {
+      auto [ec, n] = co_await p.server.async_read_some(asio::buffer(buf), use_tuple);
+      EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
+      EXPECT_EQ(n, 0u);
+    };
+    auto canceller = [&]() -> awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+      co_await t.async_wait(use_tuple);
+      boost::beast::get_lowest_layer(p.server).cancel();
+    };
+    co_await (reader() && canceller());
+
+    co_await write_all(p.client, "still here");
+    EXPECT_EQ(co_await read_exactly(p.server, 10), "still here");
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, TerminalCancellationAbortsAPendingRead) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool handshaken = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    handshaken = true;
+  });
+  run(io);
+  ASSERT_TRUE(handshaken);
+  io.restart();
+
+  asio::cancellation_signal signal;
+  std::array<char, 64> buf;
+  error_code result;
+  bool called = false;
+  p.server.async_read_some(asio::buffer(buf),
+                           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, size_t) {
+                             called = true;
+                             result = ec;
+                           }));
+  EXPECT_FALSE(called) << "completed inside the initiation";
+  asio::post(io, [&] { signal.emit(asio::cancellation_type::terminal); });
+  run(io);
+  EXPECT_TRUE(called);
+  EXPECT_EQ(result, asio::error::operation_aborted) << result.message();
+}
+
+TEST(TlsStream, ImmediateCompletionIsNotInline) {
+  asio::io_context io;
+  Pair p = tls_pair(io);
+  bool handshaken = false;
+  spawn(io, [&]() -> awaitable<void> {
+    co_await handshake(p);
+    co_await write_all(p.client, "x");
+    handshaken = true;
+  });
+  run(io);
+  ASSERT_TRUE(handshaken);
+  io.restart();
+
+  // The write goes out at once, and "x" is waiting: both are known inside the initiation.
+  bool wrote = false, read = false;
+  p.server.async_write_some(asio::buffer("y", 1), [&](error_code ec, size_t n) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(n, 1u);
+    wrote = true;
+  });
+  std::array<char, 8> buf;
+  p.server.async_read_some(asio::buffer(buf), [&](error_code ec, size_t n) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(n, 1u);
+    read = true;
+  });
+  EXPECT_FALSE(wrote);
+  EXPECT_FALSE(read);
+  run(io);
+  EXPECT_TRUE(wrote);
+  EXPECT_TRUE(read);
+}
+
+TEST(TlsStream, PlainHttpClientFailsTheHandshakeWithAReadableReason) {
+  asio::io_context io;
+  auto [server_socket, client] = tcp_pair(io);
+  tls::Stream server(std::move(server_socket), Contexts::get().new_server());
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    std::string_view request = "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n";
+    auto [wec, wn] = co_await asio::async_write(client, asio::buffer(request), use_tuple);
+    EXPECT_FALSE(wec);
+    auto [ec] = co_await server.async_handshake(use_tuple);
+    EXPECT_TRUE(ec);
+    EXPECT_EQ(&ec.category(), &asio::error::get_ssl_category()) << ec.message();
+    const std::string reason = tls::last_error_reason(ec);
+    EXPECT_TRUE(reason == "http request" || reason == "wrong version number") << reason;
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, GarbageFailsTheHandshakeWithAReadableReason) {
+  asio::io_context io;
+  auto [server_socket, client] = tcp_pair(io);
+  tls::Stream server(std::move(server_socket), Contexts::get().new_server());
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    // A handshake record header announcing an unknown protocol version.
+    const std::array<unsigned char, 16> bytes = {0x16, 0x7f, 0x7f, 0x00, 0x0b};
+    auto [wec, wn] = co_await asio::async_write(client, asio::buffer(bytes), use_tuple);
+    EXPECT_FALSE(wec);
+    auto [ec] = co_await server.async_handshake(use_tuple);
+    EXPECT_TRUE(ec);
+    EXPECT_FALSE(tls::last_error_reason(ec).empty());
+    EXPECT_NE(tls::last_error_reason(ec), "asio.ssl error");
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, ClientLeavingDuringTheHandshakeGivesEof) {
+  asio::io_context io;
+  auto [server_socket, client] = tcp_pair(io);
+  tls::Stream server(std::move(server_socket), Contexts::get().new_server());
+  client.close();
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    auto [ec] = co_await server.async_handshake(use_tuple);
+    EXPECT_EQ(ec, asio::error::eof) << ec.message();
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+TEST(TlsStream, LastErrorReason) {
+  EXPECT_EQ(tls::last_error_reason({}), "");
+  EXPECT_EQ(tls::last_error_reason(asio::error::eof), error_code(asio::error::eof).message());
+}
+
+TEST(TlsStream, WorksWithAsioSslStreamAsTheClient) {
+  asio::io_context io;
+  auto [server_socket, client_socket] = tcp_pair(io);
+  tls::Stream server(std::move(server_socket), Contexts::get().new_server());
+  SSL_CTX_up_ref(Contexts::get().client);
+  asio::ssl::context ctx(Contexts::get().client);
+  asio::ssl::stream<tcp::socket> client(std::move(client_socket), ctx);
+  SSL_set_tlsext_host_name(client.native_handle(), "localhost");
+  SSL_set1_host(client.native_handle(), "localhost");
+  const std::string payload = random_bytes(100 * 1000, 4);
+  bool done = false;
+  spawn(io, [&]() -> awaitable<void> {
+    auto [hs] = co_await server.async_handshake(use_tuple);
+    EXPECT_FALSE(hs) << hs.message();
+    co_await echo(server, payload.size());
+    std::array<char, 16> buf;
+    auto [ec, n] = co_await server.async_read_some(asio::buffer(buf), use_tuple);
+    EXPECT_EQ(ec, asio::error::eof) << ec.message();
+    auto [sec] = co_await server.async_shutdown(use_tuple);
+    EXPECT_FALSE(sec) << sec.message();
+  });
+  spawn(io, [&]() -> awaitable<void> {
+    auto [hs] = co_await client.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    EXPECT_FALSE(hs) << hs.message();
+    std::string back(payload.size(), '\0');
+    auto writer = [&]() -> awaitable<void> {
+      auto [ec, n] = co_await asio::async_write(client, asio::buffer(payload), use_tuple);
+      EXPECT_FALSE(ec) << ec.message();
+    };
+    auto reader = [&]() -> awaitable<void> {
+      auto [ec, n] = co_await asio::async_read(client, asio::buffer(back), use_tuple);
+      EXPECT_FALSE(ec) << ec.message();
+    };
+    co_await (writer() && reader());
+    EXPECT_TRUE(back == payload);
+    // Sends close_notify and waits for the server's.
+    auto [sec] = co_await client.async_shutdown(use_tuple);
+    EXPECT_FALSE(sec) << sec.message();
+    done = true;
+  });
+  run(io);
+  EXPECT_TRUE(done);
+}
+
+// What OpenSSL holds for an established connection waiting for its next request. The client
+// runs on its own thread, so this thread's count is the server side only.
+long long idle_connection_bytes(bool release_buffers) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  std::promise<void> measured;
+  std::shared_future<void> measured_done = measured.get_future().share();
+  std::thread client([endpoint = acceptor.local_endpoint(), measured_done] {
+    asio::io_context cio;
+    tcp::socket socket(cio);
+    socket.connect(endpoint);
+    SSL* ssl = Contexts::get().new_client();
+    SSL_set_fd(ssl, socket.native_handle());
+    EXPECT_EQ(SSL_connect(ssl), 1);
+    EXPECT_EQ(SSL_write(ssl, "ping", 4), 4);
+    char buf[4];
+    EXPECT_EQ(SSL_read(ssl, buf, 4), 4);
+    measured_done.wait();
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  });
+
+  tcp::socket socket = acceptor.accept();
+  const long long before = t_openssl_bytes;
+  tls::Stream server(std::move(socket), Contexts::get().new_server());
+  if (!release_buffers) SSL_clear_mode(server.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  long long idle = -1;
+  std::array<char, 512> buf;
+  error_code final_ec;
+  spawn(io, [&]() -> awaitable<void> {
+    auto [hs] = co_await server.async_handshake(use_tuple);
+    EXPECT_FALSE(hs) << hs.message();
+    EXPECT_EQ(co_await read_exactly(server, 4), "ping");
+    co_await write_all(server, "pong");
+    // Waiting for the next request, as a keep-alive connection does.
+    server.async_read_some(asio::buffer(buf), [&](error_code ec, size_t) { final_ec = ec; });
+    idle = t_openssl_bytes - before;
+    measured.set_value();
+  });
+  run(io);
+  client.join();
+  EXPECT_EQ(final_ec, asio::error::eof) << final_ec.message();
+  return idle;
+}
+
+TEST(TlsStream, IdleConnectionHoldsNoRecordBuffers) {
+  if (!g_counting_openssl) GTEST_SKIP() << "OpenSSL allocated before the counting hooks were set";
+  idle_connection_bytes(true);  // warms up OpenSSL's lazily built per-thread and global state
+  const long long released = idle_connection_bytes(true);
+  const long long kept = idle_connection_bytes(false);
+  RecordProperty("idle_bytes", std::to_string(released));
+  RecordProperty("idle_bytes_without_release_buffers", std::to_string(kept));
+  std::printf(
+      "OpenSSL bytes for an idle TLS 1.3 connection: %lld (%lld without "
+      "SSL_MODE_RELEASE_BUFFERS)\n",
+      released, kept);
+  EXPECT_GT(released, 0);
+  // OpenSSL 3.0 itself: the SSL object (~7.4 KiB), two AES-GCM contexts, the session, the
+  // handshake hash and key shares it keeps. No 17 KiB record buffer.
+  EXPECT_LT(released, 16 * 1024);
+  EXPECT_GT(kept - released, 30 * 1024) << "the record buffers were not released";
+}
+
+}  // namespace

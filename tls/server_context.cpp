@@ -1,0 +1,72 @@
+#include "tls/server_context.h"
+
+#include <openssl/err.h>
+
+#include <cstring>
+
+#include "tls/openssl_error.h"
+
+namespace tls {
+namespace {
+
+// Mozilla "intermediate" (TLS 1.2 part); TLS 1.3 keeps OpenSSL's default suites.
+constexpr const char* kCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
+
+// Every context shares one session id context: sessions are created and resumed before the
+// SNI callback switches contexts, and must stay valid across the switch and across reloads.
+constexpr unsigned char kSessionIdContext[] = "passeur";
+
+constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+
+// Picks http/1.1 when the client offers it; otherwise the handshake goes on without ALPN.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
+                const unsigned char* offered, unsigned int offered_length, void*) {
+  for (unsigned int i = 0; i < offered_length;) {
+    unsigned int length = offered[i];
+    if (i + 1 + length > offered_length) break;
+    if (length == sizeof kHttp11 && std::memcmp(offered + i + 1, kHttp11, length) == 0) {
+      *out = offered + i + 1;
+      *out_length = static_cast<unsigned char>(length);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + length;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace
+
+SslCtxPtr make_server_context(std::string& error) {
+  ERR_clear_error();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  auto fail = [&](const char* what) {
+    error = std::string(what) + ": " + take_openssl_error("failed");
+    return SslCtxPtr();
+  };
+  if (!ctx) return fail("creating a TLS context");
+  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION) != 1) {
+    return fail("setting TLS versions");
+  }
+  if (SSL_CTX_set_cipher_list(ctx.get(), kCiphers) != 1) return fail("setting ciphers");
+  if (SSL_CTX_set1_groups_list(ctx.get(), kGroups) != 1) return fail("setting groups");
+  // DHE suites use the RFC 7919 group matching the certificate's strength (ffdhe2048 for
+  // RSA-2048), as the Mozilla profile asks.
+  if (SSL_CTX_set_dh_auto(ctx.get(), 1) != 1) return fail("enabling DHE groups");
+  SSL_CTX_clear_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
+  if (SSL_CTX_set_session_id_context(ctx.get(), kSessionIdContext, sizeof kSessionIdContext - 1) !=
+      1) {
+    return fail("setting the session id context");
+  }
+  return ctx;
+}
+
+}  // namespace tls

@@ -1,0 +1,267 @@
+#pragma once
+
+// A TLS stream that drives OpenSSL directly on a non-blocking TCP socket.
+//
+// boost::asio::ssl::stream keeps two 17 KiB buffers per connection for its memory BIO pair, for
+// the connection's whole life. Here OpenSSL reads and writes the socket itself (SSL_set_fd) and,
+// with SSL_MODE_RELEASE_BUFFERS, frees its record buffers whenever they are empty: an idle
+// keep-alive connection holds no record buffer at all. When OpenSSL reports WANT_READ or
+// WANT_WRITE, the operation waits for readiness with the socket's async_wait and tries again.
+//
+// The usual stream rules hold: at most one read and one write (or one handshake, or one shutdown)
+// outstanding at a time, all on the same thread or strand; the stream must not be moved while an
+// operation is outstanding. Cancelling the socket (get_lowest_layer(stream).cancel()) or emitting
+// a terminal cancellation on the operation's slot aborts a pending wait with operation_aborted.
+// A write cancelled while it waits for writability may leave a record half sent: close the
+// connection afterwards. Writes use write(2) on the socket, so the process must ignore SIGPIPE.
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace tls {
+
+namespace detail {
+
+enum class Want : unsigned char { nothing, read, write };
+
+// The outcome of one OpenSSL call: done (ec, bytes) or the readiness it needs before a retry.
+struct Attempt {
+  boost::system::error_code ec;
+  std::size_t bytes = 0;
+  Want want = Want::nothing;
+};
+
+// Sets the modes the stream relies on and attaches the socket. False when OpenSSL fails.
+bool attach(SSL* ssl, int fd);
+
+Attempt try_accept(SSL* ssl);
+Attempt try_connect(SSL* ssl);
+Attempt try_read(SSL* ssl, void* data, std::size_t size);
+Attempt try_write(SSL* ssl, const void* data, std::size_t size);
+Attempt try_shutdown(SSL* ssl);
+
+// Small writes made of several buffers are copied here and sent as one record.
+inline constexpr std::size_t kGatherLimit = 16 * 1024;
+unsigned char* gather_buffer();  // kGatherLimit bytes, one per thread
+
+template <class ConstBufferSequence>
+Attempt try_write_sequence(SSL* ssl, const ConstBufferSequence& buffers) {
+  auto it = boost::asio::buffer_sequence_begin(buffers);
+  const auto end = boost::asio::buffer_sequence_end(buffers);
+  std::size_t total = 0;
+  boost::asio::const_buffer first;
+  for (; it != end; ++it) {
+    const boost::asio::const_buffer b(*it);
+    if (b.size() == 0) continue;
+    if (first.size() == 0) first = b;
+    total += b.size();
+    if (total > first.size() && total >= kGatherLimit) break;  // enough to fill a record
+  }
+  if (total == 0) return {};
+  if (total == first.size() || first.size() >= kGatherLimit) {
+    return try_write(ssl, first.data(), first.size());
+  }
+  unsigned char* scratch = gather_buffer();
+  const std::size_t n =
+      boost::asio::buffer_copy(boost::asio::mutable_buffer(scratch, kGatherLimit), buffers);
+  return try_write(ssl, scratch, n);
+}
+
+template <class MutableBufferSequence>
+boost::asio::mutable_buffer first_non_empty(const MutableBufferSequence& buffers) {
+  const auto end = boost::asio::buffer_sequence_end(buffers);
+  for (auto it = boost::asio::buffer_sequence_begin(buffers); it != end; ++it) {
+    const boost::asio::mutable_buffer b(*it);
+    if (b.size() != 0) return b;
+  }
+  return {};
+}
+
+struct AcceptAction {
+  Attempt operator()(SSL* ssl) const { return try_accept(ssl); }
+};
+struct ConnectAction {
+  Attempt operator()(SSL* ssl) const { return try_connect(ssl); }
+};
+struct ShutdownAction {
+  Attempt operator()(SSL* ssl) const { return try_shutdown(ssl); }
+};
+struct ReadAction {
+  boost::asio::mutable_buffer buffer;
+  Attempt operator()(SSL* ssl) const {
+    if (buffer.size() == 0) return {};
+    return try_read(ssl, buffer.data(), buffer.size());
+  }
+};
+template <class ConstBufferSequence>
+struct WriteAction {
+  ConstBufferSequence buffers;
+  Attempt operator()(SSL* ssl) const { return try_write_sequence(ssl, buffers); }
+};
+
+// Tries the OpenSSL call; waits for the readiness it asks for and tries again; completes with
+// its outcome. A result available at once is posted, never delivered inside the initiation.
+template <class Action, bool kWithBytes>
+class Op {
+ public:
+  Op(boost::asio::ip::tcp::socket& socket, SSL* ssl, Action action)
+      : socket_(socket), ssl_(ssl), action_(std::move(action)) {}
+
+  template <class Self>
+  void operator()(Self& self, boost::system::error_code wait_ec = {}) {
+    if (state_ == State::posted) return finish(self);
+    if (state_ == State::waiting && wait_ec) {
+      result_ = {wait_ec};
+      return finish(self);
+    }
+    result_ = action_(ssl_);
+    if (result_.want != Want::nothing) {
+      if (self.cancelled() != boost::asio::cancellation_type::none) {
+        result_ = {boost::asio::error::operation_aborted};
+        return finish(self);
+      }
+      const auto wait = result_.want == Want::read ? boost::asio::socket_base::wait_read
+                                                   : boost::asio::socket_base::wait_write;
+      state_ = State::waiting;
+      socket_.async_wait(wait, std::move(self));
+      return;
+    }
+    if (state_ == State::starting) {
+      state_ = State::posted;
+      boost::asio::post(std::move(self));
+      return;
+    }
+    finish(self);
+  }
+
+ private:
+  enum class State : unsigned char { starting, waiting, posted };
+
+  template <class Self>
+  void finish(Self& self) {
+    if constexpr (kWithBytes) {
+      self.complete(result_.ec, result_.ec ? std::size_t{0} : result_.bytes);
+    } else {
+      self.complete(result_.ec);
+    }
+  }
+
+  boost::asio::ip::tcp::socket& socket_;
+  SSL* ssl_;
+  Action action_;
+  Attempt result_;
+  State state_ = State::starting;
+};
+
+}  // namespace detail
+
+class Stream {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  using next_layer_type = boost::asio::ip::tcp::socket;
+  using lowest_layer_type = boost::asio::ip::tcp::socket;
+
+  // Takes ownership of ssl (freed by the destructor, also when this constructor throws). Puts the
+  // socket in non-blocking mode and sets SSL_MODE_ENABLE_PARTIAL_WRITE,
+  // SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, SSL_MODE_AUTO_RETRY and SSL_MODE_RELEASE_BUFFERS.
+  // Throws boost::system::system_error when the socket is not open or OpenSSL fails.
+  Stream(boost::asio::ip::tcp::socket socket, SSL* ssl) : socket_(std::move(socket)), ssl_(ssl) {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (!ec && !detail::attach(ssl_, socket_.native_handle())) {
+      ec = boost::asio::error::no_memory;
+    }
+    if (ec) {
+      SSL_free(ssl_);
+      ssl_ = nullptr;
+      throw boost::system::system_error(ec, "tls::Stream");
+    }
+  }
+
+  Stream(Stream&& other) noexcept
+      : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)) {}
+
+  Stream& operator=(Stream&& other) noexcept {
+    if (this != &other) {
+      SSL_free(ssl_);
+      ssl_ = std::exchange(other.ssl_, nullptr);
+      socket_ = std::move(other.socket_);
+    }
+    return *this;
+  }
+
+  ~Stream() { SSL_free(ssl_); }
+
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  executor_type get_executor() { return socket_.get_executor(); }
+  next_layer_type& next_layer() { return socket_; }
+  lowest_layer_type& lowest_layer() { return socket_; }
+  SSL* native_handle() { return ssl_; }
+
+  // Server side handshake (SSL_accept). Completion: void(error_code).
+  template <class Token>
+  auto async_handshake(Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        detail::Op<detail::AcceptAction, false>(socket_, ssl_, {}), token, socket_);
+  }
+
+  // Client side handshake (SSL_connect), for re-encrypting towards an upstream.
+  // Completion: void(error_code).
+  template <class Token>
+  auto async_client_handshake(Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        detail::Op<detail::ConnectAction, false>(socket_, ssl_, {}), token, socket_);
+  }
+
+  // Reads into the first non-empty buffer. Completion: void(error_code, size_t). The peer's
+  // close_notify, and also a TCP FIN without one, give boost::asio::error::eof (the application
+  // protocol's framing decides whether that truncated anything). 0 bytes only with an error, or
+  // when every buffer is empty.
+  template <class MutableBufferSequence, class Token>
+  auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
+        detail::Op<detail::ReadAction, true>(socket_, ssl_, {detail::first_non_empty(buffers)}),
+        token, socket_);
+  }
+
+  // Writes one record's worth or more (a partial write reports how much went out). Several
+  // buffers are sent as one record when their start fits in one. Completion:
+  // void(error_code, size_t).
+  template <class ConstBufferSequence, class Token>
+  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
+        detail::Op<detail::WriteAction<ConstBufferSequence>, true>(socket_, ssl_, {buffers}), token,
+        socket_);
+  }
+
+  // Sends close_notify; does not wait for the peer's. Best effort. Completion: void(error_code).
+  template <class Token>
+  auto async_shutdown(Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        detail::Op<detail::ShutdownAction, false>(socket_, ssl_, {}), token, socket_);
+  }
+
+ private:
+  boost::asio::ip::tcp::socket socket_;
+  SSL* ssl_;
+};
+
+// The reason of a failed TLS operation, for logs and metrics: OpenSSL's reason string for errors
+// coming from OpenSSL ("wrong version number", "no shared cipher", ...), the error's message
+// otherwise, "" for success.
+std::string last_error_reason(const boost::system::error_code& ec);
+
+}  // namespace tls
