@@ -9,6 +9,12 @@ Snapshot::Snapshot(Config config, const Snapshot* previous)
   for (const auto& ps : config_.pools) {
     const routing::Pool* old = previous ? previous->find_pool(ps.name) : nullptr;
     pools_.push_back(std::make_unique<routing::Pool>(ps, old));
+    if (ps.tls) {
+      std::string error;
+      auto ctx = tls::ClientTls::make(ps.tls_verify, ps.tls_ca, error);
+      if (!ctx) throw std::runtime_error("pool \"" + ps.name + "\": " + error);
+      client_tls_.emplace_back(pools_.back().get(), std::move(ctx));
+    }
   }
   for (const auto& r : config_.routes) {
     routing::Pool* found = nullptr;
@@ -36,6 +42,16 @@ bool Snapshot::has_node(const routing::Node* node) const {
     for (const routing::Node* n : p->nodes())
       if (n == node) return true;
   return false;
+}
+
+}  // namespace proxy
+
+namespace proxy {
+
+const tls::ClientTls* Snapshot::client_tls(const routing::Pool& pool) const {
+  for (const auto& [p, ctx] : client_tls_)
+    if (p == &pool) return &ctx;
+  return nullptr;
 }
 
 }  // namespace proxy

@@ -9,6 +9,7 @@
 #include "proxy/config/settings.h"
 #include "routing/pool.h"
 #include "routing/route_table.h"
+#include "tls/client_tls.h"
 
 namespace proxy {
 
@@ -25,12 +26,15 @@ class Snapshot {
   const std::vector<std::unique_ptr<routing::Pool>>& pools() const { return pools_; }
   const ListenerSettings* listener(std::string_view name) const;
   bool has_node(const routing::Node* node) const;
+  // The TLS client context of a pool that re-encrypts to its nodes, else null.
+  const tls::ClientTls* client_tls(const routing::Pool& pool) const;
 
  private:
   Config config_;
   routing::RouteTable routes_;
   std::vector<std::unique_ptr<routing::Pool>> pools_;
   std::vector<routing::Pool*> route_pools_;
+  std::vector<std::pair<const routing::Pool*, tls::ClientTls>> client_tls_;
 };
 
 }  // namespace proxy

@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
+#include <cctype>
 #include <cstring>
 
 #include "proxy/config/address.h"
@@ -37,6 +38,41 @@ constexpr size_t kMaxTries = 8;  // nodes tried for one request when connects fa
 // heads fit; a larger one continues in the head read.
 constexpr size_t kIdleBuffer = 512;
 constexpr size_t kHeadRead = 4096;
+// Requests under this path on a redirecting listener go to the route made for them (certbot).
+constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
+
+// A Host value (RFC 9110 7.2): a registered name or an IPv4 address, or an IPv6 literal in
+// brackets, and an optional port. Anything else is refused rather than routed or reflected.
+bool valid_host(std::string_view h) {
+  if (h.empty()) return false;
+  if (h.front() == '[') {
+    size_t close = h.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : h.substr(1, close - 1))
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
+    h.remove_prefix(close + 1);
+    if (h.empty()) return true;
+    if (h.front() != ':') return false;
+  } else {
+    size_t colon = h.find(':');
+    std::string_view name = h.substr(0, colon);
+    if (name.empty()) return false;
+    for (char c : name) {
+      auto u = static_cast<unsigned char>(c);
+      if (!(std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' ||
+            c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
+            c == '+' || c == ',' || c == ';' || c == '='))
+        return false;
+    }
+    if (colon == std::string_view::npos) return true;
+    h.remove_prefix(colon);
+  }
+  h.remove_prefix(1);  // the ':' before the port
+  if (h.size() > 5) return false;
+  for (char c : h)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
 
 // Moves every view of a parsed head from one copy of its bytes to another.
 void rebase(RequestHead& h, const char* from, const char* to) {
@@ -94,7 +130,7 @@ class Session final : public TrackedConnection {
   // call. When bytes arrive, a coroutine serves the requests they start.
   static void wait_for_request(std::unique_ptr<Session> self) {
     Session& s = *self;
-    if (s.close_after_ || s.w_.stopping()) return;  // self goes: the connection closes
+    if (s.close_after_ || s.w_.stopping()) return close(std::move(self));
     if (s.cbuf_.size() > 0) return serve(std::move(self));
     if (s.cbuf_.capacity() > kIdleBuffer) s.cbuf_.shrink_to_fit();
     s.idle_ = true;
@@ -106,9 +142,23 @@ class Session final : public TrackedConnection {
                                 Session& s = *self;
                                 s.idle_ = false;
                                 s.cbuf_.commit(n);
-                                if (ec || s.close_after_ || s.w_.stopping()) return;
+                                if (ec == asio::error::eof || (!ec && (s.close_after_ ||
+                                                                       s.w_.stopping())))
+                                  return close(std::move(self));
+                                if (ec) return;  // reset or timed out: nothing to say
                                 serve(std::move(self));
                               });
+  }
+
+  // Ends the connection. Over TLS a close_notify goes first (without waiting for the peer's):
+  // the client can tell a complete response from a cut one, and a TLS 1.2 session stays in
+  // the resumption cache (OpenSSL drops sessions of connections closed without it).
+  static void close(std::unique_ptr<Session> self) {
+    if constexpr (kTls) {
+      Session& s = *self;
+      s.deadline_in(Millis(1000));
+      s.client_.async_shutdown([self = std::move(self)](error_code) {});
+    }
   }
 
   // TLS: the handshake first, within the listener's handshake_timeout; a failure closes the
@@ -129,7 +179,8 @@ class Session final : public TrackedConnection {
     Session& s = *self;
     asio::co_spawn(s.w_.context(), s.serve_buffered(),
                    [self = std::move(self)](std::exception_ptr e, bool keep) mutable {
-                     if (e || !keep) return;
+                     if (e) return;
+                     if (!keep) return close(std::move(self));
                      wait_for_request(std::move(self));
                    });
   }
@@ -151,7 +202,7 @@ class Session final : public TrackedConnection {
     cancel_stream(client_);
     if (upstream_) {
       error_code ignored;
-      upstream_->socket.cancel(ignored);
+      upstream_->socket().cancel(ignored);
     }
   }
 
@@ -175,7 +226,7 @@ class Session final : public TrackedConnection {
   awaitable<bool> serve_one();
   awaitable<bool> send_error(unsigned status, std::string_view text, bool close);
   awaitable<bool> proxy_request(RequestHead& req, std::string_view target, size_t route_index);
-  awaitable<bool> connect(routing::Node& node, Millis timeout,
+  awaitable<bool> connect(routing::Node& node, Millis timeout, const tls::ClientTls* tls,
                           std::unique_ptr<UpstreamConnection>& out, bool& timed_out);
   void log_request(const RequestHead& req, unsigned status);
 
@@ -264,12 +315,16 @@ awaitable<bool> Session<Stream>::serve_one() {
   }
   if (req.version == 11 && req.host_count != 1)
     co_return co_await send_error(400, "missing or repeated Host", true);
+  if (req.host_count > 1 || (!req.host.empty() && !valid_host(req.host)))
+    co_return co_await send_error(400, "bad Host", true);
 
   auto route = snap_->routes().match(req.host, target);
   if (!kTls && ls.redirect_to_https &&
-      !(route && target.starts_with("/.well-known/acme-challenge/"))) {
+      !(route && snap_->route(*route).path_prefix.starts_with(kAcmePrefix) &&
+        target.starts_with(kAcmePrefix))) {
     // Plain listener in front of a TLS one: everything moves to https, except ACME
-    // challenges that a route sends to the certbot host.
+    // challenges that a route made for them sends to the certbot host.
+    if (req.host.empty()) co_return co_await send_error(400, "missing Host", true);
     bool body = req.chunked || req.content_length.value_or(0) > 0;
     std::string out;
     build_https_redirect(req.host, target, body || !req.keep_alive(), out);
@@ -297,6 +352,7 @@ awaitable<bool> Session<Stream>::serve_one() {
 
 template <class Stream>
 awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
+                                         const tls::ClientTls* tls,
                                          std::unique_ptr<UpstreamConnection>& out,
                                          bool& timed_out) {
   auto ep = config::parse_endpoint(node.settings().address);
@@ -304,7 +360,7 @@ awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
   auto conn = std::make_unique<UpstreamConnection>(w_.context().get_executor());
   upstream_ = conn.get();
   deadline_in(timeout);
-  auto [ec] = co_await conn->socket.async_connect(*ep, use_tuple);
+  auto [ec] = co_await conn->socket().async_connect(*ep, use_tuple);
   upstream_ = nullptr;
   if (ec) {
     timed_out = timed_out || expired_;
@@ -312,7 +368,24 @@ awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
     co_return false;
   }
   error_code ignored;
-  conn->socket.set_option(tcp::no_delay(true), ignored);
+  conn->socket().set_option(tcp::no_delay(true), ignored);
+  if (tls) {
+    // Re-encryption: the handshake belongs to the connect, within the same timeout.
+    std::string_view host = node.settings().address;
+    host = host.substr(0, host.rfind(':'));
+    if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+    SSL* ssl = tls->new_ssl(host);
+    if (!ssl) co_return false;
+    conn->stream.start_tls(ssl);
+    upstream_ = conn.get();
+    auto [hec] = co_await conn->stream.tls()->async_client_handshake(use_tuple);
+    upstream_ = nullptr;
+    if (hec) {
+      timed_out = timed_out || expired_;
+      expired_ = false;
+      co_return false;
+    }
+  }
   out = std::move(conn);
   co_return true;
 }
@@ -330,6 +403,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   const routing::RouteSettings& route = snap_->route(route_index);
   routing::Pool& pool = snap_->route_pool(route_index);
   const ListenerSettings& ls = listener();
+  const tls::ClientTls* up_tls = snap_->client_tls(pool);
   pool_name_ = pool.name();
 
   const uint64_t content_length = req.content_length.value_or(0);
@@ -346,7 +420,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       req,
       RequestRewrite{.target = target,
                      .client_ip = peer_ip_,
-                     .proto = "http",
+                     .proto = kTls ? "https" : "http",
                      .host = req.host,
                      .forwarded = ls.forwarded,
                      .via = ls.via,
@@ -382,11 +456,11 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     routing::Node& node = *lease.node();
     up = w_.upstreams().take(&node);
     reused = up != nullptr;
-    if (reused && has_body && !still_open(up->socket)) {
+    if (reused && has_body && !still_open(up->socket())) {
       up.reset();  // a body cannot be replayed: check the idle connection first
       reused = false;
     }
-    if (!up && !co_await connect(node, route.timeouts.connect, up, saw_timeout)) {
+    if (!up && !co_await connect(node, route.timeouts.connect, up_tls, up, saw_timeout)) {
       tried[ntried++] = &node;
       lease.release();
     }
@@ -412,12 +486,12 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     RelayResult r = RelayResult::Ok;
     if (has_body) {
       uint64_t sent_bytes = 0;
-      r = co_await relay_body(client_, cbuf_, req_body, up->socket, head, req.chunked,
+      r = co_await relay_body(client_, cbuf_, req_body, up->stream, head, req.chunked,
                               ls.client_timeout, route.timeouts.response, route.max_body,
                               sent_bytes, deadline_fn(), expired_);
     } else {
       deadline_in(route.timeouts.response);
-      auto [ec, n] = co_await asio::async_write(up->socket, asio::buffer(head), use_tuple);
+      auto [ec, n] = co_await asio::async_write(up->stream, asio::buffer(head), use_tuple);
       if (ec) r = expired_ ? RelayResult::Expired : RelayResult::DestError;
     }
     if (r == RelayResult::Ok) break;
@@ -440,7 +514,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       up.reset();
       reused = false;
       bool ignored_timeout = false;
-      if (co_await connect(*lease.node(), route.timeouts.connect, up, ignored_timeout)) {
+      if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, ignored_timeout)) {
         upstream_ = up.get();
         continue;
       }
@@ -454,7 +528,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     ResponseHead res;
     error_code ec;
     deadline_in(route.timeouts.response);
-    HeadStatus st = co_await read_head(up->socket, up->buffer, res, kMaxResponseHead, kRelayRead,
+    HeadStatus st = co_await read_head(up->stream, up->buffer, res, kMaxResponseHead, kRelayRead,
                                        parse_response_head, ec);
     if (st != HeadStatus::Complete) {
       upstream_ = nullptr;
@@ -469,10 +543,10 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         up.reset();
         reused = false;
         bool ignored_timeout = false;
-        if (co_await connect(*lease.node(), route.timeouts.connect, up, ignored_timeout)) {
+        if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, ignored_timeout)) {
           upstream_ = up.get();
           deadline_in(route.timeouts.response);
-          auto [wec, wn] = co_await asio::async_write(up->socket, asio::buffer(head), use_tuple);
+          auto [wec, wn] = co_await asio::async_write(up->stream, asio::buffer(head), use_tuple);
           if (!wec) continue;
           upstream_ = nullptr;
         }
@@ -519,12 +593,12 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       up->buffer.consume(up->buffer.size());
       log_request(req, 101);
       if (!wec && cbuf_.size()) {
-        auto [uec, un] = co_await asio::async_write(up->socket, cbuf_.data(), use_tuple);
+        auto [uec, un] = co_await asio::async_write(up->stream, cbuf_.data(), use_tuple);
         wec = uec;
         cbuf_.consume(cbuf_.size());
       }
       if (!wec)
-        co_await tunnel(client_, up->socket, w_.buffers(), route.timeouts.tunnel, deadline_fn());
+        co_await tunnel(client_, up->stream, w_.buffers(), route.timeouts.tunnel, deadline_fn());
       upstream_ = nullptr;
       co_return false;
     }
@@ -556,7 +630,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
                         out);
     const bool backend_keep = res.keep_alive() && res_body.kind != Framing::Close;
     up->buffer.consume(res.size);
-    RelayResult r = co_await relay_body(up->socket, up->buffer, res_body, client_, out,
+    RelayResult r = co_await relay_body(up->stream, up->buffer, res_body, client_, out,
                                         out_framing == Framing::Chunked, route.timeouts.response,
                                         ls.client_timeout, 0, bytes_sent_, deadline_fn(), expired_);
     upstream_ = nullptr;

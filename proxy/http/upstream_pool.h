@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "proxy/http/upstream_stream.h"
 #include "routing/node.h"
 
 namespace proxy::http {
@@ -18,8 +19,9 @@ namespace proxy::http {
 using Clock = std::chrono::steady_clock;
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::asio::any_io_executor ex) : socket(std::move(ex)) {}
-  boost::asio::ip::tcp::socket socket;
+  explicit UpstreamConnection(boost::asio::any_io_executor ex) : stream(std::move(ex)) {}
+  boost::asio::ip::tcp::socket& socket() { return stream.lowest_layer(); }
+  UpstreamStream stream;
   boost::beast::flat_buffer buffer;
   Clock::time_point idle_since{};
   uint64_t requests = 0;  // requests served on this connection so far
