@@ -13,12 +13,23 @@ bool candidate(const Node* n, const PickContext& ctx) {
   return n->usable() && !excluded(n, ctx);
 }
 
-// a is less loaded than b when (a.in_flight + 1) / a.weight < (b.in_flight + 1) / b.weight.
-// Compared by cross-multiplication: no division, exact.
+// a is less loaded than b when (a.in_flight + 1) / a.weight < (b.in_flight + 1) / b.weight,
+// with the weights lowered while a node ramps up (slow start): effective_weight() is below
+// 2^32 and in_flight + 1 at most 2^32, so the products fit 64 bits. Compared by
+// cross-multiplication: no division, exact.
 int compare_load(const Node* a, const Node* b) {
-  uint64_t la = uint64_t(a->in_flight() + 1) * b->weight();
-  uint64_t lb = uint64_t(b->in_flight() + 1) * a->weight();
+  uint64_t la = uint64_t(a->in_flight()) + 1;
+  uint64_t lb = uint64_t(b->in_flight()) + 1;
+  la *= b->effective_weight();
+  lb *= a->effective_weight();
   return la < lb ? -1 : (la > lb ? 1 : 0);
+}
+
+// Round robin and slow start: a node ramping up takes its turn with probability ramp / full
+// ramp, and leaves it to the next nodes otherwise. A node at full ramp costs no draw.
+bool takes_turn(const Node* n, const PickContext& ctx) {
+  const uint32_t ramp = n->ramp();
+  return ramp >= Node::kFullRamp || ctx.random.below(Node::kFullRamp) < ramp;
 }
 
 NodeLease full_scan(std::span<Node* const> nodes, const PickContext& ctx) {
@@ -78,16 +89,20 @@ RoundRobinBalancer::RoundRobinBalancer(std::span<Node* const> nodes) {
 NodeLease RoundRobinBalancer::pick(std::span<Node* const> nodes, const PickContext& ctx) {
   if (schedule_.empty()) return {};
   const uint64_t start = next_.fetch_add(1, std::memory_order_relaxed);
+  Node* ramping = nullptr;  // the first usable node that let its turn pass
   for (size_t i = 0; i < schedule_.size(); ++i) {
     uint32_t idx = schedule_[(start + i) % schedule_.size()];
-    if (idx < nodes.size() && candidate(nodes[idx], ctx)) {
-      // The skipped slots are used up too: an unusable node's turns are shared by all the others
-      // by weight, instead of all going to the node after it in the schedule.
-      if (i) next_.fetch_add(i, std::memory_order_relaxed);
-      return NodeLease(nodes[idx]);
+    if (idx >= nodes.size() || !candidate(nodes[idx], ctx)) continue;
+    if (!takes_turn(nodes[idx], ctx)) {
+      if (!ramping) ramping = nodes[idx];
+      continue;
     }
+    // The skipped slots are used up too: an unusable node's turns are shared by all the others
+    // by weight, instead of all going to the node after it in the schedule.
+    if (i) next_.fetch_add(i, std::memory_order_relaxed);
+    return NodeLease(nodes[idx]);
   }
-  return {};
+  return NodeLease(ramping);  // only ramping nodes are usable: one of them rather than none
 }
 
 std::unique_ptr<Balancer> make_balancer(Balance kind, std::span<Node* const> nodes) {

@@ -20,6 +20,49 @@ struct NodeSettings {
   uint32_t weight = 1;
 };
 
+// How a pool's nodes are checked and judged: rise/fall counts, probe intervals, slow start,
+// drain timeout and passive checks. The pure functions of health_policy.h and node_state.h
+// apply it; CheckSettings below says what a probe sends and expects.
+struct HealthPolicy {
+  uint32_t rise = 2;  // consecutive successes for a down node to go up
+  uint32_t fall = 3;  // consecutive failures for an up node to go down
+  Millis interval = Millis(2'000);
+  Millis fast_interval = Millis(0);  // while changing state (HAProxy's fastinter); 0 = interval
+  Millis down_interval = Millis(0);  // while down and not rising (downinter); 0 = interval
+  uint32_t jitter_percent = 10;      // each delay is drawn within +/- this share, 50 at most
+  Millis slow_start = Millis(0);     // weight ramp after coming back up; 0 = full weight at once
+  Millis drain_timeout = Millis(0);  // draining or in maintenance: in-flight work is cut after
+                                     // this long; 0 = never cut, let it finish
+  // Passive checks on live traffic: this many failures in a row mark the node down at once
+  // (active checks bring it back). 0 = off. Failures are connect failures, and 5xx answers
+  // when passive_5xx is set.
+  uint32_t passive_failures = 0;
+  bool passive_5xx = false;
+};
+
+enum class CheckType : uint8_t { None, Http, Tcp, Tls, Imap, Pop3, Smtp };
+
+// An active health check: where the probe goes, what it sends and what it expects. One probe
+// is one connection; `timeout` bounds all of it (connect, TLS handshake, dialogue).
+struct CheckSettings {
+  CheckType type = CheckType::None;  // None: no active checks, the nodes stay up
+  // Where to probe: the node's own address, with `port` instead of its port when not 0, or
+  // `address` ("ip:port") for every node of the pool when not empty.
+  uint16_t port = 0;
+  std::string address;
+  Millis timeout = Millis(1'000);
+  // http: the request, and the answer that counts as healthy.
+  std::string method = "GET";
+  std::string path = "/";
+  std::string host;  // Host header; empty = the probed address
+  uint16_t status_min = 200;
+  uint16_t status_max = 399;
+  std::string expect_body;  // searched in the first 64 KiB of the body; empty = body not read
+  // tls: verify the node's certificate against this CA file; empty = no verification (the
+  // check is that a handshake completes). Other types speak TLS when the pool re-encrypts.
+  std::string ca;
+};
+
 struct PoolSettings {
   std::string name;
   Balance balance = Balance::LeastLoaded;
@@ -30,6 +73,9 @@ struct PoolSettings {
   bool tls = false;
   bool tls_verify = true;  // check the backend's certificate and name
   std::string tls_ca;      // CA file; empty = the system store
+  // Health: active checks (none unless check.type is set), slow start, drain, passive checks.
+  CheckSettings check;
+  HealthPolicy health;
 };
 
 // Timeouts a route applies to the backend side of a request.

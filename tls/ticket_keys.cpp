@@ -5,7 +5,6 @@
 #include <openssl/rand.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -101,7 +100,6 @@ int TicketKeys::handle(unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CT
       return 0;
     }
   }
-  fprintf(stderr, "ticket cb enc=%d result=%d\n", encrypt, result);
   bool ok;
   if (encrypt) {
     std::memcpy(key_name, key.name.data(), key.name.size());

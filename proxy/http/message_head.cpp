@@ -464,6 +464,34 @@ bool MessageHead::keep_alive() const {
   return version == 11 || connection_keep_alive;
 }
 
+// The part both heads share: locate the head, judge an incomplete one as early as its start
+// line allows, then parse the start line and the fields.
+template <bool kRequest, class Head, class StartLine>
+HeadStatus parse_head(std::string_view data, size_t max_size, Head& out, Framing& framing,
+                      StartLine start_line) {
+  const Located loc = locate(data, max_size, kRequest);
+  const char* p = data.data();
+  if (loc.status == HeadStatus::Bad) return loc.status;
+  if (loc.status != HeadStatus::Complete) {
+    HeadStatus early;
+    if (loc.first_done) {
+      const char* s = p + loc.begin;
+      early = start_line(s, p + loc.first_cr + 2, out);
+    } else {
+      early = check_partial_start(p, loc, kRequest);
+    }
+    if (early == HeadStatus::Bad || early == HeadStatus::BadVersion) return early;
+    return loc.status;
+  }
+  const char* s = p + loc.begin;
+  const char* end = p + loc.end;
+  HeadStatus st = start_line(s, end, out);
+  if (st != HeadStatus::Complete) return st;
+  st = parse_fields<kRequest>(s, end, out, framing);
+  if (st == HeadStatus::Complete) out.size = loc.end;
+  return st;
+}
+
 HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHead& out) {
   reset(out);
   out.method = {};
@@ -471,28 +499,11 @@ HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHea
   out.host = {};
   out.host_count = 0;
   out.expect_continue = false;
-
-  const Located loc = locate(data, max_size, true);
-  const char* p = data.data();
-  if (loc.status == HeadStatus::Bad) return loc.status;
-  if (loc.status != HeadStatus::Complete) {
-    HeadStatus early;
-    if (loc.first_done) {
-      const char* s = p + loc.begin;
-      early = parse_request_line(s, p + loc.first_cr + 2, out);
-    } else {
-      early = check_partial_start(p, loc, true);
-    }
-    if (early == HeadStatus::Bad || early == HeadStatus::BadVersion) return early;
-    return loc.status;
-  }
-
-  const char* s = p + loc.begin;
-  const char* end = p + loc.end;
-  HeadStatus st = parse_request_line(s, end, out);
-  if (st != HeadStatus::Complete) return st;
   Framing framing;
-  st = parse_fields<true>(s, end, out, framing);
+  HeadStatus st = parse_head<true>(data, max_size, out, framing,
+                                   [](const char*& s, const char* e, RequestHead& h) {
+                                     return parse_request_line(s, e, h);
+                                   });
   if (st != HeadStatus::Complete) return st;
   if (out.has_transfer_encoding) {
     // RFC 9112 6.1 and 6.3: chunked must be final, and no Content-Length beside it; an
@@ -500,7 +511,6 @@ HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHea
     if (out.version == 10 || !framing.last_chunked || out.content_length) return HeadStatus::Bad;
     out.chunked = true;
   }
-  out.size = loc.end;
   return HeadStatus::Complete;
 }
 
@@ -508,28 +518,11 @@ HeadStatus parse_response_head(std::string_view data, size_t max_size, ResponseH
   reset(out);
   out.status = 0;
   out.reason = {};
-
-  const Located loc = locate(data, max_size, false);
-  const char* p = data.data();
-  if (loc.status == HeadStatus::Bad) return loc.status;
-  if (loc.status != HeadStatus::Complete) {
-    HeadStatus early;
-    if (loc.first_done) {
-      const char* s = p + loc.begin;
-      early = parse_status_line(s, p + loc.first_cr + 2, out);
-    } else {
-      early = check_partial_start(p, loc, false);
-    }
-    if (early == HeadStatus::Bad || early == HeadStatus::BadVersion) return early;
-    return loc.status;
-  }
-
-  const char* s = p + loc.begin;
-  const char* end = p + loc.end;
-  HeadStatus st = parse_status_line(s, end, out);
-  if (st != HeadStatus::Complete) return st;
   Framing framing;
-  st = parse_fields<false>(s, end, out, framing);
+  HeadStatus st = parse_head<false>(data, max_size, out, framing,
+                                    [](const char*& s, const char* e, ResponseHead& h) {
+                                      return parse_status_line(s, e, h);
+                                    });
   if (st != HeadStatus::Complete) return st;
   if (out.has_transfer_encoding) {
     // RFC 9112 6.3: Transfer-Encoding overrides Content-Length; a final coding other than
@@ -538,7 +531,6 @@ HeadStatus parse_response_head(std::string_view data, size_t max_size, ResponseH
     out.content_length.reset();
     out.chunked = framing.last_chunked;
   }
-  out.size = loc.end;
   return HeadStatus::Complete;
 }
 

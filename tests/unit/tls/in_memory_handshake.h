@@ -28,6 +28,17 @@ struct ClientOptions {
 };
 
 struct Handshake {
+  Handshake() = default;
+  Handshake(Handshake&&) = default;
+  Handshake& operator=(Handshake&&) = default;
+  // Both ends close as after close_notify. OpenSSL forgets the session of a connection freed
+  // without it (dropped from the server cache, marked not resumable on the client).
+  ~Handshake() {
+    for (SSL* ssl : {client.get(), server.get()}) {
+      if (ssl != nullptr) SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    }
+  }
+
   SslPtr client;
   SslPtr server;
   bool ok = false;

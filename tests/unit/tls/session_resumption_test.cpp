@@ -108,8 +108,6 @@ TEST(SessionCacheTest, ClientsWithoutTicketsResumeFromTheServerCache) {
   auto second = handshake(server, options);
   EXPECT_TRUE(second.reused());
   EXPECT_EQ(SSL_CTX_sess_hits(server.base()), 1);
-  // OpenSSL drops a session from the cache when its connection is freed without close_notify
-  // having been sent, so the count is taken while the first connection is still open.
   EXPECT_EQ(SSL_CTX_sess_number(server.base()), 1);
 }
 

@@ -1,0 +1,76 @@
+// The admin API as pure functions: a parsed request in, a response out. No sockets here
+// (admin_server.h moves the bytes), so routing, authentication and the JSON are unit-tested.
+//
+//   GET  /healthz                                   200 "ok" (no token: for keepalived/monitoring)
+//   GET  /api/v1/pools                              every pool and node, with their state
+//   GET  /api/v1/pools/{pool}                       one pool
+//   GET  /api/v1/pools/{pool}/nodes/{node}          one node
+//   POST /api/v1/pools/{pool}/nodes/{node}/drain    admin state Draining: no new work
+//   POST /api/v1/pools/{pool}/nodes/{node}/maintenance   Maintenance: no new work, no checks
+//   POST /api/v1/pools/{pool}/nodes/{node}/ready    back to Active
+//   POST /api/v1/reload                             re-read the config file (as SIGHUP does)
+//
+// Pool and node names are path segments, percent-decoded ("10.0.0.11%3A8081" or
+// "10.0.0.11:8081"). When a token is set, every path but /healthz needs
+// "Authorization: Bearer <token>" (401 otherwise). Errors are JSON: {"error": "no pool \"x\""}.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "proxy/snapshot.h"
+#include "routing/health_clock.h"
+#include "routing/node.h"
+
+namespace proxy::admin {
+
+struct Request {
+  std::string_view method;
+  std::string_view target;         // origin-form, as received (may carry a query)
+  std::string_view authorization;  // the Authorization header, empty if none
+  std::string_view peer;           // client IP, for the cause of changes and the log
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra header fields
+  bool close = false;  // close the connection after this response
+};
+
+struct Context {
+  std::shared_ptr<const Snapshot> snapshot;  // the running config; null: 503
+  // Re-reads the config: true and a message, or false and the errors (one per line).
+  // Empty: the API answers 503.
+  std::function<bool(std::string& message)> reload;
+  std::string_view token;  // empty: no token asked for
+  routing::Clock::time_point now;
+  // One line for the operational log per change made (state changes, reloads, refused tokens).
+  std::function<void(std::string_view)> log;
+};
+
+Response handle(const Request& request, const Context& context);
+
+// The JSON of one node / one pool, as the API shows them (`now` for the "seconds ago" fields).
+boost::json::object node_json(const routing::Node& node, routing::Clock::time_point now);
+boost::json::object pool_json(const routing::Pool& pool, routing::Clock::time_point now);
+
+// The bytes of a response. `head_only` for HEAD (Content-Length kept, no body); `close` adds
+// "Connection: close".
+std::string serialize(const Response& response, bool head_only, bool close);
+
+// A JSON error response: {"error": message}.
+Response error_response(unsigned status, std::string_view message);
+
+// Percent-decoding of one path segment; nullopt on a malformed escape or a decoded NUL.
+std::optional<std::string> percent_decode(std::string_view segment);
+
+}  // namespace proxy::admin
