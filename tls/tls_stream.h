@@ -201,7 +201,14 @@ class Stream {
     return *this;
   }
 
-  ~Stream() { SSL_free(ssl_); }
+  // Marked shut down before it is freed, as nginx does: OpenSSL would otherwise drop the
+  // connection's session from the resumption cache when no close_notify was exchanged (a
+  // client reset, a timeout).
+  ~Stream() {
+    if (ssl_ && SSL_is_init_finished(ssl_))
+      SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl_);
+  }
 
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;

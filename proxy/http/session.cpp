@@ -15,7 +15,9 @@
 #include "proxy/config/address.h"
 #include "proxy/http/access_line.h"
 #include "proxy/http/body_relay.h"
+#include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
+#include "proxy/http/host.h"
 #include "proxy/http/message_head.h"
 #include "proxy/http/tunnel.h"
 #include "proxy/worker.h"
@@ -41,79 +43,6 @@ constexpr size_t kHeadRead = 4096;
 // Requests under this path on a redirecting listener go to the route made for them (certbot).
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 
-// A Host value (RFC 9110 7.2): a registered name or an IPv4 address, or an IPv6 literal in
-// brackets, and an optional port. Anything else is refused rather than routed or reflected.
-bool valid_host(std::string_view h) {
-  if (h.empty()) return false;
-  if (h.front() == '[') {
-    size_t close = h.find(']');
-    if (close == std::string_view::npos || close == 1) return false;
-    for (char c : h.substr(1, close - 1))
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
-    h.remove_prefix(close + 1);
-    if (h.empty()) return true;
-    if (h.front() != ':') return false;
-  } else {
-    size_t colon = h.find(':');
-    std::string_view name = h.substr(0, colon);
-    if (name.empty()) return false;
-    for (char c : name) {
-      auto u = static_cast<unsigned char>(c);
-      if (!(std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' ||
-            c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
-            c == '+' || c == ',' || c == ';' || c == '='))
-        return false;
-    }
-    if (colon == std::string_view::npos) return true;
-    h.remove_prefix(colon);
-  }
-  h.remove_prefix(1);  // the ':' before the port
-  if (h.size() > 5) return false;
-  for (char c : h)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
-// Moves every view of a parsed head from one copy of its bytes to another.
-void rebase(RequestHead& h, const char* from, const char* to) {
-  auto fix = [&](std::string_view& v) {
-    if (!v.empty() || v.data()) v = std::string_view(to + (v.data() - from), v.size());
-  };
-  fix(h.method);
-  fix(h.target);
-  fix(h.host);
-  fix(h.upgrade);
-  for (uint16_t i = 0; i < h.nfields; ++i) {
-    fix(h.fields[i].name);
-    fix(h.fields[i].value);
-  }
-}
-
-// Reads into `buf` until it holds a whole message head, then parses it once. The search for
-// the blank line resumes where it stopped, so a head sent byte by byte costs linear time.
-template <class Stream, class Head, class Parse>
-awaitable<HeadStatus> read_head(Stream& s, beast::flat_buffer& buf, Head& head, size_t max,
-                                size_t read_size, Parse parse, error_code& ec) {
-  size_t scanned = 0;
-  for (;;) {
-    std::string_view data = buffered(buf);
-    size_t from = scanned > 3 ? scanned - 3 : 0;
-    if (data.size() > from) {
-      auto hit = std::string_view(data.data() + from, data.size() - from).find("\r\n\r\n");
-      if (hit != std::string_view::npos) co_return parse(data, max, head);
-      // Also let the parser judge what it can (a bad request line is refused early).
-      if (data.size() > max) co_return HeadStatus::TooLarge;
-    }
-    scanned = data.size();
-    auto [e, n] = co_await s.async_read_some(buf.prepare(read_size), use_tuple);
-    buf.commit(n);
-    if (e) {
-      ec = e;
-      co_return HeadStatus::Incomplete;
-    }
-  }
-}
-
 template <class Stream>
 class Session final : public TrackedConnection {
  public:
@@ -137,17 +66,16 @@ class Session final : public TrackedConnection {
     s.expired_ = false;
     const ListenerSettings& ls = s.w_.snapshot()->config().listeners[s.listener_];
     s.deadline_in(s.first_ ? ls.header_timeout : ls.keepalive_timeout);
-    s.client_.async_read_some(s.cbuf_.prepare(kIdleBuffer),
-                              [self = std::move(self)](error_code ec, size_t n) mutable {
-                                Session& s = *self;
-                                s.idle_ = false;
-                                s.cbuf_.commit(n);
-                                if (ec == asio::error::eof || (!ec && (s.close_after_ ||
-                                                                       s.w_.stopping())))
-                                  return close(std::move(self));
-                                if (ec) return;  // reset or timed out: nothing to say
-                                serve(std::move(self));
-                              });
+    s.client_.async_read_some(
+        s.cbuf_.prepare(kIdleBuffer), [self = std::move(self)](error_code ec, size_t n) mutable {
+          Session& s = *self;
+          s.idle_ = false;
+          s.cbuf_.commit(n);
+          if (ec == asio::error::eof || (!ec && (s.close_after_ || s.w_.stopping())))
+            return close(std::move(self));
+          if (ec) return;  // reset or timed out: nothing to say
+          serve(std::move(self));
+        });
   }
 
   // Ends the connection. Over TLS a close_notify goes first (without waiting for the peer's):
