@@ -500,10 +500,9 @@ HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHea
   out.host_count = 0;
   out.expect_continue = false;
   Framing framing;
-  HeadStatus st = parse_head<true>(data, max_size, out, framing,
-                                   [](const char*& s, const char* e, RequestHead& h) {
-                                     return parse_request_line(s, e, h);
-                                   });
+  HeadStatus st = parse_head<true>(
+      data, max_size, out, framing,
+      [](const char*& s, const char* e, RequestHead& h) { return parse_request_line(s, e, h); });
   if (st != HeadStatus::Complete) return st;
   if (out.has_transfer_encoding) {
     // RFC 9112 6.1 and 6.3: chunked must be final, and no Content-Length beside it; an
@@ -519,10 +518,9 @@ HeadStatus parse_response_head(std::string_view data, size_t max_size, ResponseH
   out.status = 0;
   out.reason = {};
   Framing framing;
-  HeadStatus st = parse_head<false>(data, max_size, out, framing,
-                                    [](const char*& s, const char* e, ResponseHead& h) {
-                                      return parse_status_line(s, e, h);
-                                    });
+  HeadStatus st = parse_head<false>(
+      data, max_size, out, framing,
+      [](const char*& s, const char* e, ResponseHead& h) { return parse_status_line(s, e, h); });
   if (st != HeadStatus::Complete) return st;
   if (out.has_transfer_encoding) {
     // RFC 9112 6.3: Transfer-Encoding overrides Content-Length; a final coding other than
