@@ -20,6 +20,8 @@ class TrackedConnection : public boost::intrusive::list_base_hook<
   virtual void expire() = 0;
   // The worker is stopping: close now if idle between requests, else finish the current one.
   virtual void stop_gracefully() = 0;
+  // Is this connection working for a node whose drain_timeout has run out?
+  virtual bool drain_cut_due(Clock::time_point) const { return false; }
 
   void set_deadline(Clock::time_point t) { deadline_ = t; }
   void clear_deadline() { deadline_ = Clock::time_point::max(); }

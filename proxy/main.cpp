@@ -7,6 +7,7 @@
 #include <exception>
 #include <string>
 
+#include "proxy/admin/ctl.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -17,6 +18,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: passeur [run] -c FILE     run the proxy with this config\n"
     "       passeur check -c FILE     validate a config file and exit\n"
+    "       passeur ctl [--admin ADDR] [--token-file F] [-c FILE] COMMAND\n"
+    "                                 talk to a running passeur's admin API:\n"
+    "                                 pools | drain POOL NODE | ready POOL NODE |\n"
+    "                                 maintenance POOL NODE | reload\n"
     "       passeur version           print the version\n"
     "\n"
     "Signals: SIGHUP reloads the config (a broken file is rejected, the old one stays);\n"
@@ -55,6 +60,7 @@ int run(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "ctl") == 0) return proxy::admin::run_ctl(argc, argv);
   std::string command = "run";
   std::string config;
   for (int i = 1; i < argc; ++i) {

@@ -65,10 +65,20 @@ Server::Server(Config config) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
     workers_.back()->bind(listeners);
   }
+  auto admin_ep = config::parse_endpoint(snapshot_->config().server.admin_listen);
+  if (!admin_ep) throw std::runtime_error("bad admin_listen " + snapshot_->config().server.admin_listen);
+  admin_ = std::make_unique<admin::AdminServer>(
+      control_, *admin_ep, snapshot_->config().server.admin_token,
+      admin::AdminServer::Hooks{
+          .snapshot = [this] { return snapshot_; },
+          .reload = [this](std::string& message) { return reload(&message); }});
+  checker_ = std::make_unique<health::HealthChecker>(control_);
 }
 
 Server::~Server() {
   for (auto& w : workers_) w->join();
+  checker_.reset();
+  admin_.reset();
 }
 
 bool Server::load_certificates(const Config& config, bool at_start) {
@@ -100,17 +110,21 @@ bool Server::load_certificates(const Config& config, bool at_start) {
   return true;
 }
 
-bool Server::reload() {
+bool Server::reload(std::string* message) {
   const std::string& path = snapshot_->config().path;
   auto result = config::load_file(path);
   if (!result.ok()) {
-    for (const auto& e : result.errors) log_error(e.str());
+    for (const auto& e : result.errors) {
+      log_error(e.str());
+      if (message) message->append(e.str()).append("\n");
+    }
     log_error("reload of " + path + " rejected; the running configuration stays");
     return false;
   }
   Config& cfg = *result.config;
   if (auto why = listener_change(snapshot_->config(), cfg); !why.empty()) {
     log_error("reload of " + path + " rejected: " + why + " (listeners change on restart)");
+    if (message) *message = why + " (listeners change on restart)";
     return false;
   }
   const auto& old_server = snapshot_->config().server;
@@ -122,19 +136,24 @@ bool Server::reload() {
     auto next = std::make_shared<const Snapshot>(std::move(cfg), snapshot_.get());
     snapshot_ = next;
     for (auto& w : workers_) w->swap_snapshot(next);
+    checker_->update(next);
+    admin_->set_token(next->config().server.admin_token);
   } catch (const std::exception& e) {
     log_error(std::string("reload of ") + path + " rejected: " + e.what());
+    if (message) *message = e.what();
     return false;
   }
   log_info("reloaded " + path);
+  if (message) *message = "reloaded " + path;
   return true;
 }
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  boost::asio::io_context control;
-  boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  boost::asio::signal_set signals(control_, SIGINT, SIGTERM, SIGHUP);
   for (auto& w : workers_) w->start();
+  admin_->start();
+  checker_->update(snapshot_);
   for (const auto& l : snapshot_->config().listeners)
     log_info("listener \"" + l.name + "\" on " + l.listen + (l.tls ? " (https)" : " (http)"));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
@@ -152,10 +171,13 @@ int Server::run() {
     log_info("stopping: no new connections; in-flight requests have " +
              std::to_string(grace.count()) + " ms to finish");
     for (auto& w : workers_) w->stop(grace);
+    checker_->stop();
+    admin_->stop();
   };
   signals.async_wait(on_signal);
-  // The control thread only waits for signals; it returns once a stop was asked for.
-  control.run();
+  log_info("admin API on " + snapshot_->config().server.admin_listen);
+  // The control thread returns once a stop was asked for and its work has ended.
+  control_.run();
   for (auto& w : workers_) w->join();
   log_info("stopped");
   return 0;

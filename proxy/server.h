@@ -1,11 +1,17 @@
 // The process: builds the config snapshot, binds listeners in every worker, runs the workers,
-// and handles signals (SIGTERM/SIGINT: graceful stop; SIGHUP: reload).
+// and runs the control thread: signals (SIGTERM/SIGINT: graceful stop; SIGHUP: reload), the
+// admin API and the health checks, all off the request path.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "proxy/access_log.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/health/health_checker.h"
 #include "proxy/config/settings.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
@@ -21,20 +27,24 @@ class Server {
   ~Server();
   // Runs until stopped by a signal. Returns the process exit code.
   int run();
-  // Re-reads the config file; on success swaps the new snapshot into every worker.
-  // Returns false (and logs why) when the new file is rejected: the old config stays.
-  bool reload();
+  // Re-reads the config file; on success swaps the new snapshot into every worker and the
+  // health checker. Returns false (and logs why, also into `message` if given) when the new
+  // file is rejected: the old config stays.
+  bool reload(std::string* message = nullptr);
 
  private:
   // Loads every [[certificate]] and hands the store to each TLS listener. At start a broken
   // file is fatal (throws); on reload it is logged and the certificates in use stay.
   bool load_certificates(const Config& config, bool at_start);
 
+  boost::asio::io_context control_{1};  // signals, admin API, health checks
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const tls::CertStore> certs_;
   std::vector<std::unique_ptr<tls::ServerTls>> listener_tls_;  // per listener; null if plain
   std::unique_ptr<AccessLog> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<health::HealthChecker> checker_;
+  std::unique_ptr<admin::AdminServer> admin_;
 };
 
 }  // namespace proxy

@@ -105,7 +105,7 @@ void Worker::tick() {
     auto now = Clock::now();
     for (auto it = connections_.begin(); it != connections_.end();) {
       TrackedConnection& c = *it++;  // expire() may not unlink synchronously, but be safe
-      if (c.deadline() <= now) c.expire();
+      if (c.deadline() <= now || c.drain_cut_due(now)) c.expire();
     }
     upstreams_.sweep(now, [&](const routing::Node* node) -> std::optional<Clock::duration> {
       for (const auto& p : snapshot_->pools())

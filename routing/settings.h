@@ -38,6 +38,8 @@ struct HealthPolicy {
   // when passive_5xx is set.
   uint32_t passive_failures = 0;
   bool passive_5xx = false;
+
+  bool operator==(const HealthPolicy&) const = default;
 };
 
 enum class CheckType : uint8_t { None, Http, Tcp, Tls, Imap, Pop3, Smtp };
@@ -54,13 +56,16 @@ struct CheckSettings {
   // http: the request, and the answer that counts as healthy.
   std::string method = "GET";
   std::string path = "/";
-  std::string host;  // Host header; empty = the probed address
+  std::string host;  // Host header (and TLS server name); empty = the probed address
   uint16_t status_min = 200;
   uint16_t status_max = 399;
   std::string expect_body;  // searched in the first 64 KiB of the body; empty = body not read
-  // tls: verify the node's certificate against this CA file; empty = no verification (the
-  // check is that a handshake completes). Other types speak TLS when the pool re-encrypts.
+  // tls: verify the node's certificate against this CA file (and `host`, when given, as its
+  // name); empty = no verification: the check is that a handshake completes. The other types
+  // speak TLS when the pool re-encrypts (tls = true), as the traffic does.
   std::string ca;
+
+  bool operator==(const CheckSettings&) const = default;
 };
 
 struct PoolSettings {

@@ -82,7 +82,11 @@ int on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPH
                   EVP_MAC_CTX* mac, int encrypt) {
   ListenerState* state = state_of(ssl);
   if (state == nullptr) return encrypt ? -1 : 0;
-  return state->keys.handle(key_name, iv, cipher, mac, encrypt);
+  int result = state->keys.handle(key_name, iv, cipher, mac, encrypt);
+  // TLS 1.3 tickets are single-use for clients (RFC 8446 C.4): ask for a fresh ticket on every
+  // resumption, as nginx does, or every other reconnection would be a full handshake.
+  if (!encrypt && result == 1 && SSL_version(ssl) == TLS1_3_VERSION) result = 2;
+  return result;
 }
 
 }  // namespace

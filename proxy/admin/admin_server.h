@@ -18,6 +18,10 @@
 
 namespace proxy::admin {
 
+namespace detail {
+struct AdminState;
+}
+
 class AdminServer {
  public:
   struct Hooks {
@@ -50,8 +54,7 @@ class AdminServer {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
  private:
-  struct State;
-  std::shared_ptr<State> state_;
+  std::shared_ptr<detail::AdminState> state_;
 };
 
 }  // namespace proxy::admin

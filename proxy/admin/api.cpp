@@ -31,8 +31,8 @@ Response json_response(unsigned status, const json::value& v) {
 }
 
 Response method_not_allowed(std::string_view method, std::string_view allow) {
-  Response r = error_response(405, "method " + std::string(method) + " is not allowed here (" +
-                                       std::string(allow) + ")");
+  Response r = error_response(
+      405, "method " + std::string(method) + " is not allowed here (" + std::string(allow) + ")");
   r.headers.emplace_back("Allow", std::string(allow));
   return r;
 }
@@ -114,9 +114,8 @@ class Api {
       if (!token_equal(presented, ctx_.token)) {
         log(std::string("admin API: refused a request from ") + std::string(req_.peer) + ": " +
             (req_.authorization.empty() ? "no token" : "wrong token"));
-        Response r = error_response(401, req_.authorization.empty()
-                                             ? "a bearer token is required"
-                                             : "wrong bearer token");
+        Response r = error_response(
+            401, req_.authorization.empty() ? "a bearer token is required" : "wrong bearer token");
         r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"passeur\"");
         return r;
       }
@@ -124,6 +123,8 @@ class Api {
     auto segs = segments(path);
     if (!segs) return error_response(400, "malformed percent-encoding in the path");
     const auto& s = *segs;
+    for (const auto& seg : s)
+      if (seg.empty()) return not_found(path);
     if (s.size() >= 3 && s[0] == "api" && s[1] == "v1") {
       if (s[2] == "pools") return pools(s);
       if (s[2] == "reload" && s.size() == 3) {
@@ -160,8 +161,8 @@ class Api {
       } else if (s[6] == "ready") {
         action = Admin::Active;
       } else {
-        return error_response(404, "no action " + quoted(s[6]) +
-                                       " (expected drain, ready or maintenance)");
+        return error_response(
+            404, "no action " + quoted(s[6]) + " (expected drain, ready or maintenance)");
       }
       if (req_.method != "POST") return method_not_allowed(req_.method, "POST");
     } else if (!is_get(req_.method)) {
@@ -172,8 +173,7 @@ class Api {
     if (!pool) return error_response(404, "no pool " + quoted(s[3]));
     if (s.size() == 4) return json_response(200, pool_json(*pool, ctx_.now));
     routing::Node* node = find_node(*pool, s[5]);
-    if (!node)
-      return error_response(404, "no node " + quoted(s[5]) + " in pool " + quoted(s[3]));
+    if (!node) return error_response(404, "no node " + quoted(s[5]) + " in pool " + quoted(s[3]));
     if (!action) return json_response(200, node_json(*node, ctx_.now));
 
     std::string cause = "admin API";
@@ -208,10 +208,10 @@ class Api {
       if (nl == std::string_view::npos) break;
       rest.remove_prefix(nl + 1);
     }
-    return json_response(422, json::object{
-                                  {"ok", false},
-                                  {"error", "reload rejected; the running configuration stays"},
-                                  {"errors", std::move(errors)}});
+    return json_response(422,
+                         json::object{{"ok", false},
+                                      {"error", "reload rejected; the running configuration stays"},
+                                      {"errors", std::move(errors)}});
   }
 
   void log(std::string_view line) const {
@@ -247,13 +247,13 @@ json::object node_json(const routing::Node& node, Clock::time_point now) {
   std::optional<Clock::time_point> last = v.health_since;
   if (v.admin_since && (!last || *v.admin_since > *last)) last = v.admin_since;
   if (last) {
-    o["last_change"] = json::object{{"seconds_ago", seconds_ago(last, now)},
-                                    {"cause", v.last_cause}};
+    o["last_change"] =
+        json::object{{"seconds_ago", seconds_ago(last, now)}, {"cause", v.last_cause}};
   } else {
     o["last_change"] = nullptr;
   }
-  o["changes"] = json::object{
-      {"health", v.health_changes}, {"admin", v.admin_changes}, {"downs", v.downs}};
+  o["changes"] =
+      json::object{{"health", v.health_changes}, {"admin", v.admin_changes}, {"downs", v.downs}};
   return o;
 }
 
@@ -271,7 +271,9 @@ json::object pool_json(const routing::Pool& pool, Clock::time_point now) {
 }
 
 Response error_response(unsigned status, std::string_view message) {
-  return json_response(status, json::object{{"error", message}});
+  Response r = json_response(status, json::object{{"error", message}});
+  r.close = true;
+  return r;
 }
 
 std::string serialize(const Response& r, bool head_only, bool close) {

@@ -67,7 +67,7 @@ boost::json::object pool_json(const routing::Pool& pool, routing::Clock::time_po
 // "Connection: close".
 std::string serialize(const Response& response, bool head_only, bool close);
 
-// A JSON error response: {"error": message}.
+// A JSON error response: {"error": message}, closing the connection.
 Response error_response(unsigned status, std::string_view message);
 
 // Percent-decoding of one path segment; nullopt on a malformed escape or a decoded NUL.

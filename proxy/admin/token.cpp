@@ -59,8 +59,8 @@ std::optional<std::string> read_token_file(const std::string& path, std::string&
     }
   }
   if (token.size() < kMinToken || token.size() > kMaxToken) {
-    error = "the token must be 16 to 1024 characters long (it has " +
-            std::to_string(token.size()) + ")";
+    error = "the token must be 16 to 1024 characters long (it has " + std::to_string(token.size()) +
+            ")";
     return std::nullopt;
   }
   return token;

@@ -13,6 +13,8 @@
 
 #include <toml++/toml.h>
 
+#include "proxy/admin/token.h"
+#include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
 
 namespace proxy::config {
@@ -93,13 +95,15 @@ class Loader {
 
   void read_server(const toml::table& table) {
     Section s(errors_, table, "in [server]",
-              {"workers", "admin_listen", "access_log", "grace_period"});
+              {"workers", "admin_listen", "admin_token_file", "access_log", "grace_period"});
     auto& out = config_.server;
     if (auto v = s.integer("workers", 0, 256)) out.workers = static_cast<unsigned>(*v);
-    if (auto v = s.address("admin_listen")) {
-      out.admin_listen = v->text;
-      admin_line_ = static_cast<int>(v->node->source().begin.line);
+    auto listen = s.address("admin_listen");
+    if (listen) {
+      out.admin_listen = listen->text;
+      admin_line_ = static_cast<int>(listen->node->source().begin.line);
     }
+    read_admin_token(s, listen);
     if (auto v = s.string("access_log")) {
       if (v->empty()) {
         s.error("access_log", "\"access_log\" must be \"stdout\", \"off\" or a file path");
@@ -108,6 +112,27 @@ class Loader {
       }
     }
     if (auto v = s.duration("grace_period", true)) out.grace_period = *v;
+  }
+
+  // The admin API's bearer token, required when admin_listen is not a loopback address.
+  void read_admin_token(const Section& s, const std::optional<Address>& listen) {
+    auto& out = config_.server;
+    if (auto v = s.string("admin_token_file")) {
+      std::string error;
+      if (v->empty()) {
+        s.error("admin_token_file", "\"admin_token_file\" must be a file path");
+      } else if (auto token = admin::read_token_file(*v, error)) {
+        out.admin_token_file = *v;
+        out.admin_token = std::move(*token);
+      } else {
+        s.error("admin_token_file", "admin_token_file " + quoted(*v) + ": " + error);
+      }
+    }
+    if (listen && !s.find("admin_token_file") && !listen->endpoint.address().is_loopback()) {
+      s.error("admin_listen", "admin_listen " + quoted(listen->text) +
+                                  " is not a loopback address: set admin_token_file (the admin "
+                                  "API needs a bearer token off loopback)");
+    }
   }
 
   void read_listener(const toml::table& table) {
@@ -276,7 +301,8 @@ class Loader {
   void read_pool(std::string name, const toml::table& table) {
     auto header = "[pool." + name + "]";
     Section s(errors_, table, "in " + header,
-              {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca"});
+              {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
+               "slow_start", "drain_timeout", "passive_failures", "passive_5xx"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -298,6 +324,7 @@ class Loader {
       for (auto key : {"verify", "ca"})
         if (s.find(key)) s.error(key, quoted(key) + " applies only to a pool with tls = true");
     }
+    read_pool_health(s, errors_, out);
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
       if (nodes->empty()) {
@@ -389,7 +416,13 @@ LoadResult load_string(std::string_view text, const std::string& file_label) {
   try {
     root = toml::parse(text, std::string_view(file_label));
   } catch (const toml::parse_error& e) {
-    errors.add(e.source(), std::string(e.description()));
+    std::string message(e.description());
+    // TOML 1.0 has no line breaks inside { }: say what to write instead.
+    if (message.find("inline table") != std::string::npos &&
+        message.find("saw '\\n'") != std::string::npos)
+      message += " (an inline table must stay on one line: for a longer one, such as a pool's "
+                 "check, write a table of its own, [pool.NAME.check])";
+    errors.add(e.source(), std::move(message));
     result.errors = errors.take();
     return result;
   }

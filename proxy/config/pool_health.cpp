@@ -1,5 +1,6 @@
 #include "proxy/config/pool_health.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace proxy::config::detail {
@@ -38,6 +39,16 @@ std::optional<uint16_t> status_number(std::string_view text) {
   return static_cast<uint16_t>(value);
 }
 
+void read_host(const Section& s, routing::CheckSettings& out) {
+  if (auto v = s.string("host")) {
+    if (v->empty() || !visible(*v, ",")) {
+      s.error("host", "\"host\" must be a host name (with an optional port), without spaces");
+    } else {
+      out.host = *v;
+    }
+  }
+}
+
 // The http keys: only for type = "http".
 void read_http(const Section& s, routing::CheckSettings& out) {
   if (auto v = s.string("method")) {
@@ -56,13 +67,7 @@ void read_http(const Section& s, routing::CheckSettings& out) {
       out.path = *v;
     }
   }
-  if (auto v = s.string("host")) {
-    if (v->empty() || !visible(*v, ",")) {
-      s.error("host", "\"host\" must be a host name (with an optional port), without spaces");
-    } else {
-      out.host = *v;
-    }
-  }
+  read_host(s, out);
   if (auto* node = s.find("expect_status")) {
     std::optional<std::pair<uint16_t, uint16_t>> range;
     if (auto* i = node->as_integer()) {
@@ -110,8 +115,9 @@ void read_check(const Section& s, routing::PoolSettings& out) {
   if (auto v = s.integer("port", 1, 65535)) check.port = static_cast<uint16_t>(*v);
   if (auto v = s.address("address")) {
     if (s.find("port")) {
-      s.error("address", "\"address\" and \"port\" cannot be used together (\"address\" names "
-                         "the port too)");
+      s.error("address",
+              "\"address\" and \"port\" cannot be used together (\"address\" names "
+              "the port too)");
     } else {
       check.address = v->text;
     }
@@ -124,15 +130,20 @@ void read_check(const Section& s, routing::PoolSettings& out) {
   if (auto v = s.integer("fall", 1, 100)) policy.fall = static_cast<uint32_t>(*v);
 
   const bool http = check.type == CheckType::Http;
-  for (auto key : {"method", "path", "host", "expect_status", "expect_body"}) {
-    if (s.find(key) && !http && check.type != CheckType::None)
+  const bool known = check.type != CheckType::None;
+  for (auto key : {"method", "path", "expect_status", "expect_body"}) {
+    if (s.find(key) && !http && known)
       s.error(key, quoted(key) + " applies only to a check of type \"http\"");
   }
+  if (s.find("host") && known && !http && check.type != CheckType::Tls)
+    s.error("host", "\"host\" applies only to a check of type \"http\" or \"tls\"");
   if (http) read_http(s, check);
+  if (check.type == CheckType::Tls) read_host(s, check);
   if (auto v = s.string("ca")) {
     if (check.type != CheckType::Tls && check.type != CheckType::None) {
-      s.error("ca", "\"ca\" applies only to a check of type \"tls\" (other checks use the "
-                    "pool's \"ca\" when it has tls = true)");
+      s.error("ca",
+              "\"ca\" applies only to a check of type \"tls\" (other checks use the "
+              "pool's \"ca\" when it has tls = true)");
     } else if (v->empty()) {
       s.error("ca", "\"ca\" must be a file path");
     } else {
@@ -155,9 +166,8 @@ void read_pool_health(const Section& pool, Errors& errors, routing::PoolSettings
   const std::string header = "[pool." + out.name + "]";
   if (auto* table = pool.table("check", "an inline table such as check = { type = \"tcp\" }")) {
     Section s(errors, *table, "in the check of " + header,
-              {"type", "port", "address", "timeout", "interval", "fast_interval",
-               "down_interval", "rise", "fall", "method", "path", "host", "expect_status",
-               "expect_body", "ca"});
+              {"type", "port", "address", "timeout", "interval", "fast_interval", "down_interval",
+               "rise", "fall", "method", "path", "host", "expect_status", "expect_body", "ca"});
     read_check(s, out);
   }
   const bool checked = pool.find("check") != nullptr;
@@ -177,8 +187,7 @@ void read_pool_health(const Section& pool, Errors& errors, routing::PoolSettings
     policy.passive_failures = static_cast<uint32_t>(*v);
     if (!checked && *v > 0)
       pool.error("passive_failures",
-                 "\"passive_failures\" needs a \"check\" in " + header +
-                     " to bring nodes back up");
+                 "\"passive_failures\" needs a \"check\" in " + header + " to bring nodes back up");
   }
   if (auto v = pool.boolean("passive_5xx")) {
     policy.passive_5xx = *v;

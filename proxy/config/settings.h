@@ -17,6 +17,8 @@ using Millis = std::chrono::milliseconds;
 struct ServerSettings {
   unsigned workers = 0;  // 0 = one per core
   std::string admin_listen = "127.0.0.1:9900";
+  std::string admin_token_file;       // empty: no token (allowed only on a loopback admin_listen)
+  std::string admin_token;            // read from admin_token_file at load
   std::string access_log = "stdout";  // "stdout" | "off" | a file path
   Millis grace_period = Millis(30'000);
 };

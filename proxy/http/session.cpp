@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "proxy/config/address.h"
+#include "proxy/health/passive.h"
 #include "proxy/http/access_line.h"
 #include "proxy/http/body_relay.h"
 #include "proxy/http/head_reader.h"
@@ -21,6 +22,7 @@
 #include "proxy/http/message_head.h"
 #include "proxy/http/tunnel.h"
 #include "proxy/worker.h"
+#include "routing/node_state.h"
 #include "tls/tls_stream.h"
 
 namespace proxy::http {
@@ -134,6 +136,11 @@ class Session final : public TrackedConnection {
     }
   }
 
+  // A draining node's in-flight work is cut once its drain_timeout has passed.
+  bool drain_cut_due(Clock::time_point now) const override {
+    return current_node_ && routing::drain_expired(*current_node_, drain_timeout_, now);
+  }
+
   void stop_gracefully() override {
     close_after_ = true;
     if (idle_) cancel_stream(client_);
@@ -167,6 +174,8 @@ class Session final : public TrackedConnection {
   std::string hsts_;  // "Strict-Transport-Security: ...\r\n" for a TLS listener that sets it
   std::shared_ptr<const Snapshot> snap_;
   UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
+  const routing::Node* current_node_ = nullptr;  // of the current request, for drain_timeout
+  Millis drain_timeout_{0};
   size_t pending_head_ = 0;                 // bytes of the current request head still in cbuf_
   bool first_ = true;
   bool idle_ = false;
@@ -204,6 +213,7 @@ awaitable<bool> Session<Stream>::serve_one() {
   const ListenerSettings& ls = listener();
 
   start_ = w_.now();
+  current_node_ = nullptr;
   upstream_start_ = upstream_end_ = {};
   bytes_sent_ = 0;
   pool_name_ = node_name_ = {};
@@ -390,6 +400,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     }
     if (!up && !co_await connect(node, route.timeouts.connect, up_tls, up, saw_timeout)) {
       tried[ntried++] = &node;
+      health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
       lease.release();
     }
   }
@@ -399,6 +410,8 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     co_return co_await send_error(503, "no usable node", has_body || !client_keep);
   }
   node_name_ = lease.node()->name();
+  current_node_ = lease.node();
+  drain_timeout_ = pool.settings().health.drain_timeout;
   upstream_ = up.get();
 
   if (req.expect_continue && has_body && req.version == 11 && cbuf_.size() == 0) {
@@ -563,6 +576,9 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
                                         ls.client_timeout, 0, bytes_sent_, deadline_fn(), expired_);
     upstream_ = nullptr;
     log_request(req, status);
+    health::report_passive(pool, *lease.node(),
+                           status >= 500 ? routing::PassiveResult::ServerError
+                                         : routing::PassiveResult::Success);
     if (r != RelayResult::Ok) co_return false;  // never pass a truncated body as complete
 
     // Keep the backend connection for the next request when both messages ended cleanly, it

@@ -325,6 +325,29 @@ TEST(LeastLoadedTest, StartingNodesTakeWork) {
   EXPECT_EQ(f.which(b.pick(f.nodes(), {rng})), 0);
 }
 
+TEST(LeastLoadedTest, RampingNodesCountWithTheirEffectiveWeight) {
+  // Node 0 comes back at a quarter of its weight (slow start): held load goes 1:4.
+  Fleet f = Fleet::uniform(2);
+  f[0].set_health(Health::Starting);
+  f[0].set_ramp(Node::kFullRamp / 4);
+  LeastLoadedBalancer b;
+  FastRandom rng(7);
+  for (int i = 0; i < 100; ++i) f.held.push_back(b.pick(f.nodes(), {rng}));
+  EXPECT_EQ(f[0].in_flight(), 20u);
+  EXPECT_EQ(f[1].in_flight(), 80u);
+}
+
+TEST(LeastLoadedTest, RampAndWeightCombine) {
+  // Weight 4 at half ramp weighs as much as weight 2 at full ramp: load 1:1.
+  Fleet f({4, 2});
+  f[0].set_ramp(Node::kFullRamp / 2);
+  LeastLoadedBalancer b;
+  FastRandom rng(3);
+  for (int i = 0; i < 100; ++i) f.held.push_back(b.pick(f.nodes(), {rng}));
+  EXPECT_EQ(f[0].in_flight(), 50u);
+  EXPECT_EQ(f[1].in_flight(), 50u);
+}
+
 TEST(LeastLoadedTest, AllUnusableGivesAnEmptyLease) {
   Fleet f = Fleet::uniform(3);
   f[0].set_health(Health::Down);
@@ -396,6 +419,17 @@ TEST(LeastLoadedTest, LargePoolUsesWeights) {
   LeastLoadedBalancer b;
   ScriptedRandom rng({8, 7});
   EXPECT_EQ(f.which(b.pick(f.nodes(), {rng})), 7);
+}
+
+TEST(LeastLoadedTest, LargePoolUsesEffectiveWeights) {
+  Fleet f = Fleet::uniform(kLarge);
+  for (size_t i = 0; i < kLarge; ++i) f.load(i, 1);
+  f[5].set_ramp(1);  // nearly nothing: loses every comparison against a full node
+  LeastLoadedBalancer b;
+  FastRandom rng(11);
+  uint32_t picked = 0;
+  for (int i = 0; i < 1000; ++i) picked += b.pick(f.nodes(), {rng}).node() == &f[5];
+  EXPECT_EQ(picked, 0u);
 }
 
 TEST(LeastLoadedTest, LargePoolTieIsBrokenByTheInjectedRandom) {
@@ -626,6 +660,43 @@ TEST(RoundRobinTest, ExcludedNodesAreSkipped) {
   EXPECT_EQ(s.find('a'), std::string::npos) << s;
   const Node* all[] = {&f[0], &f[1], &f[2]};
   EXPECT_FALSE(b.pick(f.nodes(), {rng, all}));
+}
+
+// Share of node 0 among `picks` picks of a two-node pool where node 0 ramps at `ramp`.
+double ramping_share(uint32_t ramp, int picks = 20000) {
+  Fleet f = Fleet::uniform(2);
+  f[0].set_ramp(ramp);
+  RoundRobinBalancer b(f.nodes());
+  FastRandom rng(5);
+  int first = 0;
+  for (int i = 0; i < picks; ++i) first += b.pick(f.nodes(), {rng}).node() == &f[0];
+  return double(first) / picks;
+}
+
+TEST(RoundRobinTest, RampingNodesTakeAShareOfTheirTurns) {
+  EXPECT_NEAR(ramping_share(Node::kFullRamp), 0.5, 0.001);
+  EXPECT_NEAR(ramping_share(Node::kFullRamp / 2), 1.0 / 3, 0.02);
+  EXPECT_LT(ramping_share(1), 0.01);
+  EXPECT_GT(ramping_share(1), 0.0);
+  EXPECT_LT(ramping_share(Node::kFullRamp / 4), ramping_share(Node::kFullRamp / 2));
+}
+
+TEST(RoundRobinTest, AFullRampCostsNoDraw) {
+  Fleet f = Fleet::uniform(3);
+  RoundRobinBalancer b(f.nodes());
+  ScriptedRandom rng;
+  EXPECT_EQ(sequence(b, f, 6, {rng}), "abcabc");
+  EXPECT_EQ(rng.calls(), 0u);
+}
+
+TEST(RoundRobinTest, RampingNodeAloneIsStillPicked) {
+  Fleet f = Fleet::uniform(2);
+  f[0].set_health(Health::Starting);
+  f[0].set_ramp(1);
+  f[1].set_health(Health::Down);
+  RoundRobinBalancer b(f.nodes());
+  FastRandom rng(9);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(f.which(b.pick(f.nodes(), {rng})), 0);
 }
 
 TEST(RoundRobinTest, LargePoolVisitsEveryNodeOncePerCycle) {
