@@ -164,6 +164,11 @@ class Session final : public TrackedConnection {
   awaitable<bool> connect(routing::Node& node, Millis timeout, const tls::ClientTls* tls,
                           std::unique_ptr<UpstreamConnection>& out, bool& timed_out);
   void log_request(const RequestHead& req, unsigned status);
+  awaitable<bool> replace_connection(routing::Pool& pool, routing::NodeLease& lease,
+                                     std::unique_ptr<UpstreamConnection>& up,
+                                     std::array<const routing::Node*, kMaxTries>& tried,
+                                     size_t& ntried, const tls::ClientTls* up_tls,
+                                     const routing::RouteSettings& route);
 
   Worker& w_;
   Stream client_;
@@ -351,6 +356,8 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     co_return co_await send_error(413, "request body too large", true);
   }
   const bool websocket = req.connection_upgrade && iequals(req.upgrade, "websocket");
+  // A request that may be sent again when its connection failed before any response byte.
+  const bool idempotent = req.method == "GET" || req.method == "HEAD";
   const bool client_keep = req.keep_alive() && !websocket;
 
   std::string head;
@@ -450,21 +457,17 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         break;
     }
     if (r == RelayResult::Expired && has_body) co_return false;
-    if (reused && !has_body && attempt == 0) {
-      // The backend closed the idle connection: reconnect to the same node and replay.
-      up.reset();
+    if (!has_body && attempt == 0 && (reused || idempotent) &&
+        co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route)) {
       reused = false;
-      bool ignored_timeout = false;
-      if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, ignored_timeout)) {
-        upstream_ = up.get();
-        continue;
-      }
+      continue;
     }
     log_request(req, 502);
     co_return co_await send_error(502, "upstream write failed", true);
   }
 
   // The response. Interim 1xx answers are passed on and the final one is read next.
+  bool replayed = false;
   for (;;) {
     ResponseHead res;
     error_code ec;
@@ -479,12 +482,13 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         log_request(req, 504);
         co_return co_await send_error(504, "upstream response timeout", true);
       }
-      if (st == HeadStatus::Incomplete && reused && !has_body && up->buffer.size() == 0) {
-        // Closed before any byte of the response: replay once on a fresh connection.
-        up.reset();
-        reused = false;
-        bool ignored_timeout = false;
-        if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, ignored_timeout)) {
+      if (st == HeadStatus::Incomplete && !replayed && (reused || idempotent) && !has_body &&
+          up->buffer.size() == 0) {
+        // Closed before any byte of the response: replay once on a fresh connection, to the
+        // same node if it still accepts, else to another one.
+        replayed = true;
+        if (co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route)) {
+          reused = false;
           upstream_ = up.get();
           deadline_in(route.timeouts.response);
           auto [wec, wn] = co_await asio::async_write(up->stream, asio::buffer(head), use_tuple);
@@ -588,6 +592,37 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       w_.upstreams().give_back(lease.node(), std::move(up), pool.settings().max_idle, w_.now());
     }
     co_return keep;
+  }
+}
+
+template <class Stream>
+awaitable<bool> Session<Stream>::replace_connection(
+    routing::Pool& pool, routing::NodeLease& lease, std::unique_ptr<UpstreamConnection>& up,
+    std::array<const routing::Node*, kMaxTries>& tried, size_t& ntried,
+    const tls::ClientTls* up_tls, const routing::RouteSettings& route) {
+  // The connection died before answering: its idle siblings on this worker are likely dead
+  // too (a backend restarting closes them all).
+  up.reset();
+  upstream_ = nullptr;
+  w_.upstreams().drop(lease.node());
+  bool timed_out = false;
+  if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
+    upstream_ = up.get();
+    co_return true;
+  }
+  for (;;) {
+    if (ntried < kMaxTries) tried[ntried++] = lease.node();
+    health::report_passive(pool, *lease.node(), routing::PassiveResult::ConnectFailure);
+    lease.release();
+    if (ntried == kMaxTries) co_return false;
+    lease = pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
+    if (!lease) co_return false;
+    if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
+      node_name_ = lease.node()->name();
+      current_node_ = lease.node();
+      upstream_ = up.get();
+      co_return true;
+    }
   }
 }
 

@@ -45,6 +45,8 @@ class UpstreamPool {
       it = v.empty() ? idle_.erase(it) : std::next(it);
     }
   }
+  // Closes the idle connections to one node.
+  void drop(const routing::Node* node) { idle_.erase(node); }
   size_t idle_count() const;
   void clear() { idle_.clear(); }
 

@@ -56,18 +56,23 @@ class SlowStartTest(HealthTestCase):
 
     def assertRamps(self, shares, after):
         self.assertLess(shares[0], 0.2, shares)
-        for earlier, later in zip(shares, shares[1:]):
-            self.assertLessEqual(earlier, later + 0.03, "the share must grow: %s" % shares)
+        half = WINDOWS // 2
+        self.assertGreater(sum(shares[half:]) / half, sum(shares[:half]) / half + 0.1,
+                           "the share must grow: %s" % shares)
         self.assertGreater(shares[-1], shares[0] + 0.15, shares)
         self.assertGreater(after, 0.35, "full share after the ramp")
         self.assertLess(after, 0.65)
 
     def test_least_loaded(self):
+        # The least-loaded share also depends on how many requests are in flight at once:
+        # the trend is checked, not each step.
         self.assertRamps(*self.ramp_shares("least_loaded"))
 
     def test_round_robin(self):
         shares, after = self.ramp_shares("round_robin")
         self.assertRamps(shares, after)
+        for earlier, later in zip(shares, shares[1:]):
+            self.assertLess(earlier, later, "the share grows window by window: %s" % shares)
         # A node at ramp r of 256 takes its turn with probability r/256: in the first quarter of
         # the ramp (mean r = 1/8) that is about 1/9 of the traffic.
         self.assertLess(shares[0], 0.16, shares)

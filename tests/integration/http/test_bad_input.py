@@ -179,9 +179,8 @@ class BadInputTest(ProxyTestCase):
         self.rejected(b"GARBAGE\r\n\r\n")
         r = http(self.proxy.port)
         self.assertEqual((r.status, r.text), (200, "node-a\n"))
-        # this one did reach the backend; forget it for tearDown
-        with open(self.node.access_log, "w"):
-            pass
+        # this one did reach the backend (nginx may log it after the response arrived)
+        self.backend_may_see = True
 
 
 if __name__ == "__main__":
