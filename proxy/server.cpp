@@ -66,7 +66,8 @@ Server::Server(Config config) {
     workers_.back()->bind(listeners);
   }
   auto admin_ep = config::parse_endpoint(snapshot_->config().server.admin_listen);
-  if (!admin_ep) throw std::runtime_error("bad admin_listen " + snapshot_->config().server.admin_listen);
+  if (!admin_ep)
+    throw std::runtime_error("bad admin_listen " + snapshot_->config().server.admin_listen);
   admin_ = std::make_unique<admin::AdminServer>(
       control_, *admin_ep, snapshot_->config().server.admin_token,
       admin::AdminServer::Hooks{

@@ -11,8 +11,8 @@
 
 #include "proxy/access_log.h"
 #include "proxy/admin/admin_server.h"
-#include "proxy/health/health_checker.h"
 #include "proxy/config/settings.h"
+#include "proxy/health/health_checker.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 #include "tls/cert_store.h"

@@ -178,10 +178,10 @@ class Session final : public TrackedConnection {
   std::string peer_ip_;
   std::string hsts_;  // "Strict-Transport-Security: ...\r\n" for a TLS listener that sets it
   std::shared_ptr<const Snapshot> snap_;
-  UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
+  UpstreamConnection* upstream_ = nullptr;       // in use by the current request, for expire()
   const routing::Node* current_node_ = nullptr;  // of the current request, for drain_timeout
   Millis drain_timeout_{0};
-  size_t pending_head_ = 0;                 // bytes of the current request head still in cbuf_
+  size_t pending_head_ = 0;  // bytes of the current request head still in cbuf_
   bool first_ = true;
   bool idle_ = false;
   bool expired_ = false;
@@ -580,9 +580,9 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
                                         ls.client_timeout, 0, bytes_sent_, deadline_fn(), expired_);
     upstream_ = nullptr;
     log_request(req, status);
-    health::report_passive(pool, *lease.node(),
-                           status >= 500 ? routing::PassiveResult::ServerError
-                                         : routing::PassiveResult::Success);
+    health::report_passive(
+        pool, *lease.node(),
+        status >= 500 ? routing::PassiveResult::ServerError : routing::PassiveResult::Success);
     if (r != RelayResult::Ok) co_return false;  // never pass a truncated body as complete
 
     // Keep the backend connection for the next request when both messages ended cleanly, it

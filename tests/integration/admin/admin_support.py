@@ -7,14 +7,24 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import LOOPBACK, HttpConn, ProxyTestCase, http, wait_until  # noqa: E402,F401
+from harness import LOOPBACK, http, wait_port, wait_until  # noqa: E402
+from harness import ProxyTestCase  # noqa: E402,F401 - the tests take it from here
 
 TOKEN = "c0ffee0123456789abcdef0123456789"
+
+
+def wait_admin(proxy):
+    """Waits for the admin port of a passeur just started: Passeur.start() waits for the
+    proxy's listener only, which may accept a moment before the admin listener does."""
+    if getattr(proxy, "_admin_pid", None) != proxy.proc.pid:
+        wait_port(proxy.admin_port, 10, proxy.proc, "passeur's admin API", proxy.stderr_path)
+        proxy._admin_pid = proxy.proc.pid
 
 
 def admin(proxy, method, path, token=None, headers=(), body=b"", timeout=10.0):
     """One request to the admin API on a fresh connection. Returns a harness Response with
     .json set when the body is JSON."""
+    wait_admin(proxy)
     headers = list(headers)
     if token is not None:
         headers.append(("Authorization", "Bearer " + token))
@@ -52,6 +62,7 @@ def write_token(path, token=TOKEN):
 
 def ctl(proxy, *args, timeout=30):
     """Runs `passeur ctl ARGS`; returns (exit status, stdout, stderr)."""
+    wait_admin(proxy)
     p = subprocess.run([proxy.binary, "ctl"] + list(args), capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, p.stdout, p.stderr

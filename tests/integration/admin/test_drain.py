@@ -10,8 +10,8 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from admin_support import (ProxyTestCase, action, node_state, pools,  # noqa: E402
                            wait_logged)
-from harness import (MiB, HttpConn, MarkedStreamChecker, main, make_marked_file,  # noqa: E402
-                     wait_until)
+from harness import (MiB, HttpConn, MarkedStreamChecker, http, main,  # noqa: E402
+                     make_marked_file, wait_until)
 
 BIG = 100 * MiB
 RATE = "25m"  # bytes/s per connection at the node: the download takes about 4 s
@@ -137,6 +137,9 @@ class DrainTest(ProxyTestCase):
         self.assertEqual(nodes["node-a"]["admin"], "draining")
         self.assertEqual(nodes["node-b"]["admin"], "maintenance")
         self.assertEqual(nodes["node-c"]["admin"], "active")
+        # workers take the new snapshot from their own loop, a moment after the log line
+        wait_until(lambda: http(self.proxy.port).status == 200, 5,
+                   message="the reloaded pool to answer")
         self.assertEqual(self.answered_by(20), {"node-c": 20})
 
         # a node that left the config and came back starts afresh
