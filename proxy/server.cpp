@@ -60,11 +60,8 @@ Server::Server(Config config) {
     listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>() : nullptr);
   load_certificates(config, true);
   snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr);
-  auto listeners = bound_listeners(*snapshot_, listener_tls_);
-  for (unsigned i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
-    workers_.back()->bind(listeners);
-  }
+  // The admin API first: once a traffic port accepts, the admin port does too, and a taken
+  // admin port fails the start before any listener opens.
   auto admin_ep = config::parse_endpoint(snapshot_->config().server.admin_listen);
   if (!admin_ep)
     throw std::runtime_error("bad admin_listen " + snapshot_->config().server.admin_listen);
@@ -73,6 +70,11 @@ Server::Server(Config config) {
       admin::AdminServer::Hooks{
           .snapshot = [this] { return snapshot_; },
           .reload = [this](std::string& message) { return reload(&message); }});
+  auto listeners = bound_listeners(*snapshot_, listener_tls_);
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
+    workers_.back()->bind(listeners);
+  }
   checker_ = std::make_unique<health::HealthChecker>(control_);
 }
 
@@ -112,7 +114,7 @@ bool Server::load_certificates(const Config& config, bool at_start) {
 }
 
 bool Server::reload(std::string* message) {
-  const std::string& path = snapshot_->config().path;
+  const std::string path = snapshot_->config().path;  // a copy: the snapshot may go below
   auto result = config::load_file(path);
   if (!result.ok()) {
     for (const auto& e : result.errors) {
