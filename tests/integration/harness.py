@@ -646,6 +646,8 @@ http {{
             self._stderr = None
 
     def log_entries(self):
+        # nginx writes a request's log line just after sending the response: give it a moment
+        time.sleep(0.05)
         out = []
         for line in read_text(self.access_log).splitlines():
             if not line.strip():

@@ -120,7 +120,9 @@ class StreamingTest(ProxyTestCase):
                             proxy.url("/dav/stored.bin")],
                            capture_output=True, text=True, timeout=200)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.split(), ["201", str(BIG)])
+        with open(node.error_log, errors="replace") as f:
+            errors = [l for l in f.read().splitlines() if "[error]" in l or "[crit]" in l]
+        self.assertEqual(p.stdout.split(), ["201", str(BIG)], "nginx: %s" % errors[-5:])
         stored = os.path.join(node.dav_dir, "stored.bin")
         self.assertEqual(os.path.getsize(stored), BIG)
         self.assertEqual(check_marked_file(stored, BIG), [])
