@@ -97,6 +97,10 @@ struct HealthChecker::Target {
   asio::cancellation_signal cancel;
   bool replan = false;  // settings changed: draw the next probe time again
   bool stopped = false;
+  // Up, but the next probe decides alone: a failure takes the node down at once. For a node
+  // new to the checks, and one back from maintenance.
+  bool probation = false;
+  const char* probation_what = "first probe";
 };
 
 namespace {
@@ -137,7 +141,8 @@ awaitable<void> check_loop(std::shared_ptr<Target> t) {
     }
     if (in_maintenance) {
       in_maintenance = false;
-      t->counter.probation();
+      t->probation = t->node->health() != Health::Down;
+      t->probation_what = "first probe after maintenance";
     }
 
     const std::shared_ptr<const LoopSettings> s = t->settings;  // kept while the probe runs
@@ -150,9 +155,20 @@ awaitable<void> check_loop(std::shared_ptr<Target> t) {
     }
     if (t->stopped) break;
     now = clock.now();
-    log_change(routing::apply_check(*t->node, t->counter, result.ok, result.detail,
-                                    t->settings->policy, now),
-               s->pool);
+    std::optional<routing::StateChange> change;
+    if (t->probation && !result.ok && routing::checks_enabled(*t->node)) {
+      // On probation one failure is enough (HAProxy's "start OK, check at once").
+      t->counter.reset(Health::Down);
+      change = routing::mark_down(
+          *t->node,
+          "health check failed at its " + std::string(t->probation_what) + ": " + result.detail,
+          now);
+    } else {
+      change = routing::apply_check(*t->node, t->counter, result.ok, result.detail,
+                                    t->settings->policy, now);
+    }
+    t->probation = false;
+    log_change(change, s->pool);
     tick_slow_start(*t, now);
     next = now + next_check_delay(t->settings->policy, t->counter, t->random);
   }
@@ -231,7 +247,7 @@ void HealthChecker::apply(const std::shared_ptr<const Snapshot>& snap) {
       if (found == targets_.end()) {
         if (!fresh) fresh = loop_settings(*snap, *pool, nullptr);
         auto t = std::make_shared<Target>(ctx_, node, fresh, seed_ += 0x9E3779B97F4A7C15ull);
-        if (node->health() != Health::Down) t->counter.probation();
+        t->probation = node->health() != Health::Down;
         asio::co_spawn(ctx_, check_loop(t),
                        asio::bind_cancellation_slot(t->cancel.slot(), [t](std::exception_ptr e) {
                          if (!e || t->stopped) return;

@@ -5,8 +5,8 @@
 // A node of a pool with a check is probed from the start, on probation: up, but taken out at
 // its first failed probe (HAProxy's "start OK, check at once"); after that, `fall` failures in a
 // row take it down and `rise` successes bring it back (through a slow start when the pool has
-// one). A node in maintenance is not probed; when it leaves maintenance it is probed at once,
-// on probation again. Nodes of pools without a check are left as they are (up).
+// one). A node in maintenance is not probed; when it leaves maintenance it is probed within a
+// second, on probation again. Nodes of pools without a check are left as they are (up).
 //
 // Runs on the io_context it is given, never on a worker: probes are a few connections a second,
 // and a worker's latency is not theirs to spend.

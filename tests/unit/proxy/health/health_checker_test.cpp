@@ -146,6 +146,22 @@ TEST_F(HealthCheckerTest, NewNodeOnProbationGoesDownAtTheFirstFailure) {
   pool.health.fall = 100;
   checker_->update(snapshot({pool}));
   ASSERT_TRUE(run_until([&] { return node(0, 0).health() == Health::Down; }, milliseconds(1'000)));
+  EXPECT_EQ(routing::read_state(node(0, 0)).last_cause,
+            "health check failed at its first probe: connection refused");
+}
+
+TEST_F(HealthCheckerTest, BackFromMaintenanceOnProbation) {
+  auto pool = checked_pool("p", {up_.address()});
+  pool.health.fall = 100;
+  checker_->update(snapshot({pool}));
+  ASSERT_TRUE(run_until([&] { return up_.accepted >= 1; }));
+  routing::set_admin(node(0, 0), Admin::Maintenance, "test", routing::SteadyClock().now());
+  run_for(milliseconds(100));
+  up_.close();
+  routing::set_admin(node(0, 0), Admin::Active, "test", routing::SteadyClock().now());
+  ASSERT_TRUE(run_until([&] { return node(0, 0).health() == Health::Down; }));
+  EXPECT_EQ(routing::read_state(node(0, 0)).last_cause,
+            "health check failed at its first probe after maintenance: connection refused");
 }
 
 TEST_F(HealthCheckerTest, SlowStartRampsTheWeightUp) {
