@@ -168,7 +168,7 @@ class Session final : public TrackedConnection {
                                      std::unique_ptr<UpstreamConnection>& up,
                                      std::array<const routing::Node*, kMaxTries>& tried,
                                      size_t& ntried, const tls::ClientTls* up_tls,
-                                     const routing::RouteSettings& route);
+                                     const routing::RouteSettings& route, bool same_node_first);
 
   Worker& w_;
   Stream client_;
@@ -458,7 +458,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     }
     if (r == RelayResult::Expired && has_body) co_return false;
     if (!has_body && attempt == 0 && (reused || idempotent) &&
-        co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route)) {
+        co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route, reused)) {
       reused = false;
       continue;
     }
@@ -467,7 +467,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   }
 
   // The response. Interim 1xx answers are passed on and the final one is read next.
-  bool replayed = false;
+  bool replayed = false;  // after a fresh connection died: the one retry on another node
   for (;;) {
     ResponseHead res;
     error_code ec;
@@ -482,12 +482,13 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         log_request(req, 504);
         co_return co_await send_error(504, "upstream response timeout", true);
       }
-      if (st == HeadStatus::Incomplete && !replayed && (reused || idempotent) && !has_body &&
+      if (st == HeadStatus::Incomplete && (reused || (idempotent && !replayed)) && !has_body &&
           up->buffer.size() == 0) {
-        // Closed before any byte of the response: replay once on a fresh connection, to the
-        // same node if it still accepts, else to another one.
-        replayed = true;
-        if (co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route)) {
+        // Closed before any byte of the response. A stale pooled connection is replaced by a
+        // fresh one to the same node; a fresh connection that died means the node is failing
+        // (stopping, crashing): the request gets its one retry on another node.
+        replayed = replayed || !reused;
+        if (co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route, reused)) {
           reused = false;
           upstream_ = up.get();
           deadline_in(route.timeouts.response);
@@ -599,14 +600,17 @@ template <class Stream>
 awaitable<bool> Session<Stream>::replace_connection(
     routing::Pool& pool, routing::NodeLease& lease, std::unique_ptr<UpstreamConnection>& up,
     std::array<const routing::Node*, kMaxTries>& tried, size_t& ntried,
-    const tls::ClientTls* up_tls, const routing::RouteSettings& route) {
+    const tls::ClientTls* up_tls, const routing::RouteSettings& route, bool same_node_first) {
   // The connection died before answering: its idle siblings on this worker are likely dead
   // too (a backend restarting closes them all).
   up.reset();
   upstream_ = nullptr;
   w_.upstreams().drop(lease.node());
+  // A reused connection most likely just went stale: the same node first. A fresh one that
+  // died says the node itself is failing (stopping, crashing): another node.
   bool timed_out = false;
-  if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
+  if (same_node_first &&
+      co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
     upstream_ = up.get();
     co_return true;
   }
