@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "proxy/http/chunked_decoder.h"
 #include "proxy/http/header_rewrite.h"
@@ -78,8 +78,8 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_bu
                                                const bool& expired) {
   namespace asio = boost::asio;
   constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-  std::vector<asio::const_buffer> parts;
-  parts.reserve(8);
+  // Head, chunk frame, data pieces, trailer: fits inline, no allocation per message.
+  boost::container::small_vector<asio::const_buffer, 8> parts;
   char frame[24];
   uint64_t total = 0;
   size_t read_size = kRelayRead;
