@@ -13,6 +13,7 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/settings.h"
 #include "proxy/health/health_checker.h"
+#include "proxy/metrics/exposition.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 #include "tls/cert_store.h"
@@ -33,6 +34,8 @@ class Server {
   bool reload(std::string* message = nullptr);
 
  private:
+  bool apply_reload(std::string* message);
+  std::string render_metrics() const;
   // Loads every [[certificate]] and hands the store to each TLS listener. At start a broken
   // file is fatal (throws); on reload it is logged and the certificates in use stay.
   bool load_certificates(const Config& config, bool at_start);
@@ -45,6 +48,8 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<health::HealthChecker> checker_;
   std::unique_ptr<admin::AdminServer> admin_;
+  metrics::ReloadStats reloads_;
+  int64_t start_unix_ = 0;
 };
 
 }  // namespace proxy

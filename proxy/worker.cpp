@@ -34,6 +34,7 @@ Worker::~Worker() {
 }
 
 void Worker::bind(const std::vector<BoundListener>& listeners) {
+  listener_traffic_ = std::make_unique<ListenerTraffic[]>(listeners.size());
   for (const auto& l : listeners) {
     auto acc = std::make_unique<tcp::acceptor>(ctx_);
     boost::system::error_code ec;
@@ -85,6 +86,7 @@ void Worker::accept_loop(size_t i) {
     boost::system::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
     tcp::endpoint peer = accept_peers_[i];
+    listener_traffic_[i].accepted.add();
     // Listener indexes are stable across reloads (a reload may not change the listener set).
     size_t listener_index = i;
     if (const tls::ServerTls* t = listener_tls_[i]) {
