@@ -558,8 +558,9 @@ class Nginx:
     logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS)."""
 
     def __init__(self, workdir, name="node-a", port=None, body=None, extra_server="",
-                 extra_http="", keepalive_timeout="120s"):
+                 extra_http="", keepalive_timeout="120s", tls=None):
         self.name = name
+        self.tls = tls  # (certificate chain file, key file): the node speaks HTTPS
         self.dir = os.path.join(workdir, "nginx-" + name)
         os.makedirs(self.dir, exist_ok=True)
         self.static_dir = os.path.join(self.dir, "static")
@@ -603,7 +604,8 @@ http {{
     keepalive_timeout {self.keepalive_timeout};
     {self.extra_http}
     server {{
-        listen {LOOPBACK}:{self.port};
+        listen {LOOPBACK}:{self.port}{" ssl" if self.tls else ""};
+        {"ssl_certificate %s; ssl_certificate_key %s;" % self.tls if self.tls else ""}
         server_name _;
         location / {{ return 200 "{body}"; }}
         location /static/ {{ alias {self.static_dir}/; }}
