@@ -13,7 +13,7 @@ import unittest
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from metrics_support import (ALERTS, FAMILIES, PROMETHEUS_CONFIG, all_panels,  # noqa: E402
+from monitoring_support import (ALERTS, FAMILIES, PROMETHEUS_CONFIG, all_panels,  # noqa: E402
                              dashboard_expressions, grafana_substitute, load_alert_rules,
                              load_dashboard, promtool, strip_comparison)
 from harness import main  # noqa: E402
