@@ -18,10 +18,12 @@ class LiveScrapeTest(MonitoredStackTestCase):
         sent = self.send_traffic(plain=100, failing=10, tls_connections=5, tls_per_connection=4)
         self.reload()
         self.stop_node_b()
-        # node-b leaves the rotation: the exposition shows it down
+        # node-b leaves the rotation (on live traffic at once), then fails its active checks
         wait_until(lambda: self.scrape().value("passeur_node_health", pool="web", node="node-b",
                                                state="down") == 1,
                    10, interval=0.2, message="node-b down in /metrics")
+        wait_until(lambda: self.failed_checks(self.scrape(), "node-b") >= 1, 10, interval=0.2,
+                   message="a failed check of node-b in /metrics")
 
         r = scrape(self.proxy.admin_port)
         self.assertTrue((r.header("Content-Type") or "").startswith("text/plain"), r)
@@ -41,10 +43,11 @@ class LiveScrapeTest(MonitoredStackTestCase):
                                         listener="web-tls", result="ok"), 5)
         self.assertGreaterEqual(m.total("passeur_listener_requests_total", listener="web-tls",
                                         code="2xx"), 20)
-        self.assertGreaterEqual(m.total("passeur_node_checks_total", pool="web", node="node-b",
-                                        result="failed")
-                                + m.total("passeur_node_checks_total", pool="web", node="node-b",
-                                          result="timeout"), 1)
+        self.assertGreaterEqual(self.failed_checks(m, "node-b"), 1)
+        self.assertEqual(self.failed_checks(m, "node-a"), 0)
+        self.assertGreaterEqual(m.total("passeur_node_checks_total", node="node-a", result="ok"), 1)
+        self.assertGreaterEqual(m.total("passeur_node_connect_errors_total", node="node-b",
+                                        reason="refused"), 1)
         self.assertGreaterEqual(m.total("passeur_config_reloads_total", result="success"), 1)
         self.assertEqual(m.value("passeur_config_last_reload_successful"), 1)
         # the test leaf is valid for 30 days from now
@@ -52,6 +55,11 @@ class LiveScrapeTest(MonitoredStackTestCase):
         self.assertEqual(labels.get("name"), "webmail.example.coop")
         self.assertAlmostEqual(expiry, time.time() + 30 * 86400, delta=2 * 86400)
         self.assertGreater(m.total("process_resident_memory_bytes"), 0)
+
+    @staticmethod
+    def failed_checks(m, node):
+        return sum(m.total("passeur_node_checks_total", pool="web", node=node, result=r)
+                   for r in ("failed", "timeout"))
 
 
 if __name__ == "__main__":
