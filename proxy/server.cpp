@@ -9,6 +9,7 @@
 #include "proxy/config/address.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
+#include "proxy/service_notifier.h"
 
 namespace proxy {
 
@@ -114,6 +115,17 @@ bool Server::load_certificates(const Config& config, bool at_start) {
 }
 
 bool Server::reload(std::string* message) {
+  ServiceNotifier::reloading();
+  bool ok = apply_reload(message);
+  const std::string& path = snapshot_->config().path;
+  ServiceNotifier::reloaded(
+      ok ? "serving; reloaded " + path + " at " + format_time(std::time(nullptr))
+         : "serving the previous configuration: reload of " + path + " rejected at " +
+               format_time(std::time(nullptr)) + " (errors in the log)");
+  return ok;
+}
+
+bool Server::apply_reload(std::string* message) {
   const std::string path = snapshot_->config().path;  // a copy: the snapshot may go below
   auto result = config::load_file(path);
   if (!result.ok()) {
@@ -161,6 +173,11 @@ int Server::run() {
     log_info("listener \"" + l.name + "\" on " + l.listen + (l.tls ? " (https)" : " (http)"));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
+  // Every acceptor listens since the constructor and every worker thread runs: connections
+  // made from now on are served.
+  ServiceNotifier::ready("serving " + std::to_string(snapshot_->config().listeners.size()) +
+                         " listeners with " + std::to_string(workers_.size()) +
+                         " workers; config " + snapshot_->config().path);
 
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int sig) {
@@ -173,6 +190,8 @@ int Server::run() {
     auto grace = snapshot_->config().server.grace_period;
     log_info("stopping: no new connections; in-flight requests have " +
              std::to_string(grace.count()) + " ms to finish");
+    ServiceNotifier::stopping("stopping: in-flight requests have " + std::to_string(grace.count()) +
+                              " ms to finish");
     for (auto& w : workers_) w->stop(grace);
     checker_->stop();
     admin_->stop();

@@ -30,9 +30,11 @@ class Server {
   // Re-reads the config file; on success swaps the new snapshot into every worker and the
   // health checker. Returns false (and logs why, also into `message` if given) when the new
   // file is rejected: the old config stays.
+  // The service manager hears RELOADING=1 before and READY=1 after, either way.
   bool reload(std::string* message = nullptr);
 
  private:
+  bool apply_reload(std::string* message);
   // Loads every [[certificate]] and hands the store to each TLS listener. At start a broken
   // file is fatal (throws); on reload it is logged and the certificates in use stay.
   bool load_certificates(const Config& config, bool at_start);
