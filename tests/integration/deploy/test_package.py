@@ -97,8 +97,9 @@ class PackageTest(unittest.TestCase):
         for path, mode in expected.items():
             self.assertIn(path, entries, "%s missing from the package" % path)
             self.assertEqual(entries[path], (mode, "root/root"), path)
-        # Whatever deploy/grafana and deploy/prometheus hold is shipped, file for file.
-        for d in ["grafana", "prometheus"]:
+        # Whatever deploy/grafana, deploy/prometheus and deploy/keepalived hold is shipped,
+        # file for file.
+        for d in ["grafana", "prometheus", "keepalived"]:
             src = os.path.join(SOURCE_DIR, "deploy", d)
             for dirpath, _, files in os.walk(src):
                 for f in files:
