@@ -1,9 +1,10 @@
 """Every example config in the repository (deploy/**/*.toml) passes `passeur check`.
 
-`passeur check` loads the certificates too, and the examples name certbot's paths under
-/etc/letsencrypt or the package's placeholder: each [[certificate]]'s files are replaced by a
-test certificate made for the names in its path, in the test's own directory. Nothing else in
-the file is changed."""
+`passeur check` loads the certificates and the admin token too, and the examples name certbot's
+paths under /etc/letsencrypt, the package's placeholder or /etc/passeur/admin.token: each
+[[certificate]]'s files are replaced by a test certificate made for the name in its path, and
+the token file by one of the test's, in the test's own directory. Nothing else in the file is
+changed."""
 
 import glob
 import os
@@ -17,6 +18,7 @@ from harness import (SOURCE_DIR, ProxyTestCase, main, passeur_binary,  # noqa: E
 
 EXAMPLES = sorted(glob.glob(os.path.join(SOURCE_DIR, "deploy", "**", "*.toml"), recursive=True))
 CERT_LINE = re.compile(r'^(\s*(cert|key)\s*=\s*)"([^"]*)"', re.M)
+TOKEN_LINE = re.compile(r'^(\s*admin_token_file\s*=\s*)"([^"]*)"', re.M)
 
 
 class ExamplesTest(ProxyTestCase):
@@ -43,12 +45,17 @@ class ExamplesTest(ProxyTestCase):
                 made[lineage] = self.make_certificate(path)
             return '%s"%s"' % (m.group(1), made[lineage][0 if kind == "cert" else 1])
 
-        return CERT_LINE.sub(replace, text)
+        text = CERT_LINE.sub(replace, text)
+        token = os.path.join(self.tmp, "admin.token")
+        with open(token, "w") as f:
+            f.write("0123456789abcdef0123456789abcdef\n")
+        return TOKEN_LINE.sub(lambda m: '%s"%s"' % (m.group(1), token), text)
 
     def test_there_are_examples(self):
         names = [os.path.relpath(p, SOURCE_DIR) for p in EXAMPLES]
         self.assertIn("deploy/examples/coop-edge.toml", names)
         self.assertIn("deploy/debian/passeur.toml", names)
+        self.assertIn("deploy/examples/coop.toml", names)
 
     def test_every_example_passes_check(self):
         binary = passeur_binary()
