@@ -1,7 +1,6 @@
 #include "proxy/server.h"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <ctime>
 #include <thread>
@@ -165,7 +164,6 @@ bool Server::apply_reload(std::string* message) {
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  boost::asio::signal_set signals(control_, SIGINT, SIGTERM, SIGHUP);
   for (auto& w : workers_) w->start();
   admin_->start();
   checker_->update(snapshot_);
@@ -184,7 +182,7 @@ int Server::run() {
     if (ec) return;
     if (sig == SIGHUP) {
       reload();
-      signals.async_wait(on_signal);
+      signals_.async_wait(on_signal);
       return;
     }
     auto grace = snapshot_->config().server.grace_period;
@@ -196,7 +194,7 @@ int Server::run() {
     checker_->stop();
     admin_->stop();
   };
-  signals.async_wait(on_signal);
+  signals_.async_wait(on_signal);
   log_info("admin API on " + snapshot_->config().server.admin_listen);
   // The control thread returns once a stop was asked for and its work has ended.
   control_.run();

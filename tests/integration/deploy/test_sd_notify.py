@@ -7,10 +7,11 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import LOOPBACK, ProxyTestCase, http, main, wait_until  # noqa: E402
+from harness import LOOPBACK, ProxyTestCase, can_connect, http, main, wait_until  # noqa: E402
 
 
 class NotifySocket:
@@ -125,6 +126,29 @@ class SdNotifyTest(ProxyTestCase):
         self.assertEqual(self.proxy.wait(10), 0)
         self.assertFalse([m for m in self.notify.messages if m.get("READY") == "1"][1:],
                          "READY=1 again during the stop")
+
+
+class EarlySignalTest(ProxyTestCase):
+    def test_sighup_as_soon_as_the_port_accepts_is_a_reload(self):
+        # A reload asked for the moment the port accepts (before READY=1, perhaps before the
+        # control thread waits for signals) is queued, not fatal.
+        a = self.start_backend("http", "node-a")
+        for _ in range(5):
+            notify = NotifySocket(tempfile.mkdtemp(dir=self.tmp))
+            self.addCleanup(notify.close)
+            proxy = self.start_passeur([{"path_prefix": "/", "pool": "main"}],
+                                       {"main": {"nodes": [a.address]}}, wait=False,
+                                       env={"NOTIFY_SOCKET": notify.path})
+            while not can_connect(proxy.port, timeout=0.2):
+                self.assertTrue(proxy.alive(), proxy.stderr_text())
+                time.sleep(0.001)
+            proxy.signal(signal.SIGHUP)
+            notify.expect("READY")
+            notify.expect("RELOADING")
+            notify.expect("READY")
+            self.assertTrue(proxy.alive(), proxy.stderr_text())
+            proxy.expect_exit = True
+            self.assertEqual(proxy.stop(), 0)
 
 
 class NoNotifySocketTest(ProxyTestCase):
