@@ -93,6 +93,8 @@ class PackageTest(unittest.TestCase):
             "/usr/share/doc/passeur/copyright": "-rw-r--r--",
             "/usr/share/doc/passeur/changelog.gz": "-rw-r--r--",
             "/usr/share/passeur/examples/coop-edge.toml": "-rw-r--r--",
+            "/usr/share/passeur/examples/coop.toml": "-rw-r--r--",
+            "/usr/share/doc/passeur/MIGRATING.md": "-rw-r--r--",
         }
         for path, mode in expected.items():
             self.assertIn(path, entries, "%s missing from the package" % path)
