@@ -1,7 +1,6 @@
 #include "proxy/server.h"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <ctime>
 #include <thread>
@@ -9,6 +8,7 @@
 #include "proxy/config/address.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
+#include "proxy/service_notifier.h"
 
 namespace proxy {
 
@@ -124,10 +124,16 @@ bool Server::load_certificates(const Config& config, bool at_start) {
 }
 
 bool Server::reload(std::string* message) {
+  ServiceNotifier::reloading();
   bool ok = apply_reload(message);
   (ok ? reloads_.success : reloads_.failure).fetch_add(1, std::memory_order_relaxed);
   reloads_.last_ok.store(ok, std::memory_order_relaxed);
   if (ok) reloads_.last_success_unix.store(unix_now(), std::memory_order_relaxed);
+  const std::string& path = snapshot_->config().path;
+  ServiceNotifier::reloaded(
+      ok ? "serving; reloaded " + path + " at " + format_time(std::time(nullptr))
+         : "serving the previous configuration: reload of " + path + " rejected at " +
+               format_time(std::time(nullptr)) + " (errors in the log)");
   return ok;
 }
 
@@ -187,7 +193,6 @@ bool Server::apply_reload(std::string* message) {
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  boost::asio::signal_set signals(control_, SIGINT, SIGTERM, SIGHUP);
   for (auto& w : workers_) w->start();
   admin_->start();
   checker_->update(snapshot_);
@@ -195,23 +200,30 @@ int Server::run() {
     log_info("listener \"" + l.name + "\" on " + l.listen + (l.tls ? " (https)" : " (http)"));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
+  // Every acceptor listens since the constructor and every worker thread runs: connections
+  // made from now on are served.
+  ServiceNotifier::ready("serving " + std::to_string(snapshot_->config().listeners.size()) +
+                         " listeners with " + std::to_string(workers_.size()) +
+                         " workers; config " + snapshot_->config().path);
 
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
       reload();
-      signals.async_wait(on_signal);
+      signals_.async_wait(on_signal);
       return;
     }
     auto grace = snapshot_->config().server.grace_period;
     log_info("stopping: no new connections; in-flight requests have " +
              std::to_string(grace.count()) + " ms to finish");
+    ServiceNotifier::stopping("stopping: in-flight requests have " + std::to_string(grace.count()) +
+                              " ms to finish");
     for (auto& w : workers_) w->stop(grace);
     checker_->stop();
     admin_->stop();
   };
-  signals.async_wait(on_signal);
+  signals_.async_wait(on_signal);
   log_info("admin API on " + snapshot_->config().server.admin_listen);
   // The control thread returns once a stop was asked for and its work has ended.
   control_.run();

@@ -3,11 +3,13 @@
 // admin API and the health checks, all off the request path.
 #pragma once
 
+#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "proxy/access_log.h"
 #include "proxy/admin/admin_server.h"
@@ -31,6 +33,7 @@ class Server {
   // Re-reads the config file; on success swaps the new snapshot into every worker and the
   // health checker. Returns false (and logs why, also into `message` if given) when the new
   // file is rejected: the old config stays.
+  // The service manager hears RELOADING=1 before and READY=1 after, either way.
   bool reload(std::string* message = nullptr);
 
  private:
@@ -41,6 +44,9 @@ class Server {
   bool load_certificates(const Config& config, bool at_start);
 
   boost::asio::io_context control_{1};  // signals, admin API, health checks
+  // Taken before anything is bound: a SIGHUP or SIGTERM that arrives once the ports accept
+  // but before run() waits for signals is queued and handled, never fatal.
+  boost::asio::signal_set signals_{control_, SIGINT, SIGTERM, SIGHUP};
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const tls::CertStore> certs_;
   std::vector<std::unique_ptr<tls::ServerTls>> listener_tls_;  // per listener; null if plain

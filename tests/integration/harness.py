@@ -768,8 +768,9 @@ class Passeur:
 
     def __init__(self, workdir, routes, pools, workers=2, access_log=None, grace_period="5s",
                  listener=None, server=None, listen_port=None, binary=None,
-                 extra_listeners=(), certificates=()):
+                 extra_listeners=(), certificates=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="passeur-", dir=workdir)
+        self.env = env  # extra environment variables for the process
         self.binary = binary or passeur_binary()
         self.port = listen_port or free_port()
         self.admin_port = free_port()
@@ -817,9 +818,10 @@ class Passeur:
             raise AssertionError("passeur binary not found at %s (set PASSEUR_BIN)" % self.binary)
         self._stderr = open(self.stderr_path, "ab")
         self._stdout = open(self.stdout_path, "ab")
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen([self.binary, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._stdout,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr, env=env)
         self.pid = self.proc.pid
         if wait:
             try:
