@@ -76,6 +76,7 @@ class Worker {
   std::vector<boost::asio::ip::tcp::endpoint> accept_peers_;  // filled by each accept
   std::vector<std::string> listener_names_;
   std::vector<const tls::ServerTls*> listener_tls_;
+  std::vector<bool> listener_tcp_;  // protocol = "tcp": a byte relay, not HTTP
   boost::asio::steady_timer tick_timer_{ctx_};
   boost::asio::steady_timer grace_timer_{ctx_};
   bool stopping_ = false;
