@@ -18,6 +18,7 @@
 #include "proxy/tcp/proxy_header.h"
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/session_line.h"
+#include "proxy/tcp/splice_pump.h"
 #include "proxy/worker.h"
 #include "routing/node_state.h"
 #include "tls/server_tls.h"
@@ -34,6 +35,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr size_t kMaxTries = 8;  // nodes tried for one session when connects fail
 constexpr auto kCloseNotifyTime = Millis(1000);
+// Plain TCP on both sides: relay with splice(2) through a pipe instead of read/write through
+// a user-space buffer (see bench/README.md for the measurement behind the choice).
+constexpr bool kSplicePlain = true;
 
 class TcpSession final : public TrackedConnection {
  public:
@@ -289,10 +293,24 @@ awaitable<void> TcpSession::relay(Client& client) {
     client_socket().cancel(ignored);
     upstream_.cancel(ignored);
   };
-  http::BodyBuffer up_buf(w_.buffers()), down_buf(w_.buffers());
-  auto one_way = [&](auto& from, auto& to, http::BodyBuffer& buf, uint64_t& bytes,
+  // Copying needs a buffer per direction (16 KiB, from the worker's pool); splicing a pipe.
+  constexpr bool kSplice = kSplicePlain && std::is_same_v<Client, tcp::socket>;
+  std::optional<http::BodyBuffer> up_buf, down_buf;
+  if constexpr (kSplice) {
+    error_code ignored;
+    client.non_blocking(true, ignored);
+    upstream_.non_blocking(true, ignored);
+  } else {
+    up_buf.emplace(w_.buffers());
+    down_buf.emplace(w_.buffers());
+  }
+  auto one_way = [&](auto& from, auto& to, std::optional<http::BodyBuffer>& buf, uint64_t& bytes,
                      bool check_first) -> awaitable<PumpEnd> {
-    return pump(from, to, std::span(buf.data(), buf.size()), bytes, progress, stop_, check_first);
+    if constexpr (kSplice)
+      return splice_pump(from, to, bytes, progress, stop_, check_first);
+    else
+      return pump(from, to, std::span(buf->data(), buf->size()), bytes, progress, stop_,
+                  check_first);
   };
   // Client to node: a PROXY header from a source not trusted to send one is refused.
   auto up = [&]() -> awaitable<void> {
