@@ -74,6 +74,9 @@ class TcpSession final : public TrackedConnection {
     error_code ignored;
     client_socket().cancel(ignored);
     upstream_.cancel(ignored);
+    // At the end of a stop's grace period the worker stops its io_context right after this:
+    // the session would not get to write its line.
+    if (w_.stopping()) log_session();
   }
 
   // Open sessions run on through a stop until the grace period ends (the worker then expires
@@ -122,6 +125,7 @@ class TcpSession final : public TrackedConnection {
   bool relaying_ = false;
   bool drain_cut_ = false;
   bool handshaken_ = false;
+  bool logged_ = false;
 };
 
 awaitable<void> TcpSession::run() {
@@ -346,7 +350,8 @@ awaitable<void> TcpSession::relay(Client& client) {
 
 void TcpSession::log_session() {
   LogBuffer& log = w_.log();
-  if (!log.enabled()) return;
+  if (logged_ || !log.enabled()) return;
+  logged_ = true;
   using Seconds = std::chrono::duration<double>;
   auto end = w_.now();
   std::string client_ip = client_.address().to_string();

@@ -4,6 +4,7 @@ new sessions going to the other, drain keeping an IMAP IDLE session alive while 
 elsewhere, idle timeout, and half-close passed on with the other direction still flowing."""
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -14,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "admin"))
 from mail_support import MailTestCase, greeting_node, imap_login  # noqa: E402
 from admin_support import action  # noqa: E402
-from harness import free_port, main, wait_until  # noqa: E402
+from harness import can_connect, free_port, main, wait_until  # noqa: E402
 
 CHECK = {"type": "imap", "interval": "200ms", "timeout": "1s", "rise": 1, "fall": 1}
 
@@ -175,6 +176,43 @@ class RelayTest(MailTestCase):
         line = [l for l in proxy.access_lines() if "bytes_in=15 " in l][0]
         self.assertIn("bytes_in=15 bytes_out=%d " % len(got), line)
         self.assertIn("close=client_fin", line)
+
+
+class StopReloadTest(MailTestCase):
+    """SIGHUP leaves open sessions alone; SIGTERM lets them run for the grace period, then
+    closes them."""
+
+    def test_reload_keeps_sessions_and_stop_waits_for_the_grace_period(self):
+        n1 = self.start_dovecot("node1")
+        n2 = self.start_dovecot("node2")
+        pools = {"imap": {"nodes": [{"address": n1.address(n1.imap_proxy_port),
+                                     "name": "node1"}], "proxy_protocol": "v2"}}
+        proxy = self.start_mail_proxy([{"name": "imap", "pool": "imap"}], pools,
+                                      grace_period="2s")
+        old = imap_login(proxy.port)
+        self.assertEqual(greeting_node(old), "node1")
+        # Reload: the pool now has node2 only. The open session stays on node1.
+        pools["imap"]["nodes"] = [{"address": n2.address(n2.imap_proxy_port), "name": "node2"}]
+        proxy.write_config(pools=pools)
+        proxy.signal(signal.SIGHUP)
+        wait_until(lambda: "reloaded" in proxy.stderr_text(), 5, message="reload")
+        self.assertEqual(greeting_node(imap_login(proxy.port)), "node2")
+        self.assertEqual(old.noop()[0], "OK")
+        # Stop: no new connections, the open session goes on within the grace period...
+        t0 = time.monotonic()
+        proxy.expect_exit = True
+        proxy.signal(signal.SIGTERM)
+        wait_until(lambda: "stopping" in proxy.stderr_text(), 5, message="stopping")
+        time.sleep(0.3)
+        self.assertFalse(can_connect(proxy.port), "the listener is closed")
+        self.assertEqual(old.noop()[0], "OK")
+        # ...and is closed when it ends; then the process exits cleanly.
+        old.sock.settimeout(5)
+        self.assertEqual(old.sock.recv(100), b"")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.8)
+        self.assertEqual(proxy.wait(10), 0)
+        stopped = [l for l in proxy.access_lines() if "close=stopped" in l]
+        self.assertEqual(len(stopped), 1, proxy.access_lines())
 
 
 if __name__ == "__main__":
