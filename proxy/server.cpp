@@ -197,7 +197,9 @@ int Server::run() {
   admin_->start();
   checker_->update(snapshot_);
   for (const auto& l : snapshot_->config().listeners)
-    log_info("listener \"" + l.name + "\" on " + l.listen + (l.tls ? " (https)" : " (http)"));
+    log_info("listener \"" + l.name + "\" on " + l.listen +
+             (l.protocol == Protocol::Tcp ? (l.tls ? " (tcp, tls)" : " (tcp)")
+                                          : (l.tls ? " (https)" : " (http)")));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
   // Every acceptor listens since the constructor and every worker thread runs: connections

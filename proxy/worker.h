@@ -82,6 +82,7 @@ class Worker {
   std::vector<std::string> listener_names_;
   std::unique_ptr<ListenerTraffic[]> listener_traffic_;
   std::vector<const tls::ServerTls*> listener_tls_;
+  std::vector<bool> listener_tcp_;  // protocol = "tcp": a byte relay, not HTTP
   boost::asio::steady_timer tick_timer_{ctx_};
   boost::asio::steady_timer grace_timer_{ctx_};
   bool stopping_ = false;

@@ -36,6 +36,7 @@ struct LoopSettings {
   routing::HealthPolicy policy;
   std::optional<tls::ClientTls> tls;  // the context to probe with, when the check speaks TLS
   std::string tls_error;              // why there is none when there should be one
+  routing::ProxyProtocol proxy_protocol = routing::ProxyProtocol::Off;  // sent first, as traffic
 };
 
 void log_change(const std::optional<routing::StateChange>& change, std::string_view pool) {
@@ -161,8 +162,8 @@ awaitable<void> check_loop(std::shared_ptr<Target> t) {
     ProbeResult result;
     const Clock::time_point probe_start = clock.now();
     if (s->tls_error.empty()) {
-      result =
-          co_await run_probe(s->check, *t->node, s->check.timeout, s->tls ? &*s->tls : nullptr);
+      result = co_await run_probe(s->check, *t->node, s->check.timeout, s->tls ? &*s->tls : nullptr,
+                                  s->proxy_protocol);
     } else {
       result = {false, s->tls_error};
     }
@@ -194,6 +195,7 @@ std::shared_ptr<const LoopSettings> loop_settings(const Snapshot& snap, const ro
   s->pool = pool.name();
   s->check = pool.settings().check;
   s->policy = pool.settings().health;
+  s->proxy_protocol = pool.settings().proxy_protocol;
   if (s->check.type == routing::CheckType::Tls) {
     // The same context as before when the check did not change: no reload of the CA file.
     if (old && old->check == s->check && old->tls) {
