@@ -17,6 +17,7 @@ struct alignas(64) ListenerTraffic {
   routing::LocalCounter sent_bytes;                                             // to clients
   std::array<routing::LocalCounter, tls::kTlsVersions> handshakes_ok;           // by version
   std::array<routing::LocalCounter, tls::kHandshakeResults> handshakes_failed;  // by result
+  routing::SessionHistogram session_time;  // TCP sessions: from accept to close
 };
 
 }  // namespace proxy

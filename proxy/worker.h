@@ -75,12 +75,12 @@ class Worker {
   http::BufferPool buffers_;
   LogBuffer log_;
   ConnectionList connections_;
+  std::unique_ptr<ListenerTraffic[]> listener_traffic_;  // sessions count into it as they end
   boost::asio::io_context ctx_{1};
   http::UpstreamPool upstreams_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<boost::asio::ip::tcp::endpoint> accept_peers_;  // filled by each accept
   std::vector<std::string> listener_names_;
-  std::unique_ptr<ListenerTraffic[]> listener_traffic_;
   std::vector<const tls::ServerTls*> listener_tls_;
   std::vector<bool> listener_tcp_;  // protocol = "tcp": a byte relay, not HTTP
   boost::asio::steady_timer tick_timer_{ctx_};

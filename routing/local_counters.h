@@ -46,6 +46,11 @@ inline constexpr std::array<uint64_t, 12> kConnectBoundsNs = {
     500'000,    1'000'000,   2'500'000,   5'000'000,   10'000'000,    25'000'000,
     50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
 
+// Long-lived sessions (mail): 100 ms to 4 h.
+inline constexpr std::array<uint64_t, 10> kSessionBoundsNs = {
+    100'000'000,     1'000'000'000,     10'000'000'000,    60'000'000'000,    300'000'000'000,
+    900'000'000'000, 1'800'000'000'000, 3'600'000'000'000, 7'200'000'000'000, 14'400'000'000'000};
+
 // A histogram of durations, one writer. Buckets hold their own counts (not cumulative); the
 // reader accumulates them. The sum is kept in nanoseconds.
 template <const auto& Bounds>
@@ -71,6 +76,7 @@ class LocalHistogram {
 
 using LatencyHistogram = LocalHistogram<kLatencyBoundsNs>;
 using ConnectHistogram = LocalHistogram<kConnectBoundsNs>;
+using SessionHistogram = LocalHistogram<kSessionBoundsNs>;
 
 // Status classes 1xx..5xx as indexes 0..4; anything else counts as 5xx.
 inline size_t status_class(unsigned status) {

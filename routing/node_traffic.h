@@ -27,6 +27,7 @@ struct alignas(64) NodeTraffic {
   LatencyHistogram header_time;  // request start to response head
   LatencyHistogram total_time;   // request start to its last byte
   ConnectHistogram connect_time;
+  SessionHistogram session_time;  // TCP sessions: from accept to close
 };
 
 enum class CheckOutcome : uint8_t { Ok, Failed, Timeout };

@@ -64,6 +64,17 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
       requests.counter({{"listener", listeners[i].name}, {"code", kCodes[c]}},
                        sum(s, i, [c](const auto& t) { return t.requests[c].get(); }));
 
+  FamilyBuilder sessions(out, "passeur_listener_session_duration_seconds",
+                         "Duration of TCP (mail) sessions, from accept to close.",
+                         MetricType::Histogram);
+  for (size_t i = 0; i < n; ++i) {
+    if (listeners[i].protocol != Protocol::Tcp) continue;
+    HistogramSum h;
+    for (const Worker* w : s.workers) h.add(w->listener_traffic(i).session_time);
+    sessions.histogram({{"listener", listeners[i].name}}, h,
+                       routing::SessionHistogram::bounds_ns());
+  }
+
   FamilyBuilder in(out, "passeur_listener_received_bytes_total",
                    "Request bytes received from clients (heads and bodies).", MetricType::Counter);
   for (size_t i = 0; i < n; ++i)

@@ -55,6 +55,25 @@ void collect_nodes(const Sources& s, std::vector<prometheus::MetricFamily>& out)
             "Time to open a connection to the node (TCP, and TLS when re-encrypting).",
             &routing::NodeTraffic::connect_time, routing::ConnectHistogram::bounds_ns());
 
+  // TCP (mail) pools: how long sessions last.
+  {
+    FamilyBuilder f(out, "passeur_node_session_duration_seconds",
+                    "Duration of TCP (mail) sessions on the node, from accept to close.",
+                    MetricType::Histogram);
+    for (const auto& pool : s.snapshot->pools()) {
+      bool tcp = false;
+      for (const auto& l : s.snapshot->config().listeners)
+        tcp = tcp || (l.protocol == Protocol::Tcp && l.pool == pool->name());
+      if (!tcp) continue;
+      for (const routing::Node* n : pool->nodes()) {
+        HistogramSum h;
+        for (unsigned w = 0; w < n->workers(); ++w) h.add(n->traffic(w).session_time);
+        f.histogram({{"pool", pool->name()}, {"node", n->name()}}, h,
+                    routing::SessionHistogram::bounds_ns());
+      }
+    }
+  }
+
   FamilyBuilder in_flight(out, "passeur_node_in_flight_requests",
                           "Requests (or connections) on the node now, all workers together.",
                           MetricType::Gauge);

@@ -21,6 +21,7 @@
 #include "proxy/tcp/splice_pump.h"
 #include "proxy/worker.h"
 #include "routing/node_state.h"
+#include "tls/handshake_result.h"
 #include "tls/server_tls.h"
 #include "tls/tls_stream.h"
 
@@ -50,8 +51,14 @@ class TcpSession final : public TrackedConnection {
         upstream_(w.context()),
         server_tls_(tls),
         peer_(peer),
-        client_(peer) {
+        client_(peer),
+        listener_(listener) {
     w_.connections().push_back(*this);
+    w_.listener_traffic(listener_).active.add(1);
+  }
+  ~TcpSession() {
+    count_end();
+    w_.listener_traffic(listener_).active.add(-1);
   }
 
   static void start(std::unique_ptr<TcpSession> self) {
@@ -101,6 +108,9 @@ class TcpSession final : public TrackedConnection {
   template <class Client>
   awaitable<void> close_client(Client& client);
   void log_session();
+  // Counts the session's bytes and duration once, when it ends (or is cut).
+  void count_end();
+  routing::NodeTraffic& traffic(const routing::Node& node) { return node.traffic(w_.index()); }
 
   Worker& w_;
   std::shared_ptr<const Snapshot> snap_;  // keeps the pool and its nodes for the whole session
@@ -126,6 +136,8 @@ class TcpSession final : public TrackedConnection {
   bool drain_cut_ = false;
   bool handshaken_ = false;
   bool logged_ = false;
+  bool counted_ = false;
+  size_t listener_;
 };
 
 awaitable<void> TcpSession::run() {
@@ -142,10 +154,13 @@ awaitable<void> TcpSession::run() {
     tls_.emplace(std::move(sock_), ssl);
     deadline_in(ls_.handshake_timeout);
     auto [ec] = co_await tls_->async_handshake(use_tuple);
+    ListenerTraffic& lt = w_.listener_traffic(listener_);
     if (ec) {
+      lt.handshakes_failed[static_cast<size_t>(tls::classify_handshake_error(ec, stop_))].add();
       if (!cause_) cause_ = "tls_handshake_failed";
       co_return log_session();
     }
+    lt.handshakes_ok[static_cast<size_t>(tls::negotiated_version(tls_->native_handle()))].add();
     handshaken_ = true;
   }
 
@@ -227,8 +242,10 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
         pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
     if (!lease) break;
     routing::Node& node = *lease.node();
+    if (ntried > 0) traffic(*tried[ntried - 1]).retries.add();
     auto ep = config::parse_endpoint(node.settings().address);
     error_code ec = asio::error::invalid_argument;
+    const Clock::time_point connect_start = w_.now();
     if (ep) {
       deadline_in(ls_.connect_timeout);
       error_code ignored;
@@ -236,7 +253,12 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
       std::tie(ec) = co_await upstream_.async_connect(*ep, use_tuple);
     }
     if (ec) {
-      if (stop_ && !w_.stopping() && !drain_cut_) {
+      const bool deadline = stop_ && !w_.stopping() && !drain_cut_;
+      auto why = deadline                                ? routing::ConnectError::Timeout
+                 : ec == asio::error::connection_refused ? routing::ConnectError::Refused
+                                                         : routing::ConnectError::Other;
+      traffic(node).connect_errors[static_cast<size_t>(why)].add();
+      if (deadline) {
         timed_out = true;  // the connect deadline passed: try another node
         stop_ = false;
         cause_ = nullptr;
@@ -252,6 +274,8 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
     node_ = &node;
     drain_timeout_ = pool.settings().health.drain_timeout;
     connected_ = w_.now();
+    traffic(node).connect_time.observe(connected_ - connect_start);
+    traffic(node).connections.add(1);
 
     if (pool.settings().proxy_protocol != routing::ProxyProtocol::Off) {
       tcp::endpoint dst = destination_ ? *destination_ : client_socket().local_endpoint(ignored);
@@ -348,7 +372,24 @@ awaitable<void> TcpSession::relay(Client& client) {
   if (!cause_) cause_ = first_end ? first_end : "closed";
 }
 
+void TcpSession::count_end() {
+  if (counted_) return;
+  counted_ = true;
+  const auto took = w_.now() - start_;
+  ListenerTraffic& lt = w_.listener_traffic(listener_);
+  lt.received_bytes.add(bytes_in_);
+  lt.sent_bytes.add(bytes_out_);
+  lt.session_time.observe(took);
+  if (!node_) return;
+  routing::NodeTraffic& nt = traffic(*node_);
+  nt.sent_bytes.add(bytes_in_);
+  nt.received_bytes.add(bytes_out_);
+  nt.session_time.observe(took);
+  nt.connections.add(-1);
+}
+
 void TcpSession::log_session() {
+  count_end();
   LogBuffer& log = w_.log();
   if (logged_ || !log.enabled()) return;
   logged_ = true;

@@ -10,6 +10,10 @@ from mail_support import (MAIL_NAME, MailTestCase, Pop3, Pop3Ssl, imap_login,  #
                           wait_log)
 from harness import main, wait_until  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "metrics"))
+from metrics_support import scrape  # noqa: E402
+
 
 class ImapPop3Test(MailTestCase):
     def setUp(self):
@@ -39,6 +43,19 @@ class ImapPop3Test(MailTestCase):
         self.assertRegex(lines[0], r'^127\.0\.0\.5:\d+ - \[.*\] "TCP imaps" listener=imaps '
                          r'pool=imap node=\S+ bytes_in=\d+ bytes_out=\d+ connect_time=[\d.]+ '
                          r'duration=[\d.]+ close=(node_fin|client_fin)$')
+        # The session in /metrics: its handshake, its duration and bytes on the node.
+        bytes_in = int(lines[0].split("bytes_in=")[1].split()[0])
+        bytes_out = int(lines[0].split("bytes_out=")[1].split()[0])
+        m = scrape(proxy)
+        self.assertEqual(m.value("passeur_listener_tls_handshakes_total", listener="imaps",
+                                 result="ok", version="TLSv1.3"), 1)
+        self.assertEqual(m.total("passeur_node_session_duration_seconds_count", pool="imap"), 1)
+        self.assertEqual(m.total("passeur_node_sent_bytes_total", pool="imap"), bytes_in)
+        self.assertEqual(m.total("passeur_node_received_bytes_total", pool="imap"), bytes_out)
+        self.assertEqual(m.total("passeur_node_connections_active", pool="imap"), 0)
+        self.assertEqual(m.total("passeur_node_in_flight_requests", pool="imap"), 0)
+        self.assertGreaterEqual(m.value("passeur_listener_sent_bytes_total", listener="imaps"),
+                                bytes_out)
 
     def test_imap_starttls_end_to_end_and_proxy_v1(self):
         d = self.dovecot
@@ -105,6 +122,10 @@ class ImapPop3Test(MailTestCase):
         wait_until(lambda: any("tls_handshake_failed" in l for l in proxy.access_lines()), 5,
                    message="access line with the cause")
         self.assertNotIn("Login", d.log())
+        m = scrape(proxy)
+        self.assertEqual(m.value("passeur_listener_tls_handshakes_total", listener="imaps",
+                                 result="protocol"), 1)
+        self.assertEqual(m.total("passeur_node_session_duration_seconds_count", pool="imap"), 0)
 
 
 if __name__ == "__main__":
