@@ -35,7 +35,15 @@ class MetricsTest(TlsTestCase):
 
     def test_counts_add_up_to_the_traffic_sent(self):
         proxy = self.start()
-        before = scrape(proxy)  # the harness's readiness probes connected already
+        # The harness's readiness probes connected to both ports: wait until the workers have
+        # accepted and closed them, then count from there.
+        def settled():
+            m = scrape(proxy)
+            return all(m.value("passeur_listener_connections_accepted_total", listener=l) >= 1
+                       and m.value("passeur_listener_connections_active", listener=l) == 0
+                       for l in ("web", "web-tls"))
+        wait_until(settled, 5, message="the readiness probes to be accepted and closed")
+        before = scrape(proxy)
         with HttpConn(proxy.plain_port) as c:
             for _ in range(30):
                 self.assertEqual(c.roundtrip("GET", "/", APP).status, 200)
