@@ -1,7 +1,9 @@
 // passeur: an edge proxy for small hosters.
 //   passeur -c FILE           run with this config
 //   passeur check -c FILE     validate a config file (errors as FILE:LINE:COL: message)
+//   passeur ctl ...           the admin API from the command line
 //   passeur version
+//   passeur help [SUBCOMMAND]
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -11,22 +13,33 @@
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/usage.h"
 #include "tls/cert_store.h"
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: passeur [run] -c FILE     run the proxy with this config\n"
-    "       passeur check -c FILE     validate a config file and exit\n"
-    "       passeur ctl [--admin ADDR] [--token-file F] [-c FILE] COMMAND\n"
-    "                                 talk to a running passeur's admin API:\n"
-    "                                 pools | drain POOL NODE | ready POOL NODE |\n"
-    "                                 maintenance POOL NODE | reload\n"
-    "       passeur version           print the version\n"
-    "\n"
-    "Signals: SIGHUP reloads the config (a broken file is rejected, the old one stays);\n"
-    "SIGTERM or SIGINT stops accepting and lets in-flight requests finish within\n"
-    "[server] grace_period.\n";
+using proxy::kUsage;
+
+// `passeur help [SUBCOMMAND]`.
+int help(int argc, char** argv) {
+  if (argc < 3) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::string name = argv[2];
+  if (name == "ctl") {
+    char ctl[] = "ctl";
+    char flag[] = "--help";
+    char* args[] = {argv[0], ctl, flag, nullptr};
+    return proxy::admin::run_ctl(3, args);
+  }
+  if (const char* text = proxy::subcommand_help(name)) {
+    std::fputs(text, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "passeur: no subcommand \"%s\"\n%s", name.c_str(), kUsage);
+  return 2;
+}
 
 int check(const std::string& path) {
   auto r = proxy::config::load_file(path);
@@ -61,13 +74,14 @@ int run(const std::string& path) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "ctl") == 0) return proxy::admin::run_ctl(argc, argv);
+  if (argc > 1 && std::strcmp(argv[1], "help") == 0) return help(argc, argv);
   std::string command = "run";
   std::string config;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "-c" || a == "--config") && i + 1 < argc) {
       config = argv[++i];
-    } else if (a == "-h" || a == "--help" || a == "help") {
+    } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "-v" || a == "--version" || a == "version") {

@@ -1,7 +1,6 @@
 #include "proxy/server.h"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <ctime>
 #include <thread>
@@ -9,6 +8,7 @@
 #include "proxy/config/address.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
+#include "proxy/service_notifier.h"
 
 namespace proxy {
 
@@ -52,14 +52,24 @@ std::string listener_change(const Config& old_cfg, const Config& new_cfg) {
 
 }  // namespace
 
+namespace {
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 Server::Server(Config config) {
+  start_unix_ = unix_now();
+  reloads_.last_success_unix = start_unix_;
   unsigned n = config.server.workers ? config.server.workers : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   access_log_ = std::make_unique<AccessLog>(config.server.access_log);
   for (const auto& l : config.listeners)
     listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>() : nullptr);
   load_certificates(config, true);
-  snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr);
+  snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr, n);
   // The admin API first: once a traffic port accepts, the admin port does too, and a taken
   // admin port fails the start before any listener opens.
   auto admin_ep = config::parse_endpoint(snapshot_->config().server.admin_listen);
@@ -67,9 +77,9 @@ Server::Server(Config config) {
     throw std::runtime_error("bad admin_listen " + snapshot_->config().server.admin_listen);
   admin_ = std::make_unique<admin::AdminServer>(
       control_, *admin_ep, snapshot_->config().server.admin_token,
-      admin::AdminServer::Hooks{
-          .snapshot = [this] { return snapshot_; },
-          .reload = [this](std::string& message) { return reload(&message); }});
+      admin::AdminServer::Hooks{.snapshot = [this] { return snapshot_; },
+                                .reload = [this](std::string& message) { return reload(&message); },
+                                .metrics = [this] { return render_metrics(); }});
   auto listeners = bound_listeners(*snapshot_, listener_tls_);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
@@ -114,6 +124,27 @@ bool Server::load_certificates(const Config& config, bool at_start) {
 }
 
 bool Server::reload(std::string* message) {
+  ServiceNotifier::reloading();
+  bool ok = apply_reload(message);
+  (ok ? reloads_.success : reloads_.failure).fetch_add(1, std::memory_order_relaxed);
+  reloads_.last_ok.store(ok, std::memory_order_relaxed);
+  if (ok) reloads_.last_success_unix.store(unix_now(), std::memory_order_relaxed);
+  const std::string& path = snapshot_->config().path;
+  ServiceNotifier::reloaded(
+      ok ? "serving; reloaded " + path + " at " + format_time(std::time(nullptr))
+         : "serving the previous configuration: reload of " + path + " rejected at " +
+               format_time(std::time(nullptr)) + " (errors in the log)");
+  return ok;
+}
+
+std::string Server::render_metrics() const {
+  metrics::Sources s{
+      .snapshot = snapshot_, .certs = certs_, .reloads = &reloads_, .start_unix = start_unix_};
+  for (const auto& w : workers_) s.workers.push_back(w.get());
+  return metrics::render(s);
+}
+
+bool Server::apply_reload(std::string* message) {
   const std::string path = snapshot_->config().path;  // a copy: the snapshot may go below
   auto result = config::load_file(path);
   if (!result.ok()) {
@@ -134,9 +165,11 @@ bool Server::reload(std::string* message) {
   if (cfg.server.workers != old_server.workers || cfg.server.access_log != old_server.access_log ||
       cfg.server.admin_listen != old_server.admin_listen)
     log_info("[server] workers, access_log and admin_listen changes take effect on restart");
-  load_certificates(cfg, false);  // a broken certificate keeps the old ones, not the old routes
+  // A broken certificate keeps the old ones, not the old routes; the reload counts as failed.
+  const bool certs_ok = load_certificates(cfg, false);
   try {
-    auto next = std::make_shared<const Snapshot>(std::move(cfg), snapshot_.get());
+    auto next = std::make_shared<const Snapshot>(std::move(cfg), snapshot_.get(),
+                                                 static_cast<unsigned>(workers_.size()));
     snapshot_ = next;
     for (auto& w : workers_) w->swap_snapshot(next);
     checker_->update(next);
@@ -146,6 +179,13 @@ bool Server::reload(std::string* message) {
     if (message) *message = e.what();
     return false;
   }
+  if (!certs_ok) {
+    log_error("reloaded " + path + " but not its certificates: the ones in use stay");
+    if (message)
+      *message =
+          "reloaded " + path + " but not its certificates (see the log): the ones in use stay";
+    return false;
+  }
   log_info("reloaded " + path);
   if (message) *message = "reloaded " + path;
   return true;
@@ -153,31 +193,39 @@ bool Server::reload(std::string* message) {
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  boost::asio::signal_set signals(control_, SIGINT, SIGTERM, SIGHUP);
   for (auto& w : workers_) w->start();
   admin_->start();
   checker_->update(snapshot_);
   for (const auto& l : snapshot_->config().listeners)
-    log_info("listener \"" + l.name + "\" on " + l.listen + (l.tls ? " (https)" : " (http)"));
+    log_info("listener \"" + l.name + "\" on " + l.listen +
+             (l.protocol == Protocol::Tcp ? (l.tls ? " (tcp, tls)" : " (tcp)")
+                                          : (l.tls ? " (https)" : " (http)")));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
+  // Every acceptor listens since the constructor and every worker thread runs: connections
+  // made from now on are served.
+  ServiceNotifier::ready("serving " + std::to_string(snapshot_->config().listeners.size()) +
+                         " listeners with " + std::to_string(workers_.size()) +
+                         " workers; config " + snapshot_->config().path);
 
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
       reload();
-      signals.async_wait(on_signal);
+      signals_.async_wait(on_signal);
       return;
     }
     auto grace = snapshot_->config().server.grace_period;
     log_info("stopping: no new connections; in-flight requests have " +
              std::to_string(grace.count()) + " ms to finish");
+    ServiceNotifier::stopping("stopping: in-flight requests have " + std::to_string(grace.count()) +
+                              " ms to finish");
     for (auto& w : workers_) w->stop(grace);
     checker_->stop();
     admin_->stop();
   };
-  signals.async_wait(on_signal);
+  signals_.async_wait(on_signal);
   log_info("admin API on " + snapshot_->config().server.admin_listen);
   // The control thread returns once a stop was asked for and its work has ended.
   control_.run();

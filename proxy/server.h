@@ -3,16 +3,19 @@
 // admin API and the health checks, all off the request path.
 #pragma once
 
+#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "proxy/access_log.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/settings.h"
 #include "proxy/health/health_checker.h"
+#include "proxy/metrics/exposition.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 #include "tls/cert_store.h"
@@ -30,14 +33,20 @@ class Server {
   // Re-reads the config file; on success swaps the new snapshot into every worker and the
   // health checker. Returns false (and logs why, also into `message` if given) when the new
   // file is rejected: the old config stays.
+  // The service manager hears RELOADING=1 before and READY=1 after, either way.
   bool reload(std::string* message = nullptr);
 
  private:
+  bool apply_reload(std::string* message);
+  std::string render_metrics() const;
   // Loads every [[certificate]] and hands the store to each TLS listener. At start a broken
   // file is fatal (throws); on reload it is logged and the certificates in use stay.
   bool load_certificates(const Config& config, bool at_start);
 
   boost::asio::io_context control_{1};  // signals, admin API, health checks
+  // Taken before anything is bound: a SIGHUP or SIGTERM that arrives once the ports accept
+  // but before run() waits for signals is queued and handled, never fatal.
+  boost::asio::signal_set signals_{control_, SIGINT, SIGTERM, SIGHUP};
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const tls::CertStore> certs_;
   std::vector<std::unique_ptr<tls::ServerTls>> listener_tls_;  // per listener; null if plain
@@ -45,6 +54,8 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<health::HealthChecker> checker_;
   std::unique_ptr<admin::AdminServer> admin_;
+  metrics::ReloadStats reloads_;
+  int64_t start_unix_ = 0;
 };
 
 }  // namespace proxy

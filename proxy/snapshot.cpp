@@ -4,11 +4,11 @@
 
 namespace proxy {
 
-Snapshot::Snapshot(Config config, const Snapshot* previous)
+Snapshot::Snapshot(Config config, const Snapshot* previous, unsigned workers)
     : config_(std::move(config)), routes_(config_.routes) {
   for (const auto& ps : config_.pools) {
     const routing::Pool* old = previous ? previous->find_pool(ps.name) : nullptr;
-    pools_.push_back(std::make_unique<routing::Pool>(ps, old));
+    pools_.push_back(std::make_unique<routing::Pool>(ps, old, workers));
     if (ps.tls) {
       std::string error;
       auto ctx = tls::ClientTls::make(ps.tls_verify, ps.tls_ca, error);

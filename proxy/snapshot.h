@@ -15,8 +15,9 @@ namespace proxy {
 
 class Snapshot {
  public:
-  // `previous` (may be null) lends its nodes to pools that keep them.
-  Snapshot(Config config, const Snapshot* previous);
+  // `previous` (may be null) lends its nodes to pools that keep them. `workers`: how many
+  // workers count traffic to the nodes.
+  Snapshot(Config config, const Snapshot* previous, unsigned workers = 1);
 
   const Config& config() const { return config_; }
   const routing::RouteTable& routes() const { return routes_; }

@@ -7,6 +7,7 @@
 
 #include "proxy/http/session.h"
 #include "proxy/log.h"
+#include "proxy/tcp/tcp_session.h"
 #include "tls/tls_stream.h"
 
 namespace proxy {
@@ -34,6 +35,7 @@ Worker::~Worker() {
 }
 
 void Worker::bind(const std::vector<BoundListener>& listeners) {
+  listener_traffic_ = std::make_unique<ListenerTraffic[]>(listeners.size());
   for (const auto& l : listeners) {
     auto acc = std::make_unique<tcp::acceptor>(ctx_);
     boost::system::error_code ec;
@@ -55,6 +57,7 @@ void Worker::bind(const std::vector<BoundListener>& listeners) {
     accept_peers_.emplace_back();
     listener_names_.push_back(l.name);
     listener_tls_.push_back(l.tls);
+    listener_tcp_.push_back(l.settings && l.settings->protocol == Protocol::Tcp);
   }
 }
 
@@ -85,9 +88,12 @@ void Worker::accept_loop(size_t i) {
     boost::system::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
     tcp::endpoint peer = accept_peers_[i];
+    listener_traffic_[i].accepted.add();
     // Listener indexes are stable across reloads (a reload may not change the listener set).
     size_t listener_index = i;
-    if (const tls::ServerTls* t = listener_tls_[i]) {
+    if (listener_tcp_[i]) {
+      tcp_relay::start_tcp_session(*this, std::move(sock), listener_index, peer, listener_tls_[i]);
+    } else if (const tls::ServerTls* t = listener_tls_[i]) {
       if (SSL* ssl = t->new_ssl()) {
         http::start_https_session(*this, tls::Stream(std::move(sock), ssl), listener_index, peer);
       }  // else: out of memory in OpenSSL; the socket closes

@@ -18,6 +18,7 @@
 #include "proxy/connection_registry.h"
 #include "proxy/http/body_buffer.h"
 #include "proxy/http/upstream_pool.h"
+#include "proxy/listener_traffic.h"
 #include "proxy/snapshot.h"
 #include "routing/random.h"
 #include "tls/server_tls.h"
@@ -56,6 +57,10 @@ class Worker {
   bool stopping() const { return stopping_; }
   Clock::time_point now() const { return Clock::now(); }
   unsigned index() const { return index_; }
+  // This worker's counters of listener `i` (written by this worker, read by /metrics).
+  ListenerTraffic& listener_traffic(size_t i) { return listener_traffic_[i]; }
+  const ListenerTraffic& listener_traffic(size_t i) const { return listener_traffic_[i]; }
+  size_t listener_count() const { return listener_names_.size(); }
 
  private:
   void accept_loop(size_t listener_index);
@@ -75,7 +80,9 @@ class Worker {
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<boost::asio::ip::tcp::endpoint> accept_peers_;  // filled by each accept
   std::vector<std::string> listener_names_;
+  std::unique_ptr<ListenerTraffic[]> listener_traffic_;
   std::vector<const tls::ServerTls*> listener_tls_;
+  std::vector<bool> listener_tcp_;  // protocol = "tcp": a byte relay, not HTTP
   boost::asio::steady_timer tick_timer_{ctx_};
   boost::asio::steady_timer grace_timer_{ctx_};
   bool stopping_ = false;

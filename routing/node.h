@@ -11,6 +11,7 @@
 #include <string>
 
 #include "routing/health_passive.h"
+#include "routing/node_traffic.h"
 #include "routing/settings.h"
 
 namespace routing {
@@ -18,9 +19,13 @@ namespace routing {
 enum class Health : uint8_t { Down, Starting, Up };            // set by health checks
 enum class Admin : uint8_t { Active, Draining, Maintenance };  // set by operators
 
-class Node {
+class Node : public std::enable_shared_from_this<Node> {
  public:
-  explicit Node(NodeSettings settings) : settings_(std::move(settings)) {}
+  // `workers`: how many workers count traffic to it (one NodeTraffic each).
+  explicit Node(NodeSettings settings, unsigned workers = 1)
+      : settings_(std::move(settings)),
+        workers_(workers ? workers : 1),
+        traffic_(std::make_unique<NodeTraffic[]>(workers_)) {}
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -76,12 +81,22 @@ class Node {
   PassiveCounter& passive() { return passive_; }
   const PassiveCounter& passive() const { return passive_; }
 
+  // Worker `worker`'s counters of traffic to this node; only that worker writes them. Counting
+  // does not change the node: callable on a const one.
+  NodeTraffic& traffic(unsigned worker) const { return traffic_[worker < workers_ ? worker : 0]; }
+  unsigned workers() const { return workers_; }
+  CheckStats& checks() { return checks_; }
+  const CheckStats& checks() const { return checks_; }
+
   // Requests (or connections) currently held on this node, all workers together.
   uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
   friend class NodeLease;
   NodeSettings settings_;
+  unsigned workers_;
+  std::unique_ptr<NodeTraffic[]> traffic_;
+  CheckStats checks_;
   std::atomic<uint32_t> weight_{settings_.weight ? settings_.weight : 1};
   std::atomic<uint32_t> ramp_{kFullRamp};
   std::atomic<uint32_t> effective_weight_{std::min(weight_.load(), kMaxWeight) * kFullRamp};

@@ -2,7 +2,8 @@
 
 namespace routing {
 
-Pool::Pool(PoolSettings settings, const Pool* previous) : settings_(std::move(settings)) {
+Pool::Pool(PoolSettings settings, const Pool* previous, unsigned workers)
+    : settings_(std::move(settings)) {
   for (const NodeSettings& ns : settings_.nodes) {
     std::shared_ptr<Node> node;
     if (previous) {
@@ -14,7 +15,7 @@ Pool::Pool(PoolSettings settings, const Pool* previous) : settings_(std::move(se
         }
       }
     }
-    if (!node) node = std::make_shared<Node>(ns);
+    if (!node) node = std::make_shared<Node>(ns, workers);
     nodes_.push_back(node);
     raw_.push_back(node.get());
   }

@@ -14,7 +14,8 @@ namespace routing {
 class Pool {
  public:
   // `previous` (may be null): the pool of the same name in the snapshot being replaced.
-  Pool(PoolSettings settings, const Pool* previous);
+  // `workers`: how many workers count traffic (see Node::traffic()).
+  Pool(PoolSettings settings, const Pool* previous, unsigned workers = 1);
 
   const PoolSettings& settings() const { return settings_; }
   const std::string& name() const { return settings_.name; }

@@ -14,6 +14,9 @@ using Millis = std::chrono::milliseconds;
 
 enum class Balance : uint8_t { LeastLoaded, RoundRobin };
 
+// The PROXY protocol header sent at the start of each connection to a node (TCP listeners).
+enum class ProxyProtocol : uint8_t { Off, V1, V2 };
+
 struct NodeSettings {
   std::string name;     // defaults to the address
   std::string address;  // "ip:port" or "[v6]:port", validated by the loader
@@ -81,6 +84,8 @@ struct PoolSettings {
   // Health: active checks (none unless check.type is set), slow start, drain, passive checks.
   CheckSettings check;
   HealthPolicy health;
+  // TCP listeners (and mail health checks) send this header first; HTTP routes ignore it.
+  ProxyProtocol proxy_protocol = ProxyProtocol::Off;
 };
 
 // Timeouts a route applies to the backend side of a request.

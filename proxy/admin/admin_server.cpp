@@ -102,6 +102,7 @@ struct AdminState {
     Context context;
     if (hooks.snapshot) context.snapshot = hooks.snapshot();
     context.reload = hooks.reload;
+    context.metrics = hooks.metrics;
     context.token = token;
     context.now = routing::Clock::clock::now();
     context.log = [](std::string_view line) { log_info(line); };

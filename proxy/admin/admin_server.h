@@ -29,6 +29,8 @@ class AdminServer {
     std::function<std::shared_ptr<const Snapshot>()> snapshot;
     // Re-reads the config file: true and a message, or false and the errors, one per line.
     std::function<bool(std::string& message)> reload;
+    // The /metrics exposition, built on the io_context's thread for each scrape.
+    std::function<std::string()> metrics;
   };
 
   // Binds and listens at once. Throws std::runtime_error with a clear message if it cannot

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <exception>
 
 #include <boost/json/array.hpp>
@@ -120,6 +121,13 @@ class Api {
         return r;
       }
     }
+    if (path == "/metrics" && ctx_.metrics) {
+      if (!is_get(req_.method)) return method_not_allowed(req_.method, "GET, HEAD");
+      Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = ctx_.metrics();
+      return r;
+    }
     auto segs = segments(path);
     if (!segs) return error_response(400, "malformed percent-encoding in the path");
     const auto& s = *segs;
@@ -228,6 +236,32 @@ Response handle(const Request& request, const Context& context) {
   return Api(request, context).run();
 }
 
+namespace {
+
+// The last active check: its result, what the probe saw, and when (UTC, and seconds ago).
+// null when the node was never checked (no check configured, or not yet).
+json::value last_check_json(const routing::CheckStats& checks) {
+  const int64_t at_ms = checks.last_unix_ms.load(std::memory_order_acquire);
+  if (at_ms == 0) return nullptr;
+  static constexpr const char* kOutcomes[] = {"ok", "failed", "timeout"};
+  auto detail = checks.last_detail.load();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const time_t at_s = static_cast<time_t>(at_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&at_s, &tm);
+  char at[32];
+  std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return json::object{
+      {"result", kOutcomes[static_cast<size_t>(checks.last_outcome.load())]},
+      {"detail", detail ? *detail : std::string()},
+      {"at", at},
+      {"seconds_ago", std::round(static_cast<double>(now_ms - at_ms) / 100.0) / 10.0}};
+}
+
+}  // namespace
+
 json::object node_json(const routing::Node& node, Clock::time_point now) {
   const routing::NodeStateView v = routing::read_state(node);
   json::object o;
@@ -254,6 +288,7 @@ json::object node_json(const routing::Node& node, Clock::time_point now) {
   }
   o["changes"] =
       json::object{{"health", v.health_changes}, {"admin", v.admin_changes}, {"downs", v.downs}};
+  o["last_check"] = last_check_json(node.checks());
   return o;
 }
 

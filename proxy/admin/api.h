@@ -9,6 +9,7 @@
 //   POST /api/v1/pools/{pool}/nodes/{node}/maintenance   Maintenance: no new work, no checks
 //   POST /api/v1/pools/{pool}/nodes/{node}/ready    back to Active
 //   POST /api/v1/reload                             re-read the config file (as SIGHUP does)
+//   GET  /metrics                                   Prometheus text format (metrics/exposition.h)
 //
 // Pool and node names are path segments, percent-decoded ("10.0.0.11%3A8081" or
 // "10.0.0.11:8081"). When a token is set, every path but /healthz needs
@@ -53,6 +54,8 @@ struct Context {
   std::function<bool(std::string& message)> reload;
   std::string_view token;  // empty: no token asked for
   routing::Clock::time_point now;
+  // The /metrics exposition; empty: 404.
+  std::function<std::string()> metrics;
   // One line for the operational log per change made (state changes, reloads, refused tokens).
   std::function<void(std::string_view)> log;
 };

@@ -221,7 +221,7 @@ std::string format_pools_table(std::string_view text, std::string& error) {
 
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"POOL", "NODE", "ADDRESS", "HEALTH", "ADMIN", "WEIGHT", "IN_FLIGHT", "USABLE",
-                  "LAST CHANGE"});
+                  "LAST CHECK", "LAST CHANGE"});
   for (const json::object* p : pools) {
     const std::string pool = string_of(*p, "name");
     auto* nodes = p->if_contains("nodes");
@@ -242,8 +242,15 @@ std::string format_pools_table(std::string_view text, std::string& error) {
         std::string cause = string_of(lc->get_object(), "cause");
         if (!cause.empty()) last += ": " + cause;
       }
+      std::string check = "-";
+      if (auto* lc = n.if_contains("last_check"); lc && lc->is_object()) {
+        auto ago = double_of(lc->get_object().if_contains("seconds_ago"));
+        check = string_of(lc->get_object(), "result") + " " +
+                (ago ? format_age(*ago) + " ago" : std::string("?"));
+      }
       rows.push_back({pool, string_of(n, "name"), string_of(n, "address"), string_of(n, "health"),
-                      string_of(n, "admin"), weight, number_of(n, "in_flight"), usable, last});
+                      string_of(n, "admin"), weight, number_of(n, "in_flight"), usable, check,
+                      last});
     }
   }
   std::vector<size_t> width(rows.front().size(), 0);

@@ -16,6 +16,7 @@
 #include "proxy/admin/token.h"
 #include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
+#include "proxy/config/tcp_listener.h"
 
 namespace proxy::config {
 namespace {
@@ -136,10 +137,11 @@ class Loader {
   }
 
   void read_listener(const toml::table& table) {
-    Section s(errors_, table, "in [[listener]]",
-              {"name", "listen", "protocol", "header_timeout", "keepalive_timeout",
-               "client_timeout", "max_header", "forwarded", "via", "tls", "default_certificate",
-               "handshake_timeout", "hsts", "redirect_to_https"});
+    Section s(
+        errors_, table, "in [[listener]]",
+        {"name", "listen", "protocol", "header_timeout", "keepalive_timeout", "client_timeout",
+         "max_header", "forwarded", "via", "tls", "default_certificate", "handshake_timeout",
+         "hsts", "redirect_to_https", "pool", "idle_timeout", "connect_timeout", "accept_proxy"});
     ListenerSettings out;
     std::optional<Address> listen;
     if (s.require("listen")) listen = s.address("listen");
@@ -153,8 +155,10 @@ class Loader {
     if (auto v = s.string("protocol")) {
       if (*v == "http") {
         out.protocol = Protocol::Http;
+      } else if (*v == "tcp") {
+        out.protocol = Protocol::Tcp;
       } else {
-        s.error("protocol", "unknown protocol " + quoted(*v) + " (expected \"http\")");
+        s.error("protocol", "unknown protocol " + quoted(*v) + " (expected \"http\" or \"tcp\")");
       }
     }
     if (auto v = s.duration("header_timeout")) out.header_timeout = *v;
@@ -170,6 +174,7 @@ class Loader {
     if (auto v = s.boolean("forwarded")) out.forwarded = *v;
     if (auto v = s.boolean("via")) out.via = *v;
     read_listener_tls(s, out);
+    read_listener_protocol_keys(s, errors_, pool_names_, out);
 
     bool address_repeated = false;
     if (listen) {
@@ -302,7 +307,7 @@ class Loader {
     auto header = "[pool." + name + "]";
     Section s(errors_, table, "in " + header,
               {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
-               "slow_start", "drain_timeout", "passive_failures", "passive_5xx"});
+               "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -325,6 +330,7 @@ class Loader {
         if (s.find(key)) s.error(key, quoted(key) + " applies only to a pool with tls = true");
     }
     read_pool_health(s, errors_, out);
+    read_pool_proxy_protocol(s, out);
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
       if (nodes->empty()) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/tcp/cidr.h"
 #include "routing/settings.h"
 #include "tls/settings.h"
 
@@ -23,7 +24,7 @@ struct ServerSettings {
   Millis grace_period = Millis(30'000);
 };
 
-enum class Protocol : uint8_t { Http };
+enum class Protocol : uint8_t { Http, Tcp };
 
 struct ListenerSettings {
   std::string name;
@@ -41,6 +42,12 @@ struct ListenerSettings {
   Millis handshake_timeout = Millis(10'000);
   std::string hsts;                // Strict-Transport-Security value; empty = off
   bool redirect_to_https = false;  // 301 to https:// except ACME challenges
+  // protocol = "tcp": bytes relayed to a node of `pool` (mail: IMAP, POP3, SMTP).
+  std::string pool;
+  Millis idle_timeout = Millis(30 * 60'000);  // no byte either way for this long: closed
+  Millis connect_timeout = Millis(3'000);     // to a node; a failed connect tries another
+  // Sources allowed (and required) to start with a PROXY header (v1 or v2); empty = none.
+  std::vector<tcp_relay::Cidr> accept_proxy;
 };
 
 struct Config {

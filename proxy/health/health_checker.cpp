@@ -36,6 +36,7 @@ struct LoopSettings {
   routing::HealthPolicy policy;
   std::optional<tls::ClientTls> tls;  // the context to probe with, when the check speaks TLS
   std::string tls_error;              // why there is none when there should be one
+  routing::ProxyProtocol proxy_protocol = routing::ProxyProtocol::Off;  // sent first, as traffic
 };
 
 void log_change(const std::optional<routing::StateChange>& change, std::string_view pool) {
@@ -114,6 +115,18 @@ void tick_slow_start(Target& t, Clock::time_point now) {
              t.settings->pool);
 }
 
+// Kept on the node for the admin API and /metrics: counts, duration, last result and time.
+void record_probe(routing::Node& node, const ProbeResult& r, Clock::duration took) {
+  using routing::CheckOutcome;
+  CheckOutcome outcome = r.ok                              ? CheckOutcome::Ok
+                         : r.detail.starts_with("timeout") ? CheckOutcome::Timeout
+                                                           : CheckOutcome::Failed;
+  auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  node.checks().record(outcome, r.detail, took, unix_ms);
+}
+
 awaitable<void> check_loop(std::shared_ptr<Target> t) {
   const routing::SteadyClock clock;
   Clock::time_point next = clock.now() + first_check_delay(t->settings->policy, t->random);
@@ -147,14 +160,16 @@ awaitable<void> check_loop(std::shared_ptr<Target> t) {
 
     const std::shared_ptr<const LoopSettings> s = t->settings;  // kept while the probe runs
     ProbeResult result;
+    const Clock::time_point probe_start = clock.now();
     if (s->tls_error.empty()) {
-      result =
-          co_await run_probe(s->check, *t->node, s->check.timeout, s->tls ? &*s->tls : nullptr);
+      result = co_await run_probe(s->check, *t->node, s->check.timeout, s->tls ? &*s->tls : nullptr,
+                                  s->proxy_protocol);
     } else {
       result = {false, s->tls_error};
     }
     if (t->stopped) break;
     now = clock.now();
+    record_probe(*t->node, result, now - probe_start);
     std::optional<routing::StateChange> change;
     if (t->probation && !result.ok && routing::checks_enabled(*t->node)) {
       // On probation one failure is enough (HAProxy's "start OK, check at once").
@@ -180,6 +195,7 @@ std::shared_ptr<const LoopSettings> loop_settings(const Snapshot& snap, const ro
   s->pool = pool.name();
   s->check = pool.settings().check;
   s->policy = pool.settings().health;
+  s->proxy_protocol = pool.settings().proxy_protocol;
   if (s->check.type == routing::CheckType::Tls) {
     // The same context as before when the check did not change: no reload of the CA file.
     if (old && old->check == s->check && old->tls) {

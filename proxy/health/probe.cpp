@@ -5,6 +5,7 @@
 #include "proxy/config/address.h"
 #include "proxy/health/probe_connection.h"
 #include "proxy/health/probe_dialogues.h"
+#include "proxy/tcp/proxy_header.h"
 #include "tls/openssl_error.h"
 
 namespace proxy::health {
@@ -43,12 +44,20 @@ std::optional<tcp::endpoint> probe_endpoint(const routing::CheckSettings& check,
 }
 
 awaitable<ProbeResult> run_probe(const routing::CheckSettings& check, const routing::Node& node,
-                                 std::chrono::milliseconds timeout, const tls::ClientTls* tls) {
+                                 std::chrono::milliseconds timeout, const tls::ClientTls* tls,
+                                 routing::ProxyProtocol proxy) {
   const auto endpoint = probe_endpoint(check, node);
   if (!endpoint) co_return ProbeResult{false, "bad address"};
   ProbeConnection conn(co_await boost::asio::this_coro::executor, timeout);
   if (auto ec = co_await conn.connect(*endpoint))
     co_return ProbeResult{false, failure_detail(ec, "while connecting")};
+  if (proxy != routing::ProxyProtocol::Off && check.type != CheckType::Tcp &&
+      check.type != CheckType::None) {
+    const std::string header =
+        tcp_relay::encode_proxy_header(proxy, conn.local_endpoint(), *endpoint);
+    if (auto ec = co_await conn.write(header))
+      co_return ProbeResult{false, failure_detail(ec, "sending the PROXY header")};
+  }
 
   const std::string host = check.host.empty() ? endpoint_text(*endpoint) : check.host;
   if (check.type == CheckType::Tls || (tls && check.type != CheckType::Tcp)) {

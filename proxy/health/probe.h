@@ -32,9 +32,12 @@ std::optional<boost::asio::ip::tcp::endpoint> probe_endpoint(const routing::Chec
 // `tls`: the client context to speak TLS with (required by check type tls; for the other types,
 // the pool's re-encryption context, or null for plain TCP). Never throws for network errors;
 // a cancellation of the calling coroutine ends it early (with ok = false).
-boost::asio::awaitable<ProbeResult> run_probe(const routing::CheckSettings& check,
-                                              const routing::Node& node,
-                                              std::chrono::milliseconds timeout,
-                                              const tls::ClientTls* tls = nullptr);
+// `proxy`: the pool's proxy_protocol; when set, every check but `tcp` starts with that PROXY
+// header (the probe's own addresses), as the traffic does: servers listening for PROXY
+// connections (Dovecot haproxy=yes, Postfix smtpd_upstream_proxy_protocol) refuse others.
+boost::asio::awaitable<ProbeResult> run_probe(
+    const routing::CheckSettings& check, const routing::Node& node,
+    std::chrono::milliseconds timeout, const tls::ClientTls* tls = nullptr,
+    routing::ProxyProtocol proxy = routing::ProxyProtocol::Off);
 
 }  // namespace proxy::health

@@ -36,6 +36,11 @@ class ProbeConnection {
   boost::asio::awaitable<void> close();
 
   std::string& buffer() { return buffer_; }  // read but not yet used
+  // The probe's own address (after connect), for a PROXY header about the probe itself.
+  boost::asio::ip::tcp::endpoint local_endpoint() {
+    error_code ignored;
+    return stream_.lowest_layer().local_endpoint(ignored);
+  }
   bool is_tls() const { return stream_.is_tls(); }
   std::chrono::milliseconds timeout() const { return timeout_; }
 

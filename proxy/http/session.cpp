@@ -52,7 +52,9 @@ class Session final : public TrackedConnection {
       : w_(w), client_(std::move(stream)), listener_(listener), peer_(peer) {
     peer_ip_ = peer_.address().to_string();
     w_.connections().push_back(*this);
+    w_.listener_traffic(listener_).active.add(1);
   }
+  ~Session() { w_.listener_traffic(listener_).active.add(-1); }
 
   // Waits for the next request without any coroutine frame, parser or large buffer: an idle
   // keep-alive connection is this object, its socket, a 512-byte buffer and one pending read,
@@ -97,7 +99,15 @@ class Session final : public TrackedConnection {
     Session& s = *self;
     s.deadline_in(s.w_.snapshot()->config().listeners[s.listener_].handshake_timeout);
     s.client_.async_handshake([self = std::move(self)](error_code ec) mutable {
-      if (ec) return;
+      Session& s = *self;
+      ListenerTraffic& t = s.w_.listener_traffic(s.listener_);
+      if (ec) {
+        auto why = tls::classify_handshake_error(ec, s.expired_);
+        t.handshakes_failed[static_cast<size_t>(why)].add();
+        return;
+      }
+      t.handshakes_ok[static_cast<size_t>(tls::negotiated_version(s.client_.native_handle()))]
+          .add();
       wait_for_request(std::move(self));
     });
   }
@@ -160,10 +170,17 @@ class Session final : public TrackedConnection {
 
   awaitable<bool> serve_one();
   awaitable<bool> send_error(unsigned status, std::string_view text, bool close);
+  // A request refused before routing (malformed, too large, timed out): counted, then closed.
+  awaitable<bool> reject(unsigned status, std::string_view text);
   awaitable<bool> proxy_request(RequestHead& req, std::string_view target, size_t route_index);
   awaitable<bool> connect(routing::Node& node, Millis timeout, const tls::ClientTls* tls,
                           std::unique_ptr<UpstreamConnection>& out, bool& timed_out);
-  void log_request(const RequestHead& req, unsigned status);
+  // Every request ends here, whatever its outcome: counted, then logged.
+  void finish_request(const RequestHead& req, unsigned status);
+  void log_request(const RequestHead& req, unsigned status, Clock::time_point end);
+  routing::NodeTraffic& node_traffic(const routing::Node& node) { return node.traffic(w_.index()); }
+  // The request moves on after a failure on `node`.
+  void count_retry(const routing::Node* node) { node_traffic(*node).retries.add(); }
   awaitable<bool> replace_connection(routing::Pool& pool, routing::NodeLease& lease,
                                      std::unique_ptr<UpstreamConnection>& up,
                                      std::array<const routing::Node*, kMaxTries>& tried,
@@ -178,8 +195,8 @@ class Session final : public TrackedConnection {
   std::string peer_ip_;
   std::string hsts_;  // "Strict-Transport-Security: ...\r\n" for a TLS listener that sets it
   std::shared_ptr<const Snapshot> snap_;
-  UpstreamConnection* upstream_ = nullptr;       // in use by the current request, for expire()
-  const routing::Node* current_node_ = nullptr;  // of the current request, for drain_timeout
+  UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
+  routing::Node* current_node_ = nullptr;   // of the current request (drain_timeout, counters)
   Millis drain_timeout_{0};
   size_t pending_head_ = 0;  // bytes of the current request head still in cbuf_
   bool first_ = true;
@@ -191,7 +208,8 @@ class Session final : public TrackedConnection {
   Clock::time_point start_{};
   Clock::time_point upstream_start_{};
   Clock::time_point upstream_end_{};
-  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_sent_ = 0;      // to the client
+  uint64_t bytes_received_ = 0;  // from the client: head and body
   std::string_view pool_name_;
   std::string_view node_name_;
 };
@@ -204,6 +222,16 @@ awaitable<bool> Session<Stream>::send_error(unsigned status, std::string_view te
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
   bytes_sent_ += n;
   co_return !close && !ec;
+}
+
+template <class Stream>
+awaitable<bool> Session<Stream>::reject(unsigned status, std::string_view text) {
+  bool keep = co_await send_error(status, text, true);
+  ListenerTraffic& lt = w_.listener_traffic(listener_);
+  lt.requests[routing::status_class(status)].add();
+  lt.received_bytes.add(bytes_received_);
+  lt.sent_bytes.add(bytes_sent_);
+  co_return keep;
 }
 
 template <class Stream>
@@ -220,7 +248,7 @@ awaitable<bool> Session<Stream>::serve_one() {
   start_ = w_.now();
   current_node_ = nullptr;
   upstream_start_ = upstream_end_ = {};
-  bytes_sent_ = 0;
+  bytes_sent_ = bytes_received_ = 0;
   pool_name_ = node_name_ = {};
   deadline_in(ls.header_timeout);
 
@@ -232,18 +260,19 @@ awaitable<bool> Session<Stream>::serve_one() {
     case HeadStatus::Complete:
       break;
     case HeadStatus::Incomplete:
-      if (expired_) co_return co_await send_error(408, "request header timeout", true);
+      if (expired_) co_return co_await reject(408, "request header timeout");
       co_return false;  // the client went away during the head
     case HeadStatus::TooLarge:
-      co_return co_await send_error(431, "request header too large", true);
+      co_return co_await reject(431, "request header too large");
     case HeadStatus::BadVersion:
-      co_return co_await send_error(505, "HTTP version not supported", true);
+      co_return co_await reject(505, "HTTP version not supported");
     case HeadStatus::Bad:
-      co_return co_await send_error(400, "bad request", true);
+      co_return co_await reject(400, "bad request");
   }
   pending_head_ = req.size;
+  bytes_received_ = req.size;
 
-  if (req.method == "CONNECT") co_return co_await send_error(405, "CONNECT not allowed", true);
+  if (req.method == "CONNECT") co_return co_await reject(405, "CONNECT not allowed");
   std::string_view target = req.target;
   std::string absolute_target;
   if (target.starts_with("http://") || target.starts_with("https://")) {
@@ -254,12 +283,12 @@ awaitable<bool> Session<Stream>::serve_one() {
     absolute_target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
     target = absolute_target;
   } else if (target.front() != '/' && !(target == "*" && req.method == "OPTIONS")) {
-    co_return co_await send_error(400, "bad request target", true);
+    co_return co_await reject(400, "bad request target");
   }
   if (req.version == 11 && req.host_count != 1)
-    co_return co_await send_error(400, "missing or repeated Host", true);
+    co_return co_await reject(400, "missing or repeated Host");
   if (req.host_count > 1 || (!req.host.empty() && !valid_host(req.host)))
-    co_return co_await send_error(400, "bad Host", true);
+    co_return co_await reject(400, "bad Host");
 
   auto route = snap_->routes().match(req.host, target);
   if (!kTls && ls.redirect_to_https &&
@@ -267,14 +296,14 @@ awaitable<bool> Session<Stream>::serve_one() {
         target.starts_with(kAcmePrefix))) {
     // Plain listener in front of a TLS one: everything moves to https, except ACME
     // challenges that a route made for them sends to the certbot host.
-    if (req.host.empty()) co_return co_await send_error(400, "missing Host", true);
+    if (req.host.empty()) co_return co_await reject(400, "missing Host");
     bool body = req.chunked || req.content_length.value_or(0) > 0;
     std::string out;
     build_https_redirect(req.host, target, body || !req.keep_alive(), out);
     deadline_in(ls.client_timeout);
     auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
     bytes_sent_ = wn;
-    log_request(req, 301);
+    finish_request(req, 301);
     cbuf_.consume(pending_head_);
     pending_head_ = 0;
     co_return !wec && !body && req.keep_alive();
@@ -286,7 +315,7 @@ awaitable<bool> Session<Stream>::serve_one() {
     // A request with a body we won't read cannot keep the connection in sync.
     bool body = req.chunked || req.content_length.value_or(0) > 0;
     keep = co_await send_error(404, "no route", body || !req.keep_alive());
-    log_request(req, 404);
+    finish_request(req, 404);
   }
   cbuf_.consume(pending_head_);
   pending_head_ = 0;
@@ -300,16 +329,23 @@ awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
                                          bool& timed_out) {
   auto ep = config::parse_endpoint(node.settings().address);
   if (!ep) co_return false;
+  routing::NodeTraffic& traffic = node_traffic(node);
+  const Clock::time_point started = w_.now();
   auto conn = std::make_unique<UpstreamConnection>(w_.context().get_executor());
   upstream_ = conn.get();
   deadline_in(timeout);
   auto [ec] = co_await conn->socket().async_connect(*ep, use_tuple);
   upstream_ = nullptr;
   if (ec) {
+    auto why = expired_                                ? routing::ConnectError::Timeout
+               : ec == asio::error::connection_refused ? routing::ConnectError::Refused
+                                                       : routing::ConnectError::Other;
+    traffic.connect_errors[static_cast<size_t>(why)].add();
     timed_out = timed_out || expired_;
     expired_ = false;
     co_return false;
   }
+  conn->opened(node.shared_from_this(), traffic);
   error_code ignored;
   conn->socket().set_option(tcp::no_delay(true), ignored);
   if (tls) {
@@ -324,11 +360,16 @@ awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
     auto [hec] = co_await conn->stream.tls()->async_client_handshake(use_tuple);
     upstream_ = nullptr;
     if (hec) {
+      traffic
+          .connect_errors[static_cast<size_t>(expired_ ? routing::ConnectError::Timeout
+                                                       : routing::ConnectError::Tls)]
+          .add();
       timed_out = timed_out || expired_;
       expired_ = false;
       co_return false;
     }
   }
+  traffic.connect_time.observe(w_.now() - started);
   out = std::move(conn);
   co_return true;
 }
@@ -352,7 +393,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   const uint64_t content_length = req.content_length.value_or(0);
   const bool has_body = req.chunked || content_length > 0;
   if (route.max_body && content_length > route.max_body) {
-    log_request(req, 413);
+    finish_request(req, 413);
     co_return co_await send_error(413, "request body too large", true);
   }
   const bool websocket = req.connection_upgrade && iequals(req.upgrade, "websocket");
@@ -399,6 +440,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     lease = pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
     if (!lease) break;
     routing::Node& node = *lease.node();
+    if (ntried > 0) count_retry(tried[ntried - 1]);
     up = w_.upstreams().take(&node);
     reused = up != nullptr;
     if (reused && has_body && !still_open(up->socket())) {
@@ -412,7 +454,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     }
   }
   if (!up) {
-    log_request(req, saw_timeout ? 504 : 503);
+    finish_request(req, saw_timeout ? 504 : 503);
     if (saw_timeout) co_return co_await send_error(504, "upstream connect timeout", true);
     co_return co_await send_error(503, "no usable node", has_body || !client_keep);
   }
@@ -434,22 +476,26 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     RelayResult r = RelayResult::Ok;
     if (has_body) {
       uint64_t sent_bytes = 0;
+      const size_t head_size = head.size();
       r = co_await relay_body(client_, cbuf_, req_body, up->stream, head, req.chunked,
                               ls.client_timeout, route.timeouts.response, route.max_body,
                               sent_bytes, deadline_fn(), expired_);
+      node_traffic(*lease.node()).sent_bytes.add(sent_bytes);
+      bytes_received_ += sent_bytes > head_size ? sent_bytes - head_size : 0;
     } else {
       deadline_in(route.timeouts.response);
       auto [ec, n] = co_await asio::async_write(up->stream, asio::buffer(head), use_tuple);
+      node_traffic(*lease.node()).sent_bytes.add(n);
       if (ec) r = expired_ ? RelayResult::Expired : RelayResult::DestError;
     }
     if (r == RelayResult::Ok) break;
     upstream_ = nullptr;
     switch (r) {
       case RelayResult::TooLarge:
-        log_request(req, 413);
+        finish_request(req, 413);
         co_return co_await send_error(413, "request body too large", true);
       case RelayResult::SourceBad:
-        log_request(req, 400);
+        finish_request(req, 400);
         co_return co_await send_error(400, "bad chunked body", true);
       case RelayResult::SourceError:
         co_return false;  // the client stopped sending: the backend never sees a whole request
@@ -462,7 +508,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       reused = false;
       continue;
     }
-    log_request(req, 502);
+    finish_request(req, 502);
     co_return co_await send_error(502, "upstream write failed", true);
   }
 
@@ -479,7 +525,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       bool timed_out = expired_;
       expired_ = false;
       if (timed_out) {
-        log_request(req, 504);
+        finish_request(req, 504);
         co_return co_await send_error(504, "upstream response timeout", true);
       }
       if (st == HeadStatus::Incomplete && (reused || (idempotent && !replayed)) && !has_body &&
@@ -497,7 +543,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
           upstream_ = nullptr;
         }
       }
-      log_request(req, 502);
+      finish_request(req, 502);
       co_return co_await send_error(502, "bad upstream response", true);
     }
     upstream_end_ = w_.now();
@@ -522,7 +568,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     if (status == 101) {
       if (!websocket) {
         upstream_ = nullptr;
-        log_request(req, 502);
+        finish_request(req, 502);
         co_return co_await send_error(502, "unexpected upgrade", true);
       }
       std::string out;
@@ -537,7 +583,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       auto [wec, wn] = co_await asio::async_write(client_, to_client, use_tuple);
       bytes_sent_ += wn;
       up->buffer.consume(up->buffer.size());
-      log_request(req, 101);
+      finish_request(req, 101);
       if (!wec && cbuf_.size()) {
         auto [uec, un] = co_await asio::async_write(up->stream, cbuf_.data(), use_tuple);
         wec = uec;
@@ -580,7 +626,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
                                         out_framing == Framing::Chunked, route.timeouts.response,
                                         ls.client_timeout, 0, bytes_sent_, deadline_fn(), expired_);
     upstream_ = nullptr;
-    log_request(req, status);
+    finish_request(req, status);
     health::report_passive(
         pool, *lease.node(),
         status >= 500 ? routing::PassiveResult::ServerError : routing::PassiveResult::Success);
@@ -621,6 +667,7 @@ awaitable<bool> Session<Stream>::replace_connection(
     if (ntried == kMaxTries) co_return false;
     lease = pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
     if (!lease) co_return false;
+    count_retry(tried[ntried - 1]);
     if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
       node_name_ = lease.node()->name();
       current_node_ = lease.node();
@@ -631,10 +678,26 @@ awaitable<bool> Session<Stream>::replace_connection(
 }
 
 template <class Stream>
-void Session<Stream>::log_request(const RequestHead& req, unsigned status) {
+void Session<Stream>::finish_request(const RequestHead& req, unsigned status) {
+  const Clock::time_point end = w_.now();
+  const size_t code = routing::status_class(status);
+  ListenerTraffic& lt = w_.listener_traffic(listener_);
+  lt.requests[code].add();
+  lt.received_bytes.add(bytes_received_);
+  lt.sent_bytes.add(bytes_sent_);
+  if (current_node_) {
+    routing::NodeTraffic& nt = node_traffic(*current_node_);
+    nt.responses[code].add();
+    nt.received_bytes.add(bytes_sent_);
+    if (upstream_end_ > upstream_start_) nt.header_time.observe(upstream_end_ - start_);
+    nt.total_time.observe(end - start_);
+  }
+  if (w_.log().enabled()) log_request(req, status, end);
+}
+
+template <class Stream>
+void Session<Stream>::log_request(const RequestHead& req, unsigned status, Clock::time_point end) {
   LogBuffer& log = w_.log();
-  if (!log.enabled()) return;
-  Clock::time_point end = w_.now();
   using Seconds = std::chrono::duration<double>;
   AccessLine line{.client = peer_ip_,
                   .client_port = peer_.port(),

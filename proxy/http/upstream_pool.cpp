@@ -8,6 +8,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const routing::Node* node
   // Most recently used first: it is the least likely to have been closed by the backend.
   auto conn = std::move(it->second.back());
   it->second.pop_back();
+  conn->set_idle(false);
   return conn;
 }
 
@@ -17,6 +18,7 @@ void UpstreamPool::give_back(const routing::Node* node, std::unique_ptr<Upstream
   if (v.size() >= max_idle) return;  // dropping conn closes it
   conn->idle_since = now;
   conn->buffer.clear();
+  conn->set_idle(true);
   v.push_back(std::move(conn));
 }
 

@@ -20,11 +20,33 @@ using Clock = std::chrono::steady_clock;
 
 struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::any_io_executor ex) : stream(std::move(ex)) {}
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+  ~UpstreamConnection() {
+    if (!traffic) return;
+    traffic->connections.add(-1);
+    if (idle) traffic->idle.add(-1);
+  }
+  // Connected to `n`: counted among its open connections until destroyed. The node is kept
+  // alive with it (a reload may drop the node while the connection waits in the pool).
+  void opened(std::shared_ptr<const routing::Node> n, routing::NodeTraffic& t) {
+    node = std::move(n);
+    traffic = &t;
+    traffic->connections.add(1);
+  }
+  void set_idle(bool i) {
+    if (traffic && i != idle) traffic->idle.add(i ? 1 : -1);
+    idle = i;
+  }
+
   boost::asio::ip::tcp::socket& socket() { return stream.lowest_layer(); }
   UpstreamStream stream;
   boost::beast::flat_buffer buffer;
   Clock::time_point idle_since{};
   uint64_t requests = 0;  // requests served on this connection so far
+  std::shared_ptr<const routing::Node> node;
+  routing::NodeTraffic* traffic = nullptr;  // the owning worker's counters for the node
+  bool idle = false;                        // waiting in the pool
 };
 
 class UpstreamPool {

@@ -558,8 +558,9 @@ class Nginx:
     logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS)."""
 
     def __init__(self, workdir, name="node-a", port=None, body=None, extra_server="",
-                 extra_http="", keepalive_timeout="120s"):
+                 extra_http="", keepalive_timeout="120s", tls=None):
         self.name = name
+        self.tls = tls  # (certificate chain file, key file): the node speaks HTTPS
         self.dir = os.path.join(workdir, "nginx-" + name)
         os.makedirs(self.dir, exist_ok=True)
         self.static_dir = os.path.join(self.dir, "static")
@@ -603,7 +604,8 @@ http {{
     keepalive_timeout {self.keepalive_timeout};
     {self.extra_http}
     server {{
-        listen {LOOPBACK}:{self.port};
+        listen {LOOPBACK}:{self.port}{" ssl" if self.tls else ""};
+        {"ssl_certificate %s; ssl_certificate_key %s;" % self.tls if self.tls else ""}
         server_name _;
         location / {{ return 200 "{body}"; }}
         location /static/ {{ alias {self.static_dir}/; }}
@@ -766,8 +768,9 @@ class Passeur:
 
     def __init__(self, workdir, routes, pools, workers=2, access_log=None, grace_period="5s",
                  listener=None, server=None, listen_port=None, binary=None,
-                 extra_listeners=(), certificates=()):
+                 extra_listeners=(), certificates=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="passeur-", dir=workdir)
+        self.env = env  # extra environment variables for the process
         self.binary = binary or passeur_binary()
         self.port = listen_port or free_port()
         self.admin_port = free_port()
@@ -815,9 +818,10 @@ class Passeur:
             raise AssertionError("passeur binary not found at %s (set PASSEUR_BIN)" % self.binary)
         self._stderr = open(self.stderr_path, "ab")
         self._stdout = open(self.stdout_path, "ab")
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen([self.binary, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._stdout,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr, env=env)
         self.pid = self.proc.pid
         if wait:
             try:

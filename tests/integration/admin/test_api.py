@@ -15,7 +15,7 @@ from harness import (HttpConn, free_port, http, main, raw_exchange, status_of,  
 
 NODE_KEYS = {"name", "address", "health", "admin", "usable", "weight", "effective_weight",
              "in_flight", "passive_failures", "health_changed_seconds_ago",
-             "admin_changed_seconds_ago", "last_change", "changes"}
+             "admin_changed_seconds_ago", "last_change", "changes", "last_check"}
 
 
 class AdminApiTest(ProxyTestCase):
@@ -53,6 +53,7 @@ class AdminApiTest(ProxyTestCase):
         self.assertEqual((n1["health"], n1["admin"], n1["usable"]), ("up", "active", True))
         self.assertEqual((n1["effective_weight"], n1["in_flight"]), (2, 0))
         self.assertIsNone(n1["last_change"])
+        self.assertIsNone(n1["last_check"])  # no check configured
         self.assertEqual(n1["changes"], {"health": 0, "admin": 0, "downs": 0})
         self.assertEqual(n2["name"], "node2")
         # a node given as an address string is named by it
@@ -111,7 +112,7 @@ class AdminApiTest(ProxyTestCase):
         r = action(proxy, "cloud", "node1", "explode")
         self.assertEqual(r.status, 404)
         self.assertIn('no action "explode"', r.json["error"])
-        for path in ("/", "/metrics", "/api/v1", "/api/v1/nodes", "/api/v2/pools",
+        for path in ("/", "/metric", "/api/v1", "/api/v1/nodes", "/api/v2/pools",
                      "/api/v1/pools/cloud/nodes"):
             r = admin(proxy, "GET", path)
             self.assertEqual(r.status, 404, path)

@@ -26,9 +26,11 @@ class CtlTest(ProxyTestCase):
         self.assertEqual(rc, 0, err)
         lines = out.splitlines()
         self.assertEqual(lines[0].split(), ["POOL", "NODE", "ADDRESS", "HEALTH", "ADMIN",
-                                            "WEIGHT", "IN_FLIGHT", "USABLE", "LAST", "CHANGE"])
+                                            "WEIGHT", "IN_FLIGHT", "USABLE", "LAST", "CHECK",
+                                            "LAST", "CHANGE"])
         self.assertEqual(lines[1].split(),
-                         ["cloud", "node1", self.a.address, "up", "active", "2", "0", "yes", "-"])
+                         ["cloud", "node1", self.a.address, "up", "active", "2", "0", "yes", "-",
+                          "-"])
         self.assertEqual(lines[2].split()[:5], ["cloud", "node2", self.b.address, "up", "active"])
         self.assertEqual(len(lines), 3)
 
@@ -55,7 +57,7 @@ class CtlTest(ProxyTestCase):
         self.assertEqual(rc, 0)
         self.assertIn("now maintenance", out)
         rc, out, err = ctl(self.proxy, "--admin", self.admin, "pools")
-        self.assertRegex(out, r"node2 .* maintenance .* no +\d+s ago: admin API from 127\.0\.0\.1")
+        self.assertRegex(out, r"node2 .* maintenance .* no +- +\d+s ago: admin API from 127\.0\.0\.1")
         rc, out, err = ctl(self.proxy, "--admin", self.admin, "ready", "cloud", "node2")
         self.assertEqual((rc, out), (0, 'pool "cloud" node "node2": now active, health up\n'))
 

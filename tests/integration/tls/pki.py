@@ -10,6 +10,7 @@ test CA and the server certificates the TLS tests serve, each written as certbot
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -116,7 +117,9 @@ class Pki:
         csr = os.path.join(d, "req.csr")
         ext = os.path.join(d, "ext.cnf")
         with open(ext, "w") as f:
-            f.write("subjectAltName=%s\n" % ",".join("DNS:" + n for n in names))
+            f.write("subjectAltName=%s\n" % ",".join(
+                ("IP:" if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]*", n) else "DNS:") + n
+                for n in names))
             f.write("basicConstraints=CA:FALSE\n")
             f.write("keyUsage=critical,digitalSignature%s\n"
                     % (",keyEncipherment" if key == "rsa" else ""))

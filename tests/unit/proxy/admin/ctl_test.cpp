@@ -35,6 +35,11 @@ TEST(CtlFormat, PoolsTableFromTheApisJson) {
                      now - std::chrono::seconds(75));
   routing::NodeLease lease(&n2);
   n2.set_ramp(routing::Node::kFullRamp / 2);
+  const auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  snap.pools()[0]->nodes()[0]->checks().record(routing::CheckOutcome::Ok, "HTTP 200",
+                                               std::chrono::milliseconds(2), unix_now - 5000);
 
   Context ctx;
   ctx.snapshot = std::shared_ptr<const Snapshot>(&snap, [](const Snapshot*) {});
@@ -45,10 +50,11 @@ TEST(CtlFormat, PoolsTableFromTheApisJson) {
   EXPECT_EQ(error, "");
   EXPECT_EQ(table,
             "POOL   NODE      ADDRESS         HEALTH  ADMIN     WEIGHT   IN_FLIGHT  USABLE  "
-            "LAST CHANGE\n"
-            "cloud  node1     10.0.0.11:8081  up      active    2        0          yes     -\n"
+            "LAST CHECK  LAST CHANGE\n"
+            "cloud  node1     10.0.0.11:8081  up      active    2        0          yes     "
+            "ok 5s ago   -\n"
             "cloud  node-two  10.0.0.12:8081  up      draining  1 (0.5)  1          no      "
-            "1m15s ago: admin API from 127.0.0.1\n");
+            "-           1m15s ago: admin API from 127.0.0.1\n");
 
   // One pool's JSON gives the same rows.
   auto one = handle(Request{"GET", "/api/v1/pools/cloud", "", ""}, ctx);

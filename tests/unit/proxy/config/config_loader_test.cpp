@@ -450,7 +450,7 @@ protocol = "HTTP"
 balance = "random"
 nodes = ["10.0.0.1:80"]
 )"),
-              ElementsAre("t.toml:3:12: unknown protocol \"HTTP\" (expected \"http\")",
+              ElementsAre("t.toml:3:12: unknown protocol \"HTTP\" (expected \"http\" or \"tcp\")",
                           "t.toml:5:11: unknown balance \"random\" (expected \"least_loaded\" or "
                           "\"round_robin\")"));
 }
@@ -569,7 +569,7 @@ workers = "two"
 pool = "missing"
 [[listener]]
 listen = "nowhere"
-protocol = "tcp"
+protocol = "udp"
 [pool.zz]
 nodes = []
 [pool.aa]
@@ -581,7 +581,7 @@ nodes = ["10.0.0.1:80"]
                           "t.toml:4:8: route names pool \"missing\", which is not defined",
                           "t.toml:6:10: \"listen\": bad address \"nowhere\" (expected \"ip:port\" "
                           "or \"[ipv6]:port\")",
-                          "t.toml:7:12: unknown protocol \"tcp\" (expected \"http\")",
+                          "t.toml:7:12: unknown protocol \"udp\" (expected \"http\" or \"tcp\")",
                           "t.toml:9:9: pool \"zz\" has no nodes",
                           "t.toml:11:11: unknown balance \"fastest\" (expected \"least_loaded\" "
                           "or \"round_robin\")"));

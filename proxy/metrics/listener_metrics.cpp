@@ -1,0 +1,79 @@
+// passeur_listener_*: summed over workers, one series per listener (and label value).
+#include "proxy/metrics/exposition.h"
+#include "proxy/metrics/family_builder.h"
+#include "proxy/worker.h"
+
+namespace proxy::metrics {
+namespace {
+
+using prometheus::MetricType;
+
+constexpr const char* kCodes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+template <class Get>
+uint64_t sum(const Sources& s, size_t listener, Get get) {
+  uint64_t total = 0;
+  for (const Worker* w : s.workers) total += get(w->listener_traffic(listener));
+  return total;
+}
+
+}  // namespace
+
+void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& out) {
+  const auto& listeners = s.snapshot->config().listeners;
+  size_t n = s.workers.empty() ? 0 : std::min(listeners.size(), s.workers[0]->listener_count());
+
+  FamilyBuilder accepted(out, "passeur_listener_connections_accepted_total",
+                         "Client connections accepted.", MetricType::Counter);
+  for (size_t i = 0; i < n; ++i)
+    accepted.counter({{"listener", listeners[i].name}},
+                     sum(s, i, [](const auto& t) { return t.accepted.get(); }));
+
+  FamilyBuilder active(out, "passeur_listener_connections_active", "Client connections open now.",
+                       MetricType::Gauge);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t v = 0;
+    for (const Worker* w : s.workers) v += w->listener_traffic(i).active.get();
+    active.gauge({{"listener", listeners[i].name}}, static_cast<double>(v));
+  }
+
+  FamilyBuilder tls(out, "passeur_listener_tls_handshakes_total",
+                    "TLS handshakes by result (ok or why they failed) and protocol version.",
+                    MetricType::Counter);
+  for (size_t i = 0; i < n; ++i) {
+    if (!listeners[i].tls) continue;
+    for (size_t v = 0; v < tls::kTlsVersions; ++v) {
+      auto ver = static_cast<tls::TlsVersion>(v);
+      if (ver == tls::TlsVersion::Other) continue;
+      tls.counter({{"listener", listeners[i].name},
+                   {"result", "ok"},
+                   {"version", tls::tls_version_name(ver)}},
+                  sum(s, i, [v](const auto& t) { return t.handshakes_ok[v].get(); }));
+    }
+    for (size_t r = 1; r < tls::kHandshakeResults; ++r)
+      tls.counter({{"listener", listeners[i].name},
+                   {"result", tls::handshake_result_name(static_cast<tls::HandshakeResult>(r))},
+                   {"version", "unknown"}},
+                  sum(s, i, [r](const auto& t) { return t.handshakes_failed[r].get(); }));
+  }
+
+  FamilyBuilder requests(out, "passeur_listener_requests_total",
+                         "Requests answered, by status class.", MetricType::Counter);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < 5; ++c)
+      requests.counter({{"listener", listeners[i].name}, {"code", kCodes[c]}},
+                       sum(s, i, [c](const auto& t) { return t.requests[c].get(); }));
+
+  FamilyBuilder in(out, "passeur_listener_received_bytes_total",
+                   "Request bytes received from clients (heads and bodies).", MetricType::Counter);
+  for (size_t i = 0; i < n; ++i)
+    in.counter({{"listener", listeners[i].name}},
+               sum(s, i, [](const auto& t) { return t.received_bytes.get(); }));
+  FamilyBuilder sent(out, "passeur_listener_sent_bytes_total",
+                     "Response bytes sent to clients (heads and bodies).", MetricType::Counter);
+  for (size_t i = 0; i < n; ++i)
+    sent.counter({{"listener", listeners[i].name}},
+                 sum(s, i, [](const auto& t) { return t.sent_bytes.get(); }));
+}
+
+}  // namespace proxy::metrics

@@ -1,0 +1,379 @@
+#include "proxy/tcp/tcp_session.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <optional>
+
+#include "proxy/config/address.h"
+#include "proxy/health/passive.h"
+#include "proxy/log.h"
+#include "proxy/tcp/proxy_header.h"
+#include "proxy/tcp/relay.h"
+#include "proxy/tcp/session_line.h"
+#include "proxy/tcp/splice_pump.h"
+#include "proxy/worker.h"
+#include "routing/node_state.h"
+#include "tls/server_tls.h"
+#include "tls/tls_stream.h"
+
+namespace proxy::tcp_relay {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr size_t kMaxTries = 8;  // nodes tried for one session when connects fail
+constexpr auto kCloseNotifyTime = Millis(1000);
+// Plain TCP on both sides: relay with splice(2) through a pipe instead of read/write through
+// a user-space buffer (see bench/README.md for the measurement behind the choice).
+constexpr bool kSplicePlain = true;
+
+class TcpSession final : public TrackedConnection {
+ public:
+  TcpSession(Worker& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
+             const tls::ServerTls* tls)
+      : w_(w),
+        snap_(w.snapshot()),
+        ls_(snap_->config().listeners[listener]),
+        sock_(std::move(sock)),
+        upstream_(w.context()),
+        server_tls_(tls),
+        peer_(peer),
+        client_(peer) {
+    w_.connections().push_back(*this);
+  }
+
+  static void start(std::unique_ptr<TcpSession> self) {
+    TcpSession& s = *self;
+    asio::co_spawn(s.w_.context(), s.run(), [self = std::move(self)](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log_error(std::string("tcp session: ") + ex.what());
+        }
+      }
+    });
+  }
+
+  void expire() override {
+    if (!cause_) cause_ = w_.stopping() ? "stopped" : relaying_ ? "idle_timeout" : "timeout";
+    if (drain_cut_) cause_ = "drain_timeout";
+    stop_ = true;
+    error_code ignored;
+    client_socket().cancel(ignored);
+    upstream_.cancel(ignored);
+    // At the end of a stop's grace period the worker stops its io_context right after this:
+    // the session would not get to write its line.
+    if (w_.stopping()) log_session();
+  }
+
+  // Open sessions run on through a stop until the grace period ends (the worker then expires
+  // them): a mail session has no request boundary to stop at.
+  void stop_gracefully() override {}
+
+  bool drain_cut_due(Clock::time_point now) const override {
+    if (!node_ || !routing::drain_expired(*node_, drain_timeout_, now)) return false;
+    const_cast<TcpSession*>(this)->drain_cut_ = true;
+    return true;
+  }
+
+ private:
+  tcp::socket& client_socket() { return tls_ ? tls_->lowest_layer() : sock_; }
+  void deadline_in(Millis d) { set_deadline(w_.now() + d); }
+
+  awaitable<void> run();
+  awaitable<bool> read_proxy_header();
+  awaitable<bool> connect(const routing::Pool& pool);
+  template <class Client>
+  awaitable<void> relay(Client& client);
+  template <class Client>
+  awaitable<void> close_client(Client& client);
+  void log_session();
+
+  Worker& w_;
+  std::shared_ptr<const Snapshot> snap_;  // keeps the pool and its nodes for the whole session
+  const ListenerSettings& ls_;
+  tcp::socket sock_;                // the client, until TLS takes it over
+  std::optional<tls::Stream> tls_;  // the client, on a TLS listener
+  tcp::socket upstream_;
+  const tls::ServerTls* server_tls_;
+  tcp::endpoint peer_;    // who connected
+  tcp::endpoint client_;  // the client: the peer, or the source of its PROXY header
+  std::optional<tcp::endpoint> destination_;  // from the PROXY header
+  routing::NodeLease lease_;
+  const routing::Node* node_ = nullptr;
+  std::string_view pool_name_;
+  Millis drain_timeout_{0};
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point connected_{};
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  const char* cause_ = nullptr;
+  bool stop_ = false;
+  bool relaying_ = false;
+  bool drain_cut_ = false;
+  bool handshaken_ = false;
+  bool logged_ = false;
+};
+
+awaitable<void> TcpSession::run() {
+  const bool trusted = std::any_of(ls_.accept_proxy.begin(), ls_.accept_proxy.end(),
+                                   [&](const Cidr& c) { return c.contains(peer_.address()); });
+  if (trusted && !co_await read_proxy_header()) co_return log_session();
+
+  if (server_tls_) {
+    SSL* ssl = server_tls_->new_ssl();
+    if (!ssl) {
+      cause_ = "tls_out_of_memory";
+      co_return log_session();
+    }
+    tls_.emplace(std::move(sock_), ssl);
+    deadline_in(ls_.handshake_timeout);
+    auto [ec] = co_await tls_->async_handshake(use_tuple);
+    if (ec) {
+      if (!cause_) cause_ = "tls_handshake_failed";
+      co_return log_session();
+    }
+    handshaken_ = true;
+  }
+
+  const routing::Pool* pool = snap_->find_pool(ls_.pool);
+  if (!pool) {
+    cause_ = "no_pool";
+  } else if (co_await connect(*pool)) {
+    if (tls_)
+      co_await relay(*tls_);
+    else
+      co_await relay(sock_);
+  }
+  if (handshaken_ && !relaying_) co_await close_client(*tls_);
+  log_session();
+}
+
+// The PROXY header of a trusted front balancer: peeked, then consumed to its exact length, so
+// the bytes after it (a TLS ClientHello, say) stay in the socket for what comes next.
+awaitable<bool> TcpSession::read_proxy_header() {
+  deadline_in(ls_.handshake_timeout);
+  std::array<uint8_t, kMaxV2Header> buf;
+  ssize_t seen = 0;
+  asio::steady_timer pause(w_.context());
+  for (;;) {
+    ssize_t n = ::recv(sock_.native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+      cause_ = "client_closed_before_proxy_header";
+      co_return false;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      cause_ = "client_error";
+      co_return false;
+    }
+    if (n > 0) {
+      ParsedHeader h = parse_proxy_header({buf.data(), static_cast<size_t>(n)});
+      if (h.status == ParseStatus::Invalid) {
+        log_error("listener \"" + ls_.name + "\": " + peer_.address().to_string() + ": " +
+                  std::string(h.error));
+        cause_ = "bad_proxy_header";
+        co_return false;
+      }
+      if (h.status == ParseStatus::Complete) {
+        ssize_t got = ::recv(sock_.native_handle(), buf.data(), h.length, MSG_DONTWAIT);
+        if (got != static_cast<ssize_t>(h.length)) {
+          cause_ = "client_error";
+          co_return false;
+        }
+        if (h.has_addresses) {
+          client_ = h.source;
+          destination_ = h.destination;
+        }
+        co_return true;
+      }
+    }
+    if (n > 0 && n == seen) {
+      // Part of the header is here and nothing new came: wait a little for the rest rather
+      // than wake at once on bytes already seen.
+      pause.expires_after(Millis(5));
+      co_await pause.async_wait(use_tuple);
+    } else {
+      seen = n > 0 ? n : seen;
+      auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, use_tuple);
+      if (ec) {
+        if (!cause_) cause_ = "client_error";
+        co_return false;
+      }
+    }
+    if (stop_) co_return false;
+  }
+}
+
+awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
+  pool_name_ = pool.name();
+  std::array<const routing::Node*, kMaxTries> tried{};
+  size_t ntried = 0;
+  bool timed_out = false;
+  while (ntried < kMaxTries && !stop_) {
+    routing::NodeLease lease =
+        pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
+    if (!lease) break;
+    routing::Node& node = *lease.node();
+    auto ep = config::parse_endpoint(node.settings().address);
+    error_code ec = asio::error::invalid_argument;
+    if (ep) {
+      deadline_in(ls_.connect_timeout);
+      error_code ignored;
+      if (upstream_.is_open()) upstream_.close(ignored);
+      std::tie(ec) = co_await upstream_.async_connect(*ep, use_tuple);
+    }
+    if (ec) {
+      if (stop_ && !w_.stopping() && !drain_cut_) {
+        timed_out = true;  // the connect deadline passed: try another node
+        stop_ = false;
+        cause_ = nullptr;
+      }
+      tried[ntried++] = &node;
+      health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
+      continue;
+    }
+    health::report_passive(pool, node, routing::PassiveResult::Success);
+    error_code ignored;
+    upstream_.set_option(tcp::no_delay(true), ignored);
+    lease_ = std::move(lease);
+    node_ = &node;
+    drain_timeout_ = pool.settings().health.drain_timeout;
+    connected_ = w_.now();
+
+    if (pool.settings().proxy_protocol != routing::ProxyProtocol::Off) {
+      tcp::endpoint dst = destination_ ? *destination_ : client_socket().local_endpoint(ignored);
+      std::array<uint8_t, kMaxEncoded> header;
+      size_t n = encode_proxy_header(pool.settings().proxy_protocol, client_, dst, header);
+      deadline_in(ls_.connect_timeout);
+      auto [wec, wn] =
+          co_await asio::async_write(upstream_, asio::buffer(header.data(), n), use_tuple);
+      if (wec) {
+        cause_ = "node_error";
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+  if (!cause_)
+    cause_ = ntried == 0 ? "no_usable_node" : timed_out ? "connect_timeout" : "connect_failed";
+  co_return false;
+}
+
+template <class Client>
+awaitable<void> TcpSession::close_client(Client& client) {
+  if constexpr (!std::is_same_v<Client, tcp::socket>) {
+    deadline_in(kCloseNotifyTime);
+    co_await client.async_shutdown(use_tuple);
+  }
+  error_code ignored;
+  client.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+template <class Client>
+awaitable<void> TcpSession::relay(Client& client) {
+  using namespace asio::experimental::awaitable_operators;
+  relaying_ = true;
+  auto progress = [this] { deadline_in(ls_.idle_timeout); };
+  const char* first_end = nullptr;  // the side that ended first names the cause
+  auto ended = [&](const char* what) {
+    if (!first_end) first_end = what;
+  };
+  auto cut = [this] {
+    stop_ = true;
+    error_code ignored;
+    client_socket().cancel(ignored);
+    upstream_.cancel(ignored);
+  };
+  // Copying needs a buffer per direction (16 KiB, from the worker's pool); splicing a pipe.
+  constexpr bool kSplice = kSplicePlain && std::is_same_v<Client, tcp::socket>;
+  std::optional<http::BodyBuffer> up_buf, down_buf;
+  if constexpr (kSplice) {
+    error_code ignored;
+    client.non_blocking(true, ignored);
+    upstream_.non_blocking(true, ignored);
+  } else {
+    up_buf.emplace(w_.buffers());
+    down_buf.emplace(w_.buffers());
+  }
+  auto one_way = [&](auto& from, auto& to, std::optional<http::BodyBuffer>& buf, uint64_t& bytes,
+                     bool check_first) -> awaitable<PumpEnd> {
+    if constexpr (kSplice)
+      return splice_pump(from, to, bytes, progress, stop_, check_first);
+    else
+      return pump(from, to, std::span(buf->data(), buf->size()), bytes, progress, stop_,
+                  check_first);
+  };
+  // Client to node: a PROXY header from a source not trusted to send one is refused.
+  auto up = [&]() -> awaitable<void> {
+    PumpEnd end = co_await one_way(client, upstream_, up_buf, bytes_in_, true);
+    if (end == PumpEnd::Fin) {
+      ended("client_fin");
+      error_code ignored;
+      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    ended(end == PumpEnd::ProxyHeader  ? "proxy_header_refused"
+          : end == PumpEnd::WriteError ? "node_error"
+                                       : "client_error");
+    if (end == PumpEnd::ProxyHeader)
+      log_error("listener \"" + ls_.name + "\": " + peer_.address().to_string() +
+                " sent a PROXY header but is not in accept_proxy: closed");
+    cut();
+  };
+  auto down = [&]() -> awaitable<void> {
+    PumpEnd end = co_await one_way(upstream_, client, down_buf, bytes_out_, false);
+    if (end == PumpEnd::Fin) {
+      ended("node_fin");
+      co_await close_client(client);
+      co_return;
+    }
+    ended(end == PumpEnd::WriteError ? "client_error" : "node_error");
+    cut();
+  };
+  co_await (up() && down());
+  // The first side to end names the cause, unless a deadline or a stop cut both.
+  if (!cause_) cause_ = first_end ? first_end : "closed";
+}
+
+void TcpSession::log_session() {
+  LogBuffer& log = w_.log();
+  if (logged_ || !log.enabled()) return;
+  logged_ = true;
+  using Seconds = std::chrono::duration<double>;
+  auto end = w_.now();
+  std::string client_ip = client_.address().to_string();
+  SessionLine line{.client = client_ip,
+                   .client_port = client_.port(),
+                   .listener = ls_.name,
+                   .pool = pool_name_,
+                   .node = node_ ? std::string_view(node_->name()) : std::string_view(),
+                   .bytes_in = bytes_in_,
+                   .bytes_out = bytes_out_,
+                   .connect_seconds = node_ ? Seconds(connected_ - start_).count() : -1.0,
+                   .total_seconds = Seconds(end - start_).count(),
+                   .cause = cause_ ? cause_ : "closed"};
+  format_session_line(line, log.line_buffer());
+  log.line_done();
+}
+
+}  // namespace
+
+void start_tcp_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer,
+                       const tls::ServerTls* tls) {
+  TcpSession::start(std::make_unique<TcpSession>(worker, std::move(socket), listener, peer, tls));
+}
+
+}  // namespace proxy::tcp_relay
