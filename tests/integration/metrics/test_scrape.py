@@ -17,6 +17,12 @@ class LiveScrapeTest(MonitoredStackTestCase):
         self.start_stack()
         sent = self.send_traffic(plain=100, failing=10, tls_connections=5, tls_per_connection=4)
         self.reload()
+        # both nodes passed a check: the next one is a second away when node-b stops, and the
+        # requests sent at once meet its refused port first
+        for n in ("node-a", "node-b"):
+            wait_until(lambda: self.scrape().total("passeur_node_checks_total", node=n,
+                                                   result="ok") >= 1,
+                       10, interval=0.1, message="a passed check of %s in /metrics" % n)
         self.stop_node_b()
         # node-b leaves the rotation (on live traffic at once), then fails its active checks
         wait_until(lambda: self.scrape().value("passeur_node_health", pool="web", node="node-b",
@@ -44,10 +50,12 @@ class LiveScrapeTest(MonitoredStackTestCase):
         self.assertGreaterEqual(m.total("passeur_listener_requests_total", listener="web-tls",
                                         code="2xx"), 20)
         self.assertGreaterEqual(self.failed_checks(m, "node-b"), 1)
-        self.assertEqual(self.failed_checks(m, "node-a"), 0)
+        self.assertEqual(self.failed_checks(m, "node-a"), 0, "\n".join(
+            l for l in m.text.splitlines() if "checks_total" in l) + "\n" + self.proxy.stderr_text())
         self.assertGreaterEqual(m.total("passeur_node_checks_total", node="node-a", result="ok"), 1)
         self.assertGreaterEqual(m.total("passeur_node_connect_errors_total", node="node-b",
-                                        reason="refused"), 1)
+                                        reason="refused"), 1, "\n".join(
+            l for l in m.text.splitlines() if "node-b" in l) + "\n" + self.proxy.stderr_text())
         self.assertGreaterEqual(m.total("passeur_config_reloads_total", result="success"), 1)
         self.assertEqual(m.value("passeur_config_last_reload_successful"), 1)
         # the test leaf is valid for 30 days from now
