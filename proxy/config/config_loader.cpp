@@ -224,8 +224,11 @@ class Loader {
     if (out.tls && !root_.get("certificate"))
       errors_.add(s.find("tls")->source(), "\"tls = true\" needs at least one [[certificate]]");
     if (!out.tls) {
-      for (auto key : {"default_certificate", "hsts", "handshake_timeout"})
+      for (auto key : {"default_certificate", "hsts", "handshake_timeout"}) {
+        // A PROXY header from a front balancer has the handshake's deadline too.
+        if (key == std::string_view("handshake_timeout") && s.find("accept_proxy")) continue;
         if (s.find(key)) s.error(key, quoted(key) + " applies only to a listener with tls = true");
+      }
     } else if (out.redirect_to_https) {
       s.error("redirect_to_https", "\"redirect_to_https\" applies only to a plain listener");
     }

@@ -112,15 +112,15 @@ class RelayTest(MailTestCase):
     def test_idle_timeout_closes_and_traffic_keeps_it_open(self):
         d = self.start_dovecot("node1")
         proxy = self.start_mail_proxy(
-            [{"name": "imap", "pool": "imap", "idle_timeout": "1s"}],
+            [{"name": "imap", "pool": "imap", "idle_timeout": "2s"}],
             {"imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v1"}})
         busy = imap_login(proxy.port)
         quiet = imap_login(proxy.port)
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 2.5:
+        while time.monotonic() - t0 < 4:  # twice the idle timeout, with traffic
             self.assertEqual(busy.noop()[0], "OK")
-            time.sleep(0.4)
-        quiet.sock.settimeout(3)
+            time.sleep(0.25)
+        quiet.sock.settimeout(5)
         self.assertEqual(quiet.sock.recv(100), b"", "the quiet session was closed")
         self.assertEqual(busy.noop()[0], "OK")
         busy.logout()

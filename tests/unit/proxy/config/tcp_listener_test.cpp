@@ -180,6 +180,29 @@ proxy_protocol = true
                           "t.toml:10:18: \"proxy_protocol\" must be a string"));
 }
 
+TEST(TcpListenerConfig, HandshakeTimeoutBoundsAProxyHeaderToo) {
+  Config c = load_ok(R"([[listener]]
+listen = "127.0.0.1:143"
+protocol = "tcp"
+pool = "imap"
+accept_proxy = ["10.0.0.0/8"]
+handshake_timeout = "2s"
+[pool.imap]
+nodes = ["10.0.0.1:143"]
+)");
+  EXPECT_EQ(c.listeners.at(0).handshake_timeout, milliseconds(2'000));
+  EXPECT_THAT(errors_of(R"([[listener]]
+listen = "127.0.0.1:143"
+protocol = "tcp"
+pool = "imap"
+handshake_timeout = "2s"
+[pool.imap]
+nodes = ["10.0.0.1:143"]
+)"),
+              ElementsAre("t.toml:5:21: \"handshake_timeout\" applies only to a listener with "
+                          "tls = true"));
+}
+
 TEST(TcpListenerConfig, CidrParsing) {
   using tcp_relay::parse_cidr;
   EXPECT_TRUE(parse_cidr("0.0.0.0/0"));
