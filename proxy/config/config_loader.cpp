@@ -425,14 +425,7 @@ LoadResult load_string(std::string_view text, const std::string& file_label) {
   try {
     root = toml::parse(text, std::string_view(file_label));
   } catch (const toml::parse_error& e) {
-    std::string message(e.description());
-    // TOML 1.0 has no line breaks inside { }: say what to write instead.
-    if (message.find("inline table") != std::string::npos &&
-        message.find("saw '\\n'") != std::string::npos)
-      message +=
-          " (an inline table must stay on one line: for a longer one, such as a pool's "
-          "check, write a table of its own, [pool.NAME.check])";
-    errors.add(e.source(), std::move(message));
+    errors.add(e.source(), std::string(e.description()));
     result.errors = errors.take();
     return result;
   }
