@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import (SOURCE_DIR, ProxyTestCase, main, passeur_binary,  # noqa: E402
@@ -68,6 +69,58 @@ class ExamplesTest(ProxyTestCase):
                     f.write(self.with_test_certificates(text))
                 rc, out, err = run_check(binary, path)
                 self.assertEqual(rc, 0, err)
+
+    def coop_edge(self):
+        with open(os.path.join(SOURCE_DIR, "deploy", "examples", "coop.toml"), "rb") as f:
+            return tomllib.load(f)
+
+    def test_coop_edge_has_the_mail_ports(self):
+        """coop.toml is the co-op's whole edge (its table of services and node ports): every mail port,
+        TLS at Passeur where the port is implicit TLS, each pool on the three nodes' ports with
+        PROXY v2 and a check of its protocol."""
+        edge = self.coop_edge()
+        listeners = {l["listen"]: l for l in edge["listener"]}
+        expected = {  # port: (tls at Passeur, pool, node port, check)
+            993: (True, "imap", 10143, "imap"), 143: (False, "imap", 10143, "imap"),
+            995: (True, "pop3", 10110, "pop3"), 110: (False, "pop3", 10110, "pop3"),
+            25: (False, "smtp", 10025, "smtp"), 587: (False, "submission", 10587, "smtp"),
+            465: (True, "submissions", 10465, "smtp")}
+        for port, (tls, pool_name, node_port, check) in expected.items():
+            with self.subTest(port=port):
+                listener = listeners["0.0.0.0:%d" % port]
+                self.assertEqual(listener["protocol"], "tcp")
+                self.assertEqual(listener.get("tls", False), tls)
+                self.assertEqual(listener["pool"], pool_name)
+                pool = edge["pool"][pool_name]
+                self.assertEqual([n["address"] for n in pool["nodes"]],
+                                 ["10.0.0.%d:%d" % (i, node_port) for i in (11, 12, 13)])
+                self.assertEqual(pool["proxy_protocol"], "v2")
+                self.assertEqual(pool["check"]["type"], check)
+        # IMAP IDLE re-arms every 29 minutes at most (RFC 2177): a longer idle timeout.
+        idle = listeners["0.0.0.0:993"]["idle_timeout"]
+        self.assertRegex(idle, r"^\d+m$")
+        self.assertGreater(int(idle[:-1]), 29)
+        self.assertEqual(listeners["0.0.0.0:993"]["idle_timeout"],
+                         listeners["0.0.0.0:143"]["idle_timeout"])
+        for port in (443, 80):
+            self.assertEqual(listeners["0.0.0.0:%d" % port]["protocol"], "http")
+
+    def test_check_sees_a_mistake_in_the_mail_part(self):
+        """The mail keys of coop.toml are really read by `passeur check`: a broken one fails."""
+        with open(os.path.join(SOURCE_DIR, "deploy", "examples", "coop.toml")) as f:
+            text = self.with_test_certificates(f.read())
+        binary = passeur_binary()
+        for good, bad in [('proxy_protocol = "v2"', 'proxy_protocol = "v3"'),
+                          ('type = "smtp"', 'type = "esmtp"'),
+                          ('pool = "submissions"', 'pool = "submission-tls"')]:
+            with self.subTest(bad=bad):
+                self.assertIn(good, text)
+                path = os.path.join(self.tmp, "broken-coop.toml")
+                with open(path, "w") as f:
+                    f.write(text.replace(good, bad, 1))
+                rc, out, err = run_check(binary, path)
+                self.assertNotEqual(rc, 0, out)
+                self.assertIn("broken-coop.toml:", err)
 
 
 if __name__ == "__main__":
