@@ -75,9 +75,9 @@ class ExamplesTest(ProxyTestCase):
             return tomllib.load(f)
 
     def test_coop_edge_has_the_mail_ports(self):
-        """coop.toml is the co-op's whole edge (its table of services and node ports): every mail port,
-        TLS at Passeur where the port is implicit TLS, each pool on the three nodes' ports with
-        PROXY v2 and a check of its protocol."""
+        """coop.toml is the co-op's whole edge (its table of services and node ports): every
+        mail port, TLS at Passeur where the port is implicit TLS, each pool on the three nodes'
+        ports with PROXY v2 and a check of its protocol."""
         edge = self.coop_edge()
         listeners = {l["listen"]: l for l in edge["listener"]}
         expected = {  # port: (tls at Passeur, pool, node port, check)
