@@ -191,6 +191,7 @@ bool Server::apply_reload(std::string* message) {
     checker_->update(next);
     admin_->set_token(next->config().server.admin_token);
   } catch (const std::exception& e) {
+    geo_->reload(snapshot_->config().geoip, nullptr);  // back to the running config's database
     log_error(std::string("reload of ") + path + " rejected: " + e.what());
     if (message) *message = e.what();
     return false;

@@ -177,6 +177,30 @@ class GeoipStartTest(ProxyTestCase):
             self.assertEqual(rc, 1)
             self.assertIn("cannot be used", cerr)
 
+    def test_reload_adding_a_broken_database_is_rejected(self):
+        nginx = self.start_nginx()
+        p = self.start_passeur([{"pool": "main"}], {"main": {"nodes": [nginx.address]}})
+        broken = os.path.join(self.tmp, "broken.mmdb")
+        with open(broken, "w") as f:
+            f.write("not a database\n")
+        p.routes = [{"pool": "main", "deny_countries": ["CN"]}]
+        p.extra_config = geoip_table(broken)
+        p.write_config()
+        p.signal(signal.SIGHUP)
+        wait_stderr(p, "rejected: its [geoip] database cannot be used")
+        self.assertIn("geoip database %s (reload) refused" % broken, p.stderr_text())
+        # The running config stays: no country field, requests served.
+        self.assertEqual(request_from(CN, p.port, "x.test")[0], 200)
+        wait_until(lambda: any(l.startswith(CN + ":") for l in p.access_lines()), 5,
+                   message="access line")
+        self.assertNotIn("country=", [l for l in p.access_lines() if l.startswith(CN)][0])
+        # Fixed: the next reload takes it, and the rule applies.
+        write_db(broken)
+        p.signal(signal.SIGHUP)
+        wait_stderr(p, "loaded (reload)")
+        wait_until(lambda: request_from(CN, p.port, "x.test")[0] == 403, 5,
+                   message="rule applied")
+
     def test_country_keys_need_a_geoip_table(self):
         nginx = self.start_nginx()
         p = self.start_passeur([{"pool": "main", "deny_countries": ["CN"]}],
