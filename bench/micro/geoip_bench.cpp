@@ -2,7 +2,10 @@
 // public test databases in shared/testdata/geoip), and the access rule checked after it.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -77,5 +80,33 @@ void BM_GeoLookupAndRule(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GeoLookupAndRule);
+
+// A database given in PASSEUR_BENCH_MMDB (bench/micro/make_bench_mmdb.pl makes one of a few
+// MB), looked up with 64Ki random IPv4 addresses: the search tree's nodes are spread over
+// megabytes, so the cache misses of a production database show. Registered only when set.
+void BM_GeoLookupLarge(benchmark::State& state, std::string path) {
+  std::string error;
+  auto db = routing::GeoDatabase::open(path, error);
+  if (!db) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<ip::address> list;
+  std::mt19937 rng(42);
+  for (int i = 0; i < 65536; ++i) list.push_back(ip::address_v4(static_cast<uint32_t>(rng())));
+  size_t i = 0, found = 0;
+  for (auto _ : state) {
+    routing::Country c = db->lookup(list[i++ & 65535]);
+    found += c.known();
+    benchmark::DoNotOptimize(c);
+  }
+  state.counters["found_share"] = static_cast<double>(found) / static_cast<double>(i ? i : 1);
+}
+
+const bool kLargeRegistered = [] {
+  const char* path = std::getenv("PASSEUR_BENCH_MMDB");
+  if (path && *path) benchmark::RegisterBenchmark("BM_GeoLookupLarge", BM_GeoLookupLarge, path);
+  return true;
+}();
 
 }  // namespace
