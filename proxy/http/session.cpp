@@ -414,7 +414,10 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       req,
       RequestRewrite{.target = target,
                      .client_ip = peer_ip_,
-                     .country_header = snap_->config().geoip.header,
+                     // Without [geoip] the header is left alone, as any other.
+                     .country_header = snap_->config().geoip.database.empty()
+                                           ? std::string_view()
+                                           : std::string_view(snap_->config().geoip.header),
                      .country = country_.known() ? country_.code() : std::string_view(),
                      .proto = kTls ? "https" : "http",
                      .host = req.host,

@@ -201,6 +201,15 @@ class GeoipStartTest(ProxyTestCase):
         wait_until(lambda: request_from(CN, p.port, "x.test")[0] == 403, 5,
                    message="rule applied")
 
+    def test_without_geoip_the_header_is_left_alone(self):
+        nginx = self.start_nginx(extra_server=COUNTRY_ECHO)
+        p = self.start_passeur([{"pool": "main"}], {"main": {"nodes": [nginx.address]}})
+        r = request_from(DE, p.port, "x.test", "/country", [("X-Country-Code", "US")])
+        self.assertEqual(r, (200, "country=[US]\n"))
+        wait_until(lambda: any(l.startswith(DE + ":") for l in p.access_lines()), 5,
+                   message="access line")
+        self.assertNotIn("country=", [l for l in p.access_lines() if l.startswith(DE)][0])
+
     def test_country_keys_need_a_geoip_table(self):
         nginx = self.start_nginx()
         p = self.start_passeur([{"pool": "main", "deny_countries": ["CN"]}],
