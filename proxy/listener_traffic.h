@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "routing/access_rule.h"
+#include "routing/country.h"
 #include "routing/local_counters.h"
 #include "tls/handshake_result.h"
 
@@ -18,6 +20,9 @@ struct alignas(64) ListenerTraffic {
   std::array<routing::LocalCounter, tls::kTlsVersions> handshakes_ok;           // by version
   std::array<routing::LocalCounter, tls::kHandshakeResults> handshakes_failed;  // by result
   routing::SessionHistogram session_time;  // TCP sessions: from accept to close
+  // With a [geoip] database: connections by the client's country (index 0: unknown).
+  std::array<routing::LocalCounter, routing::kCountrySlots> countries;
+  std::array<routing::LocalCounter, routing::kRefusals> refused;  // by routing::Refusal
 };
 
 }  // namespace proxy

@@ -2,6 +2,7 @@
 //   passeur -c FILE           run with this config
 //   passeur check -c FILE     validate a config file (errors as FILE:LINE:COL: message)
 //   passeur ctl ...           the admin API from the command line
+//   passeur geoip lookup IP   the country of an address and the access rules' verdicts
 //   passeur version
 //   passeur help [SUBCOMMAND]
 #include <cstdio>
@@ -11,9 +12,11 @@
 
 #include "proxy/admin/ctl.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/geoip_command.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/usage.h"
+#include "routing/geo_database.h"
 #include "tls/cert_store.h"
 
 namespace {
@@ -53,6 +56,14 @@ int check(const std::string& path) {
     for (const auto& e : certs.errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), e.c_str());
     if (!certs.errors.empty()) return 1;
   }
+  if (const std::string& db = r.config->geoip.database; !db.empty()) {
+    std::string error;
+    if (!routing::GeoDatabase::open(db, error)) {
+      std::fprintf(stderr, "%s: [geoip] database \"%s\" cannot be used: %s\n", path.c_str(),
+                   db.c_str(), error.c_str());
+      return 1;
+    }
+  }
   std::printf("%s: ok\n", path.c_str());
   return 0;
 }
@@ -75,6 +86,7 @@ int run(const std::string& path) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "ctl") == 0) return proxy::admin::run_ctl(argc, argv);
   if (argc > 1 && std::strcmp(argv[1], "help") == 0) return help(argc, argv);
+  if (argc > 1 && std::strcmp(argv[1], "geoip") == 0) return proxy::run_geoip_command(argc, argv);
   std::string command = "run";
   std::string config;
   for (int i = 1; i < argc; ++i) {

@@ -69,6 +69,11 @@ Server::Server(Config config) {
   for (const auto& l : config.listeners)
     listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>() : nullptr);
   load_certificates(config, true);
+  // Before anything is bound: a missing or broken database stops the start.
+  geo_ = std::make_unique<GeoWatcher>(control_, [this](GeoWatcher::Database db) {
+    for (auto& w : workers_) w->swap_geo(db);
+  });
+  geo_->start(config.geoip);
   snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr, n);
   // The admin API first: once a traffic port accepts, the admin port does too, and a taken
   // admin port fails the start before any listener opens.
@@ -84,6 +89,7 @@ Server::Server(Config config) {
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
     workers_.back()->bind(listeners);
+    workers_.back()->swap_geo(geo_->current());
   }
   checker_ = std::make_unique<health::HealthChecker>(control_);
 }
@@ -165,6 +171,16 @@ bool Server::apply_reload(std::string* message) {
   if (cfg.server.workers != old_server.workers || cfg.server.access_log != old_server.access_log ||
       cfg.server.admin_listen != old_server.admin_listen)
     log_info("[server] workers, access_log and admin_listen changes take effect on restart");
+  // A database that cannot be opened keeps the one in use, if any; without one, rules on
+  // countries could not be applied: the whole reload is refused.
+  std::string geo_message;
+  const bool geo_ok = geo_->reload(cfg.geoip, &geo_message);
+  if (!geo_ok && !geo_->current()) {
+    geo_->reload(snapshot_->config().geoip, nullptr);
+    log_error("reload of " + path + " rejected: its [geoip] database cannot be used");
+    if (message) *message = geo_message;
+    return false;
+  }
   // A broken certificate keeps the old ones, not the old routes; the reload counts as failed.
   const bool certs_ok = load_certificates(cfg, false);
   try {
@@ -175,8 +191,14 @@ bool Server::apply_reload(std::string* message) {
     checker_->update(next);
     admin_->set_token(next->config().server.admin_token);
   } catch (const std::exception& e) {
+    geo_->reload(snapshot_->config().geoip, nullptr);  // back to the running config's database
     log_error(std::string("reload of ") + path + " rejected: " + e.what());
     if (message) *message = e.what();
+    return false;
+  }
+  if (!geo_ok) {
+    log_error("reloaded " + path + " but not its geoip database: the one in use stays");
+    if (message) *message = "reloaded " + path + " but not its geoip database: " + geo_message;
     return false;
   }
   if (!certs_ok) {
@@ -223,6 +245,7 @@ int Server::run() {
                               " ms to finish");
     for (auto& w : workers_) w->stop(grace);
     checker_->stop();
+    geo_->stop();
     admin_->stop();
   };
   signals_.async_wait(on_signal);

@@ -14,6 +14,7 @@
 #include "proxy/access_log.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/settings.h"
+#include "proxy/geo_watcher.h"
 #include "proxy/health/health_checker.h"
 #include "proxy/metrics/exposition.h"
 #include "proxy/snapshot.h"
@@ -53,6 +54,7 @@ class Server {
   std::unique_ptr<AccessLog> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<health::HealthChecker> checker_;
+  std::unique_ptr<GeoWatcher> geo_;  // [geoip]: the database the workers look countries up in
   std::unique_ptr<admin::AdminServer> admin_;
   metrics::ReloadStats reloads_;
   int64_t start_unix_ = 0;

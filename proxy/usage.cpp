@@ -9,6 +9,9 @@ const char* const kUsage =
     "                                 talk to a running passeur's admin API:\n"
     "                                 pools | drain POOL NODE | ready POOL NODE |\n"
     "                                 maintenance POOL NODE | reload\n"
+    "       passeur geoip lookup IP [-c FILE | -d DATABASE]\n"
+    "                                 the country of an address and what each\n"
+    "                                 listener's and route's access rule decides\n"
     "       passeur version           print the version\n"
     "       passeur help [SUBCOMMAND] this text, or the help of one subcommand\n"
     "\n"
@@ -39,10 +42,21 @@ constexpr const char* kRun =
 constexpr const char* kCheck =
     "usage: passeur check -c FILE\n"
     "\n"
-    "Validates the config FILE and loads its certificates, then exits: 0 and\n"
+    "Validates the config FILE, loads its certificates and opens its [geoip]\n"
+    "database, then exits: 0 and\n"
     "\"FILE: ok\" when it would run, 1 with every problem on stderr as\n"
     "FILE:LINE:COLUMN: message otherwise. Nothing is bound. Run it before a reload\n"
     "(the packaged systemd unit runs it before every start and reload).\n";
+
+constexpr const char* kGeoip =
+    "usage: passeur geoip lookup IP [-c FILE | -d DATABASE]\n"
+    "\n"
+    "Looks IP up in the [geoip] database of the config FILE (default\n"
+    "/etc/passeur/passeur.toml) and prints its country (an ISO 3166 code, or\n"
+    "\"unknown\"), then what each listener's rule (closed at accept) and each route's\n"
+    "rule (403 forbidden) decides for it, with the reason: source, country or\n"
+    "unknown_country. With -d DATABASE, only the country from that .mmdb file.\n"
+    "Exit status 1 when the config or the database cannot be used.\n";
 
 constexpr const char* kVersion =
     "usage: passeur version   (or -v, --version)\n"
@@ -53,13 +67,14 @@ constexpr const char* kHelp =
     "usage: passeur help [SUBCOMMAND]   (or -h, --help)\n"
     "\n"
     "Prints the summary of every subcommand, or the help of one: run, check, ctl,\n"
-    "version, help.\n";
+    "geoip, version, help.\n";
 
 }  // namespace
 
 const char* subcommand_help(std::string_view name) {
   if (name == "run") return kRun;
   if (name == "check") return kCheck;
+  if (name == "geoip") return kGeoip;
   if (name == "version") return kVersion;
   if (name == "help") return kHelp;
   return nullptr;

@@ -91,14 +91,22 @@ void Worker::accept_loop(size_t i) {
     listener_traffic_[i].accepted.add();
     // Listener indexes are stable across reloads (a reload may not change the listener set).
     size_t listener_index = i;
+    routing::Country country;
+    // TCP sessions decide once a PROXY header may have named the real client.
+    if (!listener_tcp_[i] && admit(i, peer.address(), country) != routing::Refusal::None) {
+      sock.close(ignored);  // refused before TLS and before any byte is read
+      accept_loop(i);
+      return;
+    }
     if (listener_tcp_[i]) {
       tcp_relay::start_tcp_session(*this, std::move(sock), listener_index, peer, listener_tls_[i]);
     } else if (const tls::ServerTls* t = listener_tls_[i]) {
       if (SSL* ssl = t->new_ssl()) {
-        http::start_https_session(*this, tls::Stream(std::move(sock), ssl), listener_index, peer);
+        http::start_https_session(*this, tls::Stream(std::move(sock), ssl), listener_index, peer,
+                                  country);
       }  // else: out of memory in OpenSSL; the socket closes
     } else {
-      http::start_http_session(*this, std::move(sock), listener_index, peer);
+      http::start_http_session(*this, std::move(sock), listener_index, peer, country);
     }
     accept_loop(i);
   });
@@ -127,6 +135,24 @@ void Worker::tick() {
 
 void Worker::swap_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   asio::post(ctx_, [this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::swap_geo(std::shared_ptr<const routing::GeoDatabase> geo) {
+  asio::post(ctx_, [this, g = std::move(geo)]() mutable { geo_ = std::move(g); });
+}
+
+routing::Refusal Worker::admit(size_t i, const asio::ip::address& client,
+                               routing::Country& country) {
+  ListenerTraffic& t = listener_traffic_[i];
+  if (geo_) {
+    country = geo_->lookup(client);
+    t.countries[country.index()].add();
+  }
+  const routing::AccessRule& rule = snapshot_->config().listeners[i].access;
+  if (rule.empty()) return routing::Refusal::None;
+  routing::Refusal r = rule.check(client, country);
+  if (r != routing::Refusal::None) t.refused[static_cast<size_t>(r)].add();
+  return r;
 }
 
 void Worker::stop(std::chrono::milliseconds grace) {

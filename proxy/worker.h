@@ -20,6 +20,7 @@
 #include "proxy/http/upstream_pool.h"
 #include "proxy/listener_traffic.h"
 #include "proxy/snapshot.h"
+#include "routing/geo_database.h"
 #include "routing/random.h"
 #include "tls/server_tls.h"
 
@@ -42,6 +43,8 @@ class Worker {
   void start();
   // From any thread: the next requests use this snapshot.
   void swap_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  // From any thread: new connections look their country up in this database (null: none).
+  void swap_geo(std::shared_ptr<const routing::GeoDatabase> geo);
   // From any thread: stop accepting, finish in-flight work, force-close after `grace`.
   void stop(std::chrono::milliseconds grace);
   void join();
@@ -61,6 +64,12 @@ class Worker {
   ListenerTraffic& listener_traffic(size_t i) { return listener_traffic_[i]; }
   const ListenerTraffic& listener_traffic(size_t i) const { return listener_traffic_[i]; }
   size_t listener_count() const { return listener_names_.size(); }
+  // A new connection on listener `i` from `client` (the PROXY header's source when one was
+  // taken): its country is looked up (unknown without a database) and counted, and the
+  // listener's access rule decides. A refusal is counted too; the caller closes.
+  routing::Refusal admit(size_t i, const boost::asio::ip::address& client,
+                         routing::Country& country);
+  bool has_geo() const { return geo_ != nullptr; }
 
  private:
   void accept_loop(size_t listener_index);
@@ -71,6 +80,7 @@ class Worker {
   // What sessions touch comes first: it must outlive the io_context, whose destruction
   // destroys the coroutine frames of connections still open.
   std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const routing::GeoDatabase> geo_;
   routing::FastRandom random_;
   http::BufferPool buffers_;
   LogBuffer log_;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "routing/access_rule.h"
+
 namespace routing {
 
 using Millis = std::chrono::milliseconds;
@@ -101,6 +103,7 @@ struct RouteSettings {
   std::string pool;
   uint64_t max_body = 64ull << 20;  // 0 = unlimited
   UpstreamTimeouts timeouts;
+  AccessRule access;  // countries and sources refused with 403
 };
 
 }  // namespace routing

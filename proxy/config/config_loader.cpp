@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "proxy/admin/token.h"
+#include "proxy/config/access_keys.h"
 #include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
 #include "proxy/config/tcp_listener.h"
@@ -62,8 +63,9 @@ class Loader {
   Config load(const std::string& path) {
     config_.path = path;
     Section top(errors_, root_, "at the top level",
-                {"server", "certificate", "listener", "route", "pool"});
+                {"server", "certificate", "listener", "route", "pool", "geoip"});
     if (auto* server = top.table("server", "[server]")) read_server(*server);
+    if (auto* geoip = top.table("geoip", "[geoip]")) read_geoip(*geoip, errors_, config_.geoip);
     admin_ = parse_endpoint(config_.server.admin_listen);
     if (auto* pools = top.table("pool", "[pool.NAME]")) read_pools(*pools);
     for (auto* table : tables(top, "certificate")) read_certificate(*table);
@@ -137,11 +139,30 @@ class Loader {
   }
 
   void read_listener(const toml::table& table) {
-    Section s(
-        errors_, table, "in [[listener]]",
-        {"name", "listen", "protocol", "header_timeout", "keepalive_timeout", "client_timeout",
-         "max_header", "forwarded", "via", "tls", "default_certificate", "handshake_timeout",
-         "hsts", "redirect_to_https", "pool", "idle_timeout", "connect_timeout", "accept_proxy"});
+    Section s(errors_, table, "in [[listener]]",
+              {"name",
+               "listen",
+               "protocol",
+               "header_timeout",
+               "keepalive_timeout",
+               "client_timeout",
+               "max_header",
+               "forwarded",
+               "via",
+               "tls",
+               "default_certificate",
+               "handshake_timeout",
+               "hsts",
+               "redirect_to_https",
+               "pool",
+               "idle_timeout",
+               "connect_timeout",
+               "accept_proxy",
+               "allow_countries",
+               "deny_countries",
+               "allow_unknown_country",
+               "allow_sources",
+               "deny_sources"});
     ListenerSettings out;
     std::optional<Address> listen;
     if (s.require("listen")) listen = s.address("listen");
@@ -175,6 +196,7 @@ class Loader {
     if (auto v = s.boolean("via")) out.via = *v;
     read_listener_tls(s, out);
     read_listener_protocol_keys(s, errors_, pool_names_, out);
+    read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
 
     bool address_repeated = false;
     if (listen) {
@@ -239,7 +261,8 @@ class Loader {
   void read_route(const toml::table& table) {
     Section s(errors_, table, "in [[route]]",
               {"host", "path_prefix", "pool", "max_body", "connect_timeout", "response_timeout",
-               "tunnel_timeout"});
+               "tunnel_timeout", "allow_countries", "deny_countries", "allow_unknown_country",
+               "allow_sources", "deny_sources"});
     routing::RouteSettings out;
     bool matchable = true;  // host and path_prefix are valid: check for a repeated route
     if (auto v = s.string("host")) {
@@ -274,6 +297,7 @@ class Loader {
     if (auto v = s.duration("connect_timeout")) out.timeouts.connect = *v;
     if (auto v = s.duration("response_timeout")) out.timeouts.response = *v;
     if (auto v = s.duration("tunnel_timeout")) out.timeouts.tunnel = *v;
+    read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
 
     auto key = std::pair(out.host.value_or(""), out.path_prefix);
     auto line = matchable ? routes_.repeat(key, s.source()) : std::nullopt;

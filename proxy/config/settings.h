@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy/tcp/cidr.h"
+#include "routing/access_rule.h"
 #include "routing/settings.h"
 #include "tls/settings.h"
 
@@ -48,6 +49,15 @@ struct ListenerSettings {
   Millis connect_timeout = Millis(3'000);     // to a node; a failed connect tries another
   // Sources allowed (and required) to start with a PROXY header (v1 or v2); empty = none.
   std::vector<tcp_relay::Cidr> accept_proxy;
+  // Who may connect: checked at accept (after the PROXY header), before TLS.
+  routing::AccessRule access;
+};
+
+// [geoip]: the MaxMind database that countries are looked up in.
+struct GeoipSettings {
+  std::string database;                   // .mmdb path; empty = no [geoip]
+  std::string header = "X-Country-Code";  // sent to HTTP backends; empty = not sent
+  Millis check_interval = Millis(5'000);  // how often the file is checked for a replacement
 };
 
 struct Config {
@@ -57,6 +67,7 @@ struct Config {
   std::vector<ListenerSettings> listeners;
   std::vector<routing::RouteSettings> routes;
   std::vector<routing::PoolSettings> pools;
+  GeoipSettings geoip;
 };
 
 }  // namespace proxy

@@ -27,6 +27,7 @@ void format_access_line(const AccessLine& l, std::string& out) {
   append_seconds(out, l.upstream_seconds);
   out.append(" request_time=");
   append_seconds(out, l.total_seconds);
+  if (!l.country.empty()) out.append(" country=").append(l.country);
   out.push_back('\n');
 }
 

@@ -1,6 +1,7 @@
 // One access log line, formatted like nginx's combined log with the proxy's own fields:
 // 127.0.0.1:51234 - [21/Nov/2026:18:30:00.123 +0000] "GET / HTTP/1.1" 200 612 host="a.b"
 //   listener=web pool=webmail node=node1 upstream_time=0.002 request_time=0.003
+//   [country=DE, with a [geoip] database]
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@ struct AccessLine {
   std::string_view listener;
   std::string_view pool;  // empty: answered by Passeur itself
   std::string_view node;
+  std::string_view country;      // with [geoip]: ISO code or "-"; empty: no field
   double upstream_seconds = -1;  // < 0: no upstream response
   double total_seconds = 0;
 };

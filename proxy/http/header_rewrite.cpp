@@ -62,6 +62,9 @@ void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::s
       if (f.name.size() == 15 && iequals(f.name, "x-forwarded-for")) xff_open = true;
       continue;
     }
+    if (!rw.country_header.empty() && f.name.size() == rw.country_header.size() &&
+        iequals(f.name, rw.country_header))
+      continue;  // a client's own claim of its country
     append_line(out, f.name, f.value);
   }
   // X-Forwarded-For: the list received (every copy, in order) plus the client's address.
@@ -86,6 +89,8 @@ void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::s
     out.append("\r\n");
   }
   if (rw.via) append_line(out, "Via", req.version == 10 ? "1.0 passeur" : "1.1 passeur");
+  if (!rw.country_header.empty() && !rw.country.empty())
+    append_line(out, rw.country_header, rw.country);
   if (rw.websocket)
     out.append("Connection: upgrade\r\nUpgrade: ").append(req.upgrade).append("\r\n");
   if (rw.chunked) {

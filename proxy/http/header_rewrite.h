@@ -14,12 +14,15 @@ namespace proxy::http {
 struct RequestRewrite {
   std::string_view target;     // origin-form target to send
   std::string_view client_ip;  // appended to X-Forwarded-For
-  std::string_view proto;      // "http" or "https"
-  std::string_view host;       // original Host, for X-Forwarded-Host
-  bool forwarded = false;      // also send RFC 7239 Forwarded
-  bool via = false;            // add Via
-  bool websocket = false;      // keep Upgrade / Connection: upgrade
-  bool chunked = false;        // body is sent chunked
+  // [geoip] header: any copy from the client is removed, and `country` sent when not empty.
+  std::string_view country_header;
+  std::string_view country;
+  std::string_view proto;  // "http" or "https"
+  std::string_view host;   // original Host, for X-Forwarded-Host
+  bool forwarded = false;  // also send RFC 7239 Forwarded
+  bool via = false;        // add Via
+  bool websocket = false;  // keep Upgrade / Connection: upgrade
+  bool chunked = false;    // body is sent chunked
   std::optional<uint64_t> content_length;
 };
 

@@ -48,8 +48,8 @@ constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 template <class Stream>
 class Session final : public TrackedConnection {
  public:
-  Session(Worker& w, Stream stream, size_t listener, tcp::endpoint peer)
-      : w_(w), client_(std::move(stream)), listener_(listener), peer_(peer) {
+  Session(Worker& w, Stream stream, size_t listener, tcp::endpoint peer, routing::Country country)
+      : w_(w), client_(std::move(stream)), listener_(listener), peer_(peer), country_(country) {
     peer_ip_ = peer_.address().to_string();
     w_.connections().push_back(*this);
     w_.listener_traffic(listener_).active.add(1);
@@ -193,6 +193,7 @@ class Session final : public TrackedConnection {
   size_t listener_;
   tcp::endpoint peer_;
   std::string peer_ip_;
+  routing::Country country_;  // of the peer, looked up once at accept
   std::string hsts_;  // "Strict-Transport-Security: ...\r\n" for a TLS listener that sets it
   std::shared_ptr<const Snapshot> snap_;
   UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
@@ -388,10 +389,17 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   routing::Pool& pool = snap_->route_pool(route_index);
   const ListenerSettings& ls = listener();
   const tls::ClientTls* up_tls = snap_->client_tls(pool);
-  pool_name_ = pool.name();
 
   const uint64_t content_length = req.content_length.value_or(0);
   const bool has_body = req.chunked || content_length > 0;
+  if (!route.access.empty() &&
+      route.access.check(peer_.address(), country_) != routing::Refusal::None) {
+    // A body we won't read cannot keep the connection in sync.
+    bool keep = co_await send_error(403, "forbidden", has_body || !req.keep_alive());
+    finish_request(req, 403);
+    co_return keep;
+  }
+  pool_name_ = pool.name();
   if (route.max_body && content_length > route.max_body) {
     finish_request(req, 413);
     co_return co_await send_error(413, "request body too large", true);
@@ -406,6 +414,11 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       req,
       RequestRewrite{.target = target,
                      .client_ip = peer_ip_,
+                     // Without [geoip] the header is left alone, as any other.
+                     .country_header = snap_->config().geoip.database.empty()
+                                           ? std::string_view()
+                                           : std::string_view(snap_->config().geoip.header),
+                     .country = country_.known() ? country_.code() : std::string_view(),
                      .proto = kTls ? "https" : "http",
                      .host = req.host,
                      .forwarded = ls.forwarded,
@@ -710,6 +723,7 @@ void Session<Stream>::log_request(const RequestHead& req, unsigned status, Clock
                   .listener = listener().name,
                   .pool = pool_name_,
                   .node = node_name_,
+                  .country = w_.has_geo() ? country_.code() : std::string_view(),
                   .upstream_seconds = upstream_end_ > upstream_start_
                                           ? Seconds(upstream_end_ - upstream_start_).count()
                                           : -1.0,
@@ -720,14 +734,16 @@ void Session<Stream>::log_request(const RequestHead& req, unsigned status, Clock
 
 }  // namespace
 
-void start_http_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer) {
+void start_http_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer,
+                        routing::Country country) {
   Session<tcp::socket>::wait_for_request(
-      std::make_unique<Session<tcp::socket>>(worker, std::move(socket), listener, peer));
+      std::make_unique<Session<tcp::socket>>(worker, std::move(socket), listener, peer, country));
 }
 
-void start_https_session(Worker& worker, tls::Stream stream, size_t listener, tcp::endpoint peer) {
+void start_https_session(Worker& worker, tls::Stream stream, size_t listener, tcp::endpoint peer,
+                         routing::Country country) {
   Session<tls::Stream>::handshake(
-      std::make_unique<Session<tls::Stream>>(worker, std::move(stream), listener, peer));
+      std::make_unique<Session<tls::Stream>>(worker, std::move(stream), listener, peer, country));
 }
 
 }  // namespace proxy::http

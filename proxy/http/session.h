@@ -8,6 +8,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "routing/country.h"
+
 namespace proxy {
 class Worker;
 }
@@ -19,11 +21,12 @@ namespace proxy::http {
 
 // Takes over an accepted connection and serves it until it closes. `listener` indexes the
 // snapshot's listeners. Returns at once; the session lives in its pending operations.
+// `country`: the client's, looked up once at accept (unknown without a [geoip] database).
 void start_http_session(Worker& worker, boost::asio::ip::tcp::socket socket, size_t listener,
-                        boost::asio::ip::tcp::endpoint peer);
+                        boost::asio::ip::tcp::endpoint peer, routing::Country country);
 
 // The same over TLS: the handshake runs first, bounded by the listener's handshake_timeout.
 void start_https_session(Worker& worker, tls::Stream stream, size_t listener,
-                         boost::asio::ip::tcp::endpoint peer);
+                         boost::asio::ip::tcp::endpoint peer, routing::Country country);
 
 }  // namespace proxy::http

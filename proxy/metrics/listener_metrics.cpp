@@ -75,6 +75,32 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
                        routing::SessionHistogram::bounds_ns());
   }
 
+  FamilyBuilder refused(out, "passeur_listener_refused_connections_total",
+                        "Connections closed at accept by the listener's access rule, by reason: "
+                        "source, country, unknown_country.",
+                        MetricType::Counter);
+  for (size_t i = 0; i < n; ++i) {
+    if (listeners[i].access.empty()) continue;
+    for (size_t r = 1; r < routing::kRefusals; ++r)
+      refused.counter({{"listener", listeners[i].name},
+                       {"reason", std::string(routing::refusal_name(routing::Refusal(r)))}},
+                      sum(s, i, [r](const auto& t) { return t.refused[r].get(); }));
+  }
+
+  // Only the countries seen: a series per country ever met, not 677 per listener.
+  FamilyBuilder countries(out, "passeur_connections_by_country_total",
+                          "Client connections by the client's country (ISO 3166 code, or "
+                          "unknown), with a [geoip] database; refused ones included.",
+                          MetricType::Counter);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < routing::kCountrySlots; ++c) {
+      uint64_t v = sum(s, i, [c](const auto& t) { return t.countries[c].get(); });
+      if (v == 0) continue;
+      countries.counter({{"listener", listeners[i].name},
+                         {"country", std::string(routing::Country::from_index(c).label())}},
+                        v);
+    }
+
   FamilyBuilder in(out, "passeur_listener_received_bytes_total",
                    "Request bytes received from clients (heads and bodies).", MetricType::Counter);
   for (size_t i = 0; i < n; ++i)

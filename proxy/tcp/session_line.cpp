@@ -22,6 +22,7 @@ void format_session_line(const SessionLine& l, std::string& out) {
   out.append(" duration=");
   append_seconds(out, l.total_seconds);
   out.append(" close=").append(l.cause);
+  if (!l.country.empty()) out.append(" country=").append(l.country);
   out.push_back('\n');
 }
 

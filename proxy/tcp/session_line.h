@@ -1,6 +1,7 @@
 // The access log line of a TCP session:
 // 127.0.0.1:51234 - [21/Nov/2026:18:30:00.123 +0000] "TCP imaps" listener=imaps pool=imap
 //   node=node1 bytes_in=120 bytes_out=4512 connect_time=0.001 duration=12.345 close=client_fin
+//   [country=DE, with a [geoip] database]
 // bytes_in: from the client to the node; bytes_out: from the node to the client (after TLS).
 #pragma once
 
@@ -20,7 +21,8 @@ struct SessionLine {
   uint64_t bytes_out = 0;
   double connect_seconds = -1;  // < 0: no connection to a node
   double total_seconds = 0;
-  std::string_view cause;  // why the session ended
+  std::string_view cause;    // why the session ended
+  std::string_view country;  // with [geoip]: ISO code or "-"; empty: no field
 };
 
 void format_session_line(const SessionLine& line, std::string& out);

@@ -122,6 +122,7 @@ class TcpSession final : public TrackedConnection {
   tcp::endpoint peer_;    // who connected
   tcp::endpoint client_;  // the client: the peer, or the source of its PROXY header
   std::optional<tcp::endpoint> destination_;  // from the PROXY header
+  routing::Country country_;                  // of the client, with a [geoip] database
   routing::NodeLease lease_;
   const routing::Node* node_ = nullptr;
   std::string_view pool_name_;
@@ -144,6 +145,20 @@ awaitable<void> TcpSession::run() {
   const bool trusted = std::any_of(ls_.accept_proxy.begin(), ls_.accept_proxy.end(),
                                    [&](const Cidr& c) { return c.contains(peer_.address()); });
   if (trusted && !co_await read_proxy_header()) co_return log_session();
+  // Country and access rule: on the real client's address, before TLS and before any node.
+  switch (w_.admit(listener_, client_.address(), country_)) {
+    case routing::Refusal::None:
+      break;
+    case routing::Refusal::Source:
+      cause_ = "refused_source";
+      co_return log_session();
+    case routing::Refusal::Country:
+      cause_ = "refused_country";
+      co_return log_session();
+    case routing::Refusal::UnknownCountry:
+      cause_ = "refused_unknown_country";
+      co_return log_session();
+  }
 
   if (server_tls_) {
     SSL* ssl = server_tls_->new_ssl();
@@ -405,7 +420,8 @@ void TcpSession::log_session() {
                    .bytes_out = bytes_out_,
                    .connect_seconds = node_ ? Seconds(connected_ - start_).count() : -1.0,
                    .total_seconds = Seconds(end - start_).count(),
-                   .cause = cause_ ? cause_ : "closed"};
+                   .cause = cause_ ? cause_ : "closed",
+                   .country = w_.has_geo() ? country_.code() : std::string_view()};
   format_session_line(line, log.line_buffer());
   log.line_done();
 }

@@ -768,7 +768,7 @@ class Passeur:
 
     def __init__(self, workdir, routes, pools, workers=2, access_log=None, grace_period="5s",
                  listener=None, server=None, listen_port=None, binary=None,
-                 extra_listeners=(), certificates=(), env=None):
+                 extra_listeners=(), certificates=(), env=None, extra_config=""):
         self.dir = tempfile.mkdtemp(prefix="passeur-", dir=workdir)
         self.env = env  # extra environment variables for the process
         self.binary = binary or passeur_binary()
@@ -789,6 +789,7 @@ class Passeur:
         self.extra_listeners = list(extra_listeners)
         # [[certificate]] tables: dicts with "cert" and "key"
         self.certificates = list(certificates)
+        self.extra_config = extra_config  # more tables, as TOML text ([geoip])
         self.routes = routes
         self.pools = pools
         self.proc = None
@@ -798,7 +799,8 @@ class Passeur:
     def config_text(self, routes=None, pools=None):
         return render_config(self.server, [self.listener] + self.extra_listeners,
                              self.routes if routes is None else routes,
-                             self.pools if pools is None else pools, self.certificates)
+                             self.pools if pools is None else pools,
+                             self.certificates) + self.extra_config
 
     def write_config(self, routes=None, pools=None, text=None):
         """Write the config file atomically (rename), from routes/pools or raw text."""

@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import SOURCE_DIR, main, passeur_binary, require_tool  # noqa: E402
 
-SUBCOMMANDS = ["run", "check", "ctl", "version", "help"]
+SUBCOMMANDS = ["run", "check", "ctl", "geoip", "version", "help"]
 CTL_COMMANDS = ["pools", "drain", "maintenance", "ready", "reload"]
 
 

@@ -35,6 +35,16 @@ TEST(AccessLine, HasEveryField) {
             "node=node1 upstream_time=0.002 request_time=0.250\n");
 }
 
+TEST(AccessLine, CountryFieldOnlyWithADatabase) {
+  std::string out;
+  format_access_line(AccessLine{.client = "::1", .status = 200, .listener = "web"}, out);
+  EXPECT_EQ(out.find("country="), std::string::npos) << out;
+  out.clear();
+  format_access_line(AccessLine{.client = "::1", .status = 200, .listener = "web", .country = "DE"},
+                     out);
+  EXPECT_TRUE(out.ends_with(" request_time=0.000 country=DE\n")) << out;
+}
+
 TEST(AccessLine, EscapesQuotesAndControlCharacters) {
   std::string out;
   format_access_line(AccessLine{.client = "::1",

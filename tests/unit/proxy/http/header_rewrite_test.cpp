@@ -38,6 +38,36 @@ TEST(HeaderRewrite, RequestDropsHopByHopAndAddsForwardingHeaders) {
             "X-Forwarded-Host: webmail.example.coop\r\n\r\n");
 }
 
+TEST(HeaderRewrite, CountryHeaderReplacesTheClientsCopies) {
+  RequestHead req =
+      parse_req("GET / HTTP/1.1\r\nHost: a\r\nX-Country-Code: US\r\nx-country-code: FR\r\n\r\n");
+  std::string out;
+  build_request_head(req,
+                     RequestRewrite{.target = "/",
+                                    .client_ip = "192.0.2.1",
+                                    .country_header = "X-Country-Code",
+                                    .country = "DE",
+                                    .proto = "http"},
+                     out);
+  EXPECT_EQ(out,
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\n"
+            "X-Forwarded-Proto: http\r\nX-Country-Code: DE\r\n\r\n");
+  // Unknown country: the client's copies are removed all the same, none is sent.
+  out.clear();
+  build_request_head(req,
+                     RequestRewrite{.target = "/",
+                                    .client_ip = "192.0.2.1",
+                                    .country_header = "X-Country-Code",
+                                    .proto = "http"},
+                     out);
+  EXPECT_EQ(out.find("ountry"), std::string::npos) << out;
+  // No [geoip]: the header is any other header.
+  out.clear();
+  build_request_head(req, RequestRewrite{.target = "/", .client_ip = "192.0.2.1", .proto = "http"},
+                     out);
+  EXPECT_NE(out.find("X-Country-Code: US\r\nx-country-code: FR\r\n"), std::string::npos) << out;
+}
+
 TEST(HeaderRewrite, EveryXForwardedForCopyIsKeptInOrder) {
   RequestHead req = parse_req(
       "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2, "

@@ -1,10 +1,10 @@
-#include "proxy/tcp/cidr.h"
+#include "routing/cidr.h"
 
 #include <array>
 #include <charconv>
 #include <string>
 
-namespace proxy::tcp_relay {
+namespace routing {
 namespace {
 
 namespace ip = boost::asio::ip;
@@ -65,4 +65,4 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
   return Cidr{network, static_cast<uint8_t>(prefix)};
 }
 
-}  // namespace proxy::tcp_relay
+}  // namespace routing
