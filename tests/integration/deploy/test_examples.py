@@ -20,6 +20,10 @@ from harness import (SOURCE_DIR, ProxyTestCase, main, passeur_binary,  # noqa: E
 EXAMPLES = sorted(glob.glob(os.path.join(SOURCE_DIR, "deploy", "**", "*.toml"), recursive=True))
 CERT_LINE = re.compile(r'^(\s*(cert|key)\s*=\s*)"([^"]*)"', re.M)
 TOKEN_LINE = re.compile(r'^(\s*admin_token_file\s*=\s*)"([^"]*)"', re.M)
+DATABASE_LINE = re.compile(r'^(\s*database\s*=\s*)"([^"]*\.mmdb)"', re.M)
+# MaxMind's test Country database, from the shared test data beside the source tree.
+TEST_COUNTRY_DB = os.path.join(os.path.dirname(SOURCE_DIR), "shared", "testdata", "geoip",
+                               "GeoLite2-Country-Test.mmdb")
 
 
 class ExamplesTest(ProxyTestCase):
@@ -50,7 +54,8 @@ class ExamplesTest(ProxyTestCase):
         token = os.path.join(self.tmp, "admin.token")
         with open(token, "w") as f:
             f.write("0123456789abcdef0123456789abcdef\n")
-        return TOKEN_LINE.sub(lambda m: '%s"%s"' % (m.group(1), token), text)
+        text = TOKEN_LINE.sub(lambda m: '%s"%s"' % (m.group(1), token), text)
+        return DATABASE_LINE.sub(lambda m: '%s"%s"' % (m.group(1), TEST_COUNTRY_DB), text)
 
     def test_there_are_examples(self):
         names = [os.path.relpath(p, SOURCE_DIR) for p in EXAMPLES]
@@ -104,6 +109,13 @@ class ExamplesTest(ProxyTestCase):
                          listeners["0.0.0.0:143"]["idle_timeout"])
         for port in (443, 80):
             self.assertEqual(listeners["0.0.0.0:%d" % port]["protocol"], "http")
+        # GeoIP: mail logins from the members' countries only; SMTP in open to the world.
+        self.assertTrue(edge["geoip"]["database"].endswith(".mmdb"))
+        for port in (993, 143, 995, 110, 587, 465):
+            with self.subTest(port=port):
+                self.assertEqual(listeners["0.0.0.0:%d" % port]["allow_countries"],
+                                 ["BE", "FR", "NL", "LU", "DE"])
+        self.assertNotIn("allow_countries", listeners["0.0.0.0:25"])
 
     def test_check_sees_a_mistake_in_the_mail_part(self):
         """The mail keys of coop.toml are really read by `passeur check`: a broken one fails."""
