@@ -13,6 +13,9 @@
 
 namespace proxy::metrics {
 
+// The `code` label: status classes, indexed as routing::status_class() counts them.
+inline constexpr const char* kStatusClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
 using Labels = std::initializer_list<std::pair<const char*, std::string_view>>;
 
 // Per-worker histogram buckets summed: counts per bucket (not cumulative) and the sum.

@@ -8,8 +8,6 @@ namespace {
 
 using prometheus::MetricType;
 
-constexpr const char* kCodes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-
 template <class Get>
 uint64_t sum(const Sources& s, size_t listener, Get get) {
   uint64_t total = 0;
@@ -61,7 +59,7 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
                          "Requests answered, by status class.", MetricType::Counter);
   for (size_t i = 0; i < n; ++i)
     for (size_t c = 0; c < 5; ++c)
-      requests.counter({{"listener", listeners[i].name}, {"code", kCodes[c]}},
+      requests.counter({{"listener", listeners[i].name}, {"code", kStatusClasses[c]}},
                        sum(s, i, [c](const auto& t) { return t.requests[c].get(); }));
 
   FamilyBuilder sessions(out, "passeur_listener_session_duration_seconds",

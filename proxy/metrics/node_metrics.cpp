@@ -8,7 +8,6 @@ namespace {
 
 using prometheus::MetricType;
 
-constexpr const char* kCodes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 constexpr const char* kConnectErrors[] = {"refused", "timeout", "tls", "other"};
 static_assert(std::size(kConnectErrors) == routing::kConnectErrorKinds);
 
@@ -33,7 +32,7 @@ void collect_nodes(const Sources& s, std::vector<prometheus::MetricFamily>& out)
                          MetricType::Counter);
   each_node(s, [&](const std::string& pool, const routing::Node& n) {
     for (size_t c = 0; c < 5; ++c)
-      requests.counter({{"pool", pool}, {"node", n.name()}, {"code", kCodes[c]}},
+      requests.counter({{"pool", pool}, {"node", n.name()}, {"code", kStatusClasses[c]}},
                        sum(n, [c](const auto& t) { return t.responses[c].get(); }));
   });
 
