@@ -17,6 +17,8 @@
 #include "proxy/access_log.h"
 #include "proxy/connection_registry.h"
 #include "proxy/http/body_buffer.h"
+#include "proxy/http/message_head.h"
+#include "proxy/http/recycler.h"
 #include "proxy/http/upstream_pool.h"
 #include "proxy/listener_traffic.h"
 #include "proxy/snapshot.h"
@@ -55,6 +57,8 @@ class Worker {
   routing::Random& random() { return random_; }
   http::UpstreamPool& upstreams() { return upstreams_; }
   http::BufferPool& buffers() { return buffers_; }
+  http::Recycler<http::RequestHead>& request_heads() { return request_heads_; }
+  http::Recycler<http::ResponseHead>& response_heads() { return response_heads_; }
   LogBuffer& log() { return log_; }
   ConnectionList& connections() { return connections_; }
   bool stopping() const { return stopping_; }
@@ -83,6 +87,8 @@ class Worker {
   std::shared_ptr<const routing::GeoDatabase> geo_;
   routing::FastRandom random_;
   http::BufferPool buffers_;
+  http::Recycler<http::RequestHead> request_heads_;
+  http::Recycler<http::ResponseHead> response_heads_;
   LogBuffer log_;
   ConnectionList connections_;
   std::unique_ptr<ListenerTraffic[]> listener_traffic_;  // sessions count into it as they end

@@ -42,6 +42,10 @@ constexpr size_t kMaxTries = 8;  // nodes tried for one request when connects fa
 // heads fit; a larger one continues in the head read.
 constexpr size_t kIdleBuffer = 512;
 constexpr size_t kHeadRead = 4096;
+// First read of a response: its head and, for most pages, scripts and images, the whole body,
+// passed on to the client in one write. A 16 KiB read would split a 16 KiB file in two reads and
+// two writes. The buffer belongs to the backend connection (at most `max_idle` per node).
+constexpr size_t kResponseRead = 32 * 1024;
 // Requests under this path on a redirecting listener go to the route made for them (certbot).
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 
@@ -253,7 +257,8 @@ awaitable<bool> Session<Stream>::serve_one() {
   pool_name_ = node_name_ = {};
   deadline_in(ls.header_timeout);
 
-  RequestHead req;
+  auto req_slot = w_.request_heads().acquire();
+  RequestHead& req = *req_slot;
   error_code ec;
   HeadStatus st =
       co_await read_head(client_, cbuf_, req, ls.max_header, kHeadRead, parse_request_head, ec);
@@ -527,11 +532,12 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
 
   // The response. Interim 1xx answers are passed on and the final one is read next.
   bool replayed = false;  // after a fresh connection died: the one retry on another node
+  auto res_slot = w_.response_heads().acquire();
   for (;;) {
-    ResponseHead res;
+    ResponseHead& res = *res_slot;
     error_code ec;
     deadline_in(route.timeouts.response);
-    HeadStatus st = co_await read_head(up->stream, up->buffer, res, kMaxResponseHead, kRelayRead,
+    HeadStatus st = co_await read_head(up->stream, up->buffer, res, kMaxResponseHead, kResponseRead,
                                        parse_response_head, ec);
     if (st != HeadStatus::Complete) {
       upstream_ = nullptr;
