@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 #include "proxy/config/address.h"
@@ -61,29 +62,77 @@ class Session final : public TrackedConnection {
   ~Session() { w_.listener_traffic(listener_).active.add(-1); }
 
   // Waits for the next request without any coroutine frame, parser or large buffer: an idle
-  // keep-alive connection is this object, its socket, a 512-byte buffer and one pending read,
-  // whose handler owns the session. A read (not a readiness wait) costs no epoll_ctl: the
-  // socket stays registered edge-triggered, so resuming an idle connection costs no system
-  // call. When bytes arrive, a coroutine serves the requests they start.
+  // keep-alive connection is this object, its socket and one pending operation, whose handler
+  // owns the session. The socket stays registered edge-triggered, so going idle and waking up
+  // cost no epoll_ctl. When bytes arrive, a coroutine serves the requests they start.
   static void wait_for_request(std::unique_ptr<Session> self) {
     Session& s = *self;
     if (s.close_after_ || s.w_.stopping()) return close(std::move(self));
     if (s.cbuf_.size() > 0) return serve(std::move(self));
-    if (s.cbuf_.capacity() > kIdleBuffer) s.cbuf_.shrink_to_fit();
-    s.idle_ = true;
     s.expired_ = false;
     const ListenerSettings& ls = s.w_.snapshot()->config().listeners[s.listener_];
     s.deadline_in(s.first_ ? ls.header_timeout : ls.keepalive_timeout);
-    s.client_.async_read_some(
-        s.cbuf_.prepare(kIdleBuffer), [self = std::move(self)](error_code ec, size_t n) mutable {
-          Session& s = *self;
-          s.idle_ = false;
-          s.cbuf_.commit(n);
-          if (ec == asio::error::eof || (!ec && (s.close_after_ || s.w_.stopping())))
-            return close(std::move(self));
-          if (ec) return;  // reset or timed out: nothing to say
-          serve(std::move(self));
-        });
+    if constexpr (kTls) {
+      // Over TLS, a pending read with a 512-byte buffer (OpenSSL may hold decrypted bytes that
+      // no readiness event would announce).
+      if (s.cbuf_.capacity() > kIdleBuffer) s.cbuf_.shrink_to_fit();
+      s.idle_ = true;
+      s.client_.async_read_some(s.cbuf_.prepare(kIdleBuffer),
+                                [self = std::move(self)](error_code ec, size_t n) mutable {
+                                  self->idle_ = false;
+                                  self->cbuf_.commit(n);
+                                  woken(std::move(self), ec);
+                                });
+    } else {
+      // Plain TCP holds no buffer while idle, as nginx does: a read that does not wait, then a
+      // readiness wait. The wait is queued before the event loop can look for events again,
+      // so bytes arriving after the read always complete it.
+      error_code ec;
+      if (s.read_ready(ec)) return woken(std::move(self), ec);
+      s.cbuf_.shrink_to_fit();
+      idle_wait(std::move(self));
+    }
+  }
+
+  // Plain TCP: waits until the client's socket is readable, then reads. A wake-up with nothing
+  // to read (an event for bytes already read) waits again, under the same deadline.
+  static void idle_wait(std::unique_ptr<Session> self) {
+    Session& s = *self;
+    s.idle_ = true;
+    s.client_.async_wait(tcp::socket::wait_read, [self = std::move(self)](error_code ec) mutable {
+      Session& s = *self;
+      s.idle_ = false;
+      if (!ec && !s.read_ready(ec)) return idle_wait(std::move(self));
+      woken(std::move(self), ec);
+    });
+  }
+
+  // Plain TCP: reads what is there without waiting. False when nothing was (and no error).
+  bool read_ready(error_code& ec) {
+    auto buf = cbuf_.prepare(kIdleBuffer);
+    ssize_t n = ::recv(client_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      cbuf_.commit(static_cast<size_t>(n));
+      return true;
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return true;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == EINTR) return read_ready(ec);
+    ec = error_code(errno, boost::system::system_category());
+    return true;
+  }
+
+  // The idle wait ended: bytes of a request are in cbuf_, or the client left, or the wait was
+  // cancelled (idle timeout, shutdown).
+  static void woken(std::unique_ptr<Session> self, error_code ec) {
+    Session& s = *self;
+    if (ec == asio::error::eof || (!ec && (s.close_after_ || s.w_.stopping())))
+      return close(std::move(self));
+    if (ec) return;  // reset or timed out: nothing to say
+    serve(std::move(self));
   }
 
   // Ends the connection. Over TLS a close_notify goes first (without waiting for the peer's):
