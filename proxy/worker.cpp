@@ -47,6 +47,9 @@ void Worker::bind(const std::vector<BoundListener>& listeners) {
         ec.assign(errno, boost::system::system_category());
     }
     if (!ec && l.endpoint.address().is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+    // Accepted sockets inherit TCP_NODELAY from the listening socket (Linux): one setsockopt
+    // here instead of one per connection.
+    if (!ec) acc->set_option(tcp::no_delay(true), ec);
     if (!ec) acc->bind(l.endpoint, ec);
     if (!ec) acc->listen(kBacklog, ec);
     if (ec)
@@ -86,7 +89,6 @@ void Worker::accept_loop(size_t i) {
       return;
     }
     boost::system::error_code ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
     tcp::endpoint peer = accept_peers_[i];
     listener_traffic_[i].accepted.add();
     // Listener indexes are stable across reloads (a reload may not change the listener set).

@@ -1,7 +1,8 @@
 // The TCP relay's inner loop over real loopback sockets: a writer thread sends bytes into
 // socket pair A, the relay moves them from A to socket pair B on an io_context (one direction,
 // as a big download through a mail or TCP listener), a reader thread drains B. Compares the
-// read/write loop through a 16 KiB user-space buffer with splice(2) through a pipe.
+// read/write loop through a 16 KiB user-space buffer with splice(2) through a pipe, and with
+// the listener's auto pump (recv/send until a read fills its buffer, then splice).
 // Bytes per second are whole-system numbers (writer and reader threads included); the
 // relay's own CPU time per byte is reported as relay_ns_per_KiB.
 #include <benchmark/benchmark.h>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/tcp/auto_pump.h"
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/splice_pump.h"
 
@@ -45,7 +47,9 @@ double thread_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-template <bool kSplice>
+enum class Mode { ReadWrite, Splice, Auto };
+
+template <Mode kMode>
 void BM_Relay(benchmark::State& state) {
   const size_t total = static_cast<size_t>(state.range(0)) << 20;
   double relay_cpu = 0;
@@ -76,12 +80,16 @@ void BM_Relay(benchmark::State& state) {
     uint64_t bytes = 0;
     bool stop = false;
     std::vector<char> buf(16 * 1024);
+    proxy::http::BufferPool pool;
     auto progress = [] {};
     asio::co_spawn(
         ctx,
         [&]() -> asio::awaitable<void> {
           PumpEnd end;
-          if constexpr (kSplice) {
+          if constexpr (kMode == Mode::Auto) {
+            bool spliced = false;
+            end = co_await auto_pump(in.b, out.a, pool, bytes, progress, stop, false, spliced);
+          } else if constexpr (kMode == Mode::Splice) {
             boost::system::error_code ignored;
             in.b.non_blocking(true, ignored);
             out.a.non_blocking(true, ignored);
@@ -107,13 +115,18 @@ void BM_Relay(benchmark::State& state) {
       relay_cpu * 1e9 / (static_cast<double>(state.iterations() * total) / 1024.0));
 }
 
-BENCHMARK_TEMPLATE(BM_Relay, false)
+BENCHMARK_TEMPLATE(BM_Relay, Mode::ReadWrite)
     ->Name("TcpRelay/read_write")
     ->Arg(256)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Relay, true)
+BENCHMARK_TEMPLATE(BM_Relay, Mode::Splice)
     ->Name("TcpRelay/splice")
+    ->Arg(256)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Relay, Mode::Auto)
+    ->Name("TcpRelay/auto")
     ->Arg(256)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

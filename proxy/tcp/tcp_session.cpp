@@ -15,6 +15,7 @@
 #include "proxy/config/address.h"
 #include "proxy/health/passive.h"
 #include "proxy/log.h"
+#include "proxy/tcp/auto_pump.h"
 #include "proxy/tcp/proxy_header.h"
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/session_line.h"
@@ -36,9 +37,26 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr size_t kMaxTries = 8;  // nodes tried for one session when connects fail
 constexpr auto kCloseNotifyTime = Millis(1000);
-// Plain TCP on both sides: relay with splice(2) through a pipe instead of read/write through
-// a user-space buffer (see bench/README.md for the measurement behind the choice).
+// Plain TCP on both sides: relay with recv/send through a pooled buffer, then with splice(2)
+// through a pipe once a direction shows bulk (auto_pump.h; see bench/README.md for the
+// measurements behind the choice).
 constexpr bool kSplicePlain = true;
+
+// Connects an open, non-blocking socket: connect(2), a wait for writability, SO_ERROR. (Asio's
+// async_connect does the same plus a poll(2) per connect and, on a socket it did not see made
+// non-blocking, an ioctl.)
+awaitable<error_code> connect_socket(tcp::socket& s, const tcp::endpoint& ep) {
+  if (::connect(s.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) == 0)
+    co_return error_code();
+  if (errno != EINPROGRESS && errno != EINTR)
+    co_return error_code(errno, asio::error::get_system_category());
+  auto [ec] = co_await s.async_wait(tcp::socket::wait_write, use_tuple);
+  if (ec) co_return ec;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  co_return error_code(err, asio::error::get_system_category());
+}
 
 class TcpSession final : public TrackedConnection {
  public:
@@ -265,7 +283,10 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
       deadline_in(ls_.connect_timeout);
       error_code ignored;
       if (upstream_.is_open()) upstream_.close(ignored);
-      std::tie(ec) = co_await upstream_.async_connect(*ep, use_tuple);
+      // Non-blocking from the start, with one ioctl: the connect and the relay both need it.
+      upstream_.open(ep->protocol(), ec);
+      if (!ec) upstream_.non_blocking(true, ec);
+      if (!ec) ec = co_await connect_socket(upstream_, *ep);
     }
     if (ec) {
       const bool deadline = stop_ && !w_.stopping() && !drain_cut_;
@@ -336,32 +357,34 @@ awaitable<void> TcpSession::relay(Client& client) {
     client_socket().cancel(ignored);
     upstream_.cancel(ignored);
   };
-  // Copying needs a buffer per direction (16 KiB, from the worker's pool); splicing a pipe.
+  // Copying needs a buffer per direction (16 KiB, from the worker's pool); on plain TCP the
+  // auto pump holds one only until it switches to a pipe.
   constexpr bool kSplice = kSplicePlain && std::is_same_v<Client, tcp::socket>;
   std::optional<http::BodyBuffer> up_buf, down_buf;
-  if constexpr (kSplice) {
-    error_code ignored;
-    client.non_blocking(true, ignored);
-    upstream_.non_blocking(true, ignored);
-  } else {
+  if constexpr (!kSplice) {
     up_buf.emplace(w_.buffers());
     down_buf.emplace(w_.buffers());
   }
+  bool up_spliced = false, down_spliced = false;
   auto one_way = [&](auto& from, auto& to, std::optional<http::BodyBuffer>& buf, uint64_t& bytes,
-                     bool check_first) -> awaitable<PumpEnd> {
+                     bool check_first, bool& spliced) -> awaitable<PumpEnd> {
     if constexpr (kSplice)
-      return splice_pump(from, to, bytes, progress, stop_, check_first);
+      return auto_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first, spliced);
     else
       return pump(from, to, std::span(buf->data(), buf->size()), bytes, progress, stop_,
                   check_first);
   };
+  // A side's FIN is passed on with shutdown(2) only while the other direction still flows
+  // (a half-close); once both sides have sent theirs, closing the sockets is enough.
+  bool up_fin = false, down_fin = false;
   // Client to node: a PROXY header from a source not trusted to send one is refused.
   auto up = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(client, upstream_, up_buf, bytes_in_, true);
+    PumpEnd end = co_await one_way(client, upstream_, up_buf, bytes_in_, true, up_spliced);
     if (end == PumpEnd::Fin) {
       ended("client_fin");
+      up_fin = true;
       error_code ignored;
-      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+      if (!down_fin) upstream_.shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
     ended(end == PumpEnd::ProxyHeader  ? "proxy_header_refused"
@@ -373,10 +396,12 @@ awaitable<void> TcpSession::relay(Client& client) {
     cut();
   };
   auto down = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(upstream_, client, down_buf, bytes_out_, false);
+    PumpEnd end = co_await one_way(upstream_, client, down_buf, bytes_out_, false, down_spliced);
     if (end == PumpEnd::Fin) {
       ended("node_fin");
-      co_await close_client(client);
+      down_fin = true;
+      // On TLS the close_notify goes out in any case.
+      if (!std::is_same_v<Client, tcp::socket> || !up_fin) co_await close_client(client);
       co_return;
     }
     ended(end == PumpEnd::WriteError ? "client_error" : "node_error");

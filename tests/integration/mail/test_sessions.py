@@ -178,6 +178,70 @@ class RelayTest(MailTestCase):
         self.assertIn("close=client_fin", line)
 
 
+    def test_node_closes_first_and_the_client_keeps_sending_bulk(self):
+        # A server that greets, sends 3 MiB of a pattern and half-closes, then reads what the
+        # client sends until its FIN. Short first chunks go through the relay's buffer, the
+        # bulk through splice(2) after the switch; every byte is compared.
+        def pat(n, seed):
+            return bytes((i * 131 + seed + i // 4099) % 251 for i in range(n))
+
+        down = b"* hello\r\n" + pat(3 * 1024 * 1024 + 11, 1)
+        up = b"a1 noop\r\n" + pat(2 * 1024 * 1024 + 5, 2)
+        port = free_port()
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(8)
+        self.addCleanup(srv.close)
+        received = []
+
+        def answer(conn):
+            try:
+                conn.sendall(down[:9])
+                time.sleep(0.05)
+                conn.sendall(down[9:])
+                conn.shutdown(socket.SHUT_WR)
+                data = b""
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                received.append(data)
+            except OSError:
+                pass  # the harness's readiness probe
+            conn.close()
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        proxy = self.start_mail_proxy([{"name": "tcp", "pool": "bulk"}],
+                                      {"bulk": {"nodes": ["127.0.0.1:%d" % port]}})
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as s:
+            got = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break  # the node's FIN, passed on while this side still sends
+                got += chunk
+            self.assertEqual(len(got), len(down))
+            self.assertTrue(got == down, "the download arrived intact")
+            s.sendall(up)
+            s.shutdown(socket.SHUT_WR)
+        wait_until(lambda: any(r == up for r in received), 10, message="upload at the node")
+        wait_until(lambda: any("bytes_in=%d " % len(up) in l for l in proxy.access_lines()), 5,
+                   message="access line")
+        line = [l for l in proxy.access_lines() if "bytes_in=%d " % len(up) in l][0]
+        self.assertIn("bytes_out=%d " % len(down), line)
+        self.assertIn("close=node_fin", line)
+
+
 class StopReloadTest(MailTestCase):
     """SIGHUP leaves open sessions alone; SIGTERM lets them run for the grace period, then
     closes them."""
