@@ -4,7 +4,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import HttpConn, ProxyTestCase, http, main  # noqa: E402
+from harness import HttpConn, ProxyTestCase, http, main, wait_until  # noqa: E402
 
 
 def parse_echo(text):
@@ -129,6 +129,8 @@ class HeadersTest(ProxyTestCase):
             self.assertEqual(c.read_head().status, 100)
             c.send(b"12345")
             self.assertEqual(c.read_response().status, 201)
+        # nginx logs just after its response: on a loaded machine the line can come late
+        wait_until(lambda: node.log_entries(), 5, message="the PUT in nginx's access log")
         entry = node.log_entries()[-1]
         self.assertEqual(entry["expect"], "-")
         self.assertEqual(entry["xfp"], "http")
