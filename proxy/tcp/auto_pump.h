@@ -11,15 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "proxy/http/body_buffer.h"
-#include "proxy/tcp/proxy_header.h"
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/splice_pump.h"
 
@@ -32,29 +29,13 @@ boost::asio::awaitable<PumpEnd> auto_pump(boost::asio::ip::tcp::socket& from,
                                           boost::asio::ip::tcp::socket& to, http::BufferPool& pool,
                                           uint64_t& bytes, Progress progress, const bool& stop,
                                           bool check_first, bool& spliced) {
-  namespace asio = boost::asio;
-  constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
   {
+    // Asio's reads and writes are tried at once and wait for readiness only when they would
+    // block; unlike async_wait, waiting this way costs no epoll_ctl per wait.
     http::BodyBuffer buf(pool);
-    for (;;) {
-      // Asio's reads and writes are tried at once and wait for readiness only when they would
-      // block; unlike async_wait, waiting this way costs no epoll_ctl per wait.
-      if (stop) co_return PumpEnd::ReadError;
-      progress();
-      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
-      if (ec) co_return ec == asio::error::eof && !stop ? PumpEnd::Fin : PumpEnd::ReadError;
-      if (check_first) {
-        check_first = false;
-        if (looks_like_proxy_header({reinterpret_cast<const uint8_t*>(buf.data()), n}))
-          co_return PumpEnd::ProxyHeader;
-      }
-      if (stop) co_return PumpEnd::WriteError;
-      progress();
-      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
-      bytes += wn;
-      if (wec) co_return PumpEnd::WriteError;
-      if (n == buf.size()) break;  // a full buffer: bulk, splice from now on
-    }
+    PumpEnd end = co_await pump(from, to, std::span<char>(buf.data(), buf.size()), bytes, progress,
+                                stop, check_first, true);
+    if (end != PumpEnd::Full) co_return end;
   }  // the buffer goes back to the pool before the pipe is made
   // Both sockets are in non-blocking mode now, as splice_pump needs: Asio set it (or found it
   // set) for the read on `from` and the write to `to` above.

@@ -20,14 +20,17 @@ enum class PumpEnd : uint8_t {
   ReadError,    // the source failed (reset, cancelled)
   WriteError,   // the destination failed
   ProxyHeader,  // the first bytes were a PROXY header from a source not allowed to send one
+  Full,         // with until_full: a read filled the buffer (and was passed on): bulk follows
 };
 
 // Relays `from` to `to` until `from` ends. `progress()` is called before each read and write
 // (the session moves its idle deadline); `stop` is checked before each operation.
-// `check_first`: refuse a PROXY header at the start of the stream.
+// `check_first`: refuse a PROXY header at the start of the stream. `until_full`: also end, with
+// Full, once a read has filled `buf` (the caller switches to a bulk relay).
 template <class From, class To, class Progress>
 boost::asio::awaitable<PumpEnd> pump(From& from, To& to, std::span<char> buf, uint64_t& bytes,
-                                     Progress progress, const bool& stop, bool check_first) {
+                                     Progress progress, const bool& stop, bool check_first,
+                                     bool until_full = false) {
   namespace asio = boost::asio;
   constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
   for (;;) {
@@ -45,6 +48,7 @@ boost::asio::awaitable<PumpEnd> pump(From& from, To& to, std::span<char> buf, ui
     auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_tuple);
     bytes += wn;
     if (wec) co_return PumpEnd::WriteError;
+    if (until_full && n == buf.size()) co_return PumpEnd::Full;
   }
 }
 
