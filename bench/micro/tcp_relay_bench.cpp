@@ -87,8 +87,7 @@ void BM_Relay(benchmark::State& state) {
         [&]() -> asio::awaitable<void> {
           PumpEnd end;
           if constexpr (kMode == Mode::Auto) {
-            bool spliced = false;
-            end = co_await auto_pump(in.b, out.a, pool, bytes, progress, stop, false, spliced);
+            end = co_await auto_pump(in.b, out.a, pool, bytes, progress, stop, false);
           } else if constexpr (kMode == Mode::Splice) {
             boost::system::error_code ignored;
             in.b.non_blocking(true, ignored);

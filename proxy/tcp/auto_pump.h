@@ -22,13 +22,13 @@
 
 namespace proxy::tcp_relay {
 
-// Relays `from` to `to` until `from` ends, as pump() in relay.h does. `spliced` is set once the
-// direction has switched to splice(2).
+// Relays `from` to `to` until `from` ends, as pump() in relay.h does. `spliced`, when given, is set
+// once the direction has switched to splice(2).
 template <class Progress>
 boost::asio::awaitable<PumpEnd> auto_pump(boost::asio::ip::tcp::socket& from,
                                           boost::asio::ip::tcp::socket& to, http::BufferPool& pool,
                                           uint64_t& bytes, Progress progress, const bool& stop,
-                                          bool check_first, bool& spliced) {
+                                          bool check_first, bool* spliced = nullptr) {
   {
     // Asio's reads and writes are tried at once and wait for readiness only when they would
     // block; unlike async_wait, waiting this way costs no epoll_ctl per wait.
@@ -39,7 +39,7 @@ boost::asio::awaitable<PumpEnd> auto_pump(boost::asio::ip::tcp::socket& from,
   }  // the buffer goes back to the pool before the pipe is made
   // Both sockets are in non-blocking mode now, as splice_pump needs: Asio set it (or found it
   // set) for the read on `from` and the write to `to` above.
-  spliced = true;
+  if (spliced) *spliced = true;
   co_return co_await splice_pump(from, to, bytes, progress, stop, false);
 }
 

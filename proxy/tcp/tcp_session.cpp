@@ -365,11 +365,10 @@ awaitable<void> TcpSession::relay(Client& client) {
     up_buf.emplace(w_.buffers());
     down_buf.emplace(w_.buffers());
   }
-  bool up_spliced = false, down_spliced = false;
   auto one_way = [&](auto& from, auto& to, std::optional<http::BodyBuffer>& buf, uint64_t& bytes,
-                     bool check_first, bool& spliced) -> awaitable<PumpEnd> {
+                     bool check_first) -> awaitable<PumpEnd> {
     if constexpr (kSplice)
-      return auto_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first, spliced);
+      return auto_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
     else
       return pump(from, to, std::span(buf->data(), buf->size()), bytes, progress, stop_,
                   check_first);
@@ -379,7 +378,7 @@ awaitable<void> TcpSession::relay(Client& client) {
   bool up_fin = false, down_fin = false;
   // Client to node: a PROXY header from a source not trusted to send one is refused.
   auto up = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(client, upstream_, up_buf, bytes_in_, true, up_spliced);
+    PumpEnd end = co_await one_way(client, upstream_, up_buf, bytes_in_, true);
     if (end == PumpEnd::Fin) {
       ended("client_fin");
       up_fin = true;
@@ -396,7 +395,7 @@ awaitable<void> TcpSession::relay(Client& client) {
     cut();
   };
   auto down = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(upstream_, client, down_buf, bytes_out_, false, down_spliced);
+    PumpEnd end = co_await one_way(upstream_, client, down_buf, bytes_out_, false);
     if (end == PumpEnd::Fin) {
       ended("node_fin");
       down_fin = true;

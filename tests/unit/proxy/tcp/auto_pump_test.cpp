@@ -77,7 +77,7 @@ struct Relay {
   asio::awaitable<void> one(tcp::socket& from, tcp::socket& to, uint64_t& bytes, bool& spliced,
                             std::optional<PumpEnd>& end, bool check) {
     end = co_await auto_pump(
-        from, to, pool, bytes, [] {}, stop, check, spliced);
+        from, to, pool, bytes, [] {}, stop, check, &spliced);
     boost::system::error_code ignored;
     to.shutdown(tcp::socket::shutdown_send, ignored);
   }
