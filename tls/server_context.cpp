@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tls/openssl_error.h"
+#include "tls/secret_capture.h"
 
 namespace tls {
 namespace {
@@ -66,6 +67,8 @@ SslCtxPtr make_server_context(std::string& error) {
   // released as soon as it is empty.
   SSL_CTX_set_read_ahead(ctx.get(), 1);
   SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
+  // After the handshake the stream protects the records itself (tls_stream.h).
+  enable_secret_capture(ctx.get());
   if (SSL_CTX_set_session_id_context(ctx.get(), kSessionIdContext, sizeof kSessionIdContext - 1) !=
       1) {
     return fail("setting the session id context");

@@ -8,6 +8,12 @@
 // keep-alive connection holds no record buffer at all. When OpenSSL reports WANT_READ or
 // WANT_WRITE, the operation waits for readiness with the socket's async_wait and tries again.
 //
+// On the server side, once the handshake is done, the record layer (record_layer.h) takes the
+// connection over when the context captures secrets (enable_secret_capture) and the cipher is
+// one it handles; OpenSSL's SSL object is then freed, and what a connection holds drops from
+// about 14 KiB to about 2.5 KiB. Its handshake reads records one by one (no read ahead), so that
+// no application data is left inside OpenSSL.
+//
 // The usual stream rules hold: at most one read and one write (or one handshake, or one shutdown)
 // outstanding at a time, all on the same thread or strand; the stream must not be moved while an
 // operation is outstanding. Cancelling the socket (get_lowest_layer(stream).cancel()) or emitting
@@ -17,6 +23,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/cancellation_type.hpp>
@@ -26,21 +33,18 @@
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
+
+#include "tls/attempt.h"
+#include "tls/handshake_result.h"
+#include "tls/record_layer.h"
+#include "tls/secret_capture.h"
 
 namespace tls {
 
 namespace detail {
-
-enum class Want : unsigned char { nothing, read, write };
-
-// The outcome of one OpenSSL call: done (ec, bytes) or the readiness it needs before a retry.
-struct Attempt {
-  boost::system::error_code ec;
-  std::size_t bytes = 0;
-  Want want = Want::nothing;
-};
 
 // Sets the modes the stream relies on and attaches the socket. False when OpenSSL fails.
 bool attach(SSL* ssl, int fd);
@@ -50,6 +54,25 @@ Attempt try_connect(SSL* ssl);
 Attempt try_read(SSL* ssl, void* data, std::size_t size);
 Attempt try_write(SSL* ssl, const void* data, std::size_t size);
 Attempt try_shutdown(SSL* ssl);
+
+// What does the work of a stream: OpenSSL, or after a server handshake that it could take
+// over, the record layer (OpenSSL's SSL object is then freed).
+struct Engine {
+  SSL* ssl = nullptr;
+  std::unique_ptr<RecordLayer> records;
+  std::unique_ptr<CapturedSecrets> captured;  // during a server handshake
+  TlsVersion version = TlsVersion::Other;
+
+  explicit Engine(SSL* s) : ssl(s) {}
+  Engine(Engine&& other) noexcept;
+  Engine& operator=(Engine&& other) noexcept;
+  ~Engine();
+
+  // Server handshake: capture the secrets when the connection's context allows it.
+  void begin_accept();
+  // After a successful handshake: the version; for a server, the record layer if it can.
+  void handshake_done();
+};
 
 // Small writes made of several buffers are copied here and sent as one record.
 inline constexpr std::size_t kGatherLimit = 16 * 1024;
@@ -78,6 +101,23 @@ Attempt try_write_sequence(SSL* ssl, const ConstBufferSequence& buffers) {
   return try_write(ssl, scratch, n);
 }
 
+// The record layer's write: the first buffers of the sequence, up to what one call seals.
+template <class ConstBufferSequence>
+Attempt records_write(RecordLayer& records, int fd, const ConstBufferSequence& buffers) {
+  std::array<boost::asio::const_buffer, 32> pieces;
+  std::size_t count = 0;
+  std::size_t total = 0;
+  const auto end = boost::asio::buffer_sequence_end(buffers);
+  for (auto it = boost::asio::buffer_sequence_begin(buffers);
+       it != end && count < pieces.size() && total < RecordLayer::kWriteLimit; ++it) {
+    const boost::asio::const_buffer b(*it);
+    if (b.size() == 0) continue;
+    pieces[count++] = b;
+    total += b.size();
+  }
+  return records.write(fd, {pieces.data(), count});
+}
+
 template <class MutableBufferSequence>
 boost::asio::mutable_buffer first_non_empty(const MutableBufferSequence& buffers) {
   const auto end = boost::asio::buffer_sequence_end(buffers);
@@ -89,25 +129,52 @@ boost::asio::mutable_buffer first_non_empty(const MutableBufferSequence& buffers
 }
 
 struct AcceptAction {
-  Attempt operator()(SSL* ssl) const { return try_accept(ssl); }
+  Attempt operator()(Engine& e, int) {
+    Attempt a = try_accept(e.ssl);
+    if (!a.ec && a.want == Want::nothing) e.handshake_done();
+    return a;
+  }
 };
 struct ConnectAction {
-  Attempt operator()(SSL* ssl) const { return try_connect(ssl); }
+  Attempt operator()(Engine& e, int) {
+    Attempt a = try_connect(e.ssl);
+    if (!a.ec && a.want == Want::nothing) e.handshake_done();
+    return a;
+  }
 };
 struct ShutdownAction {
-  Attempt operator()(SSL* ssl) const { return try_shutdown(ssl); }
+  Attempt operator()(Engine& e, int fd) {
+    return e.records ? e.records->shutdown(fd) : try_shutdown(e.ssl);
+  }
 };
 struct ReadAction {
   boost::asio::mutable_buffer buffer;
-  Attempt operator()(SSL* ssl) const {
+  Attempt operator()(Engine& e, int fd) {
     if (buffer.size() == 0) return {};
-    return try_read(ssl, buffer.data(), buffer.size());
+    if (e.records) return e.records->read(fd, buffer.data(), buffer.size());
+    return try_read(e.ssl, buffer.data(), buffer.size());
   }
 };
 template <class ConstBufferSequence>
 struct WriteAction {
   ConstBufferSequence buffers;
-  Attempt operator()(SSL* ssl) const { return try_write_sequence(ssl, buffers); }
+  std::size_t sealed = 0;  // record layer: plaintext taken by the first attempt
+  bool started = false;
+
+  Attempt operator()(Engine& e, int fd) {
+    if (!e.records) return try_write_sequence(e.ssl, buffers);
+    // Records of an earlier write, or a KeyUpdate or alert, go first; this write completes
+    // once its own records are all in the socket.
+    Attempt a = e.records->flush(fd);
+    if (a.ec || a.want != Want::nothing) return a;
+    if (started) return {.bytes = sealed};
+    a = records_write(*e.records, fd, buffers);
+    if (a.ec) return a;
+    started = true;
+    sealed = a.bytes;
+    if (e.records->has_output()) return {.want = Want::write};
+    return a;
+  }
 };
 
 // Tries the OpenSSL call; waits for the readiness it asks for and tries again; completes with
@@ -115,8 +182,8 @@ struct WriteAction {
 template <class Action, bool kWithBytes>
 class Op {
  public:
-  Op(boost::asio::ip::tcp::socket& socket, SSL* ssl, Action action)
-      : socket_(socket), ssl_(ssl), action_(std::move(action)) {}
+  Op(boost::asio::ip::tcp::socket& socket, Engine& engine, Action action)
+      : socket_(socket), engine_(engine), action_(std::move(action)) {}
 
   template <class Self>
   void operator()(Self& self, boost::system::error_code wait_ec = {}) {
@@ -125,7 +192,7 @@ class Op {
       result_ = {wait_ec};
       return finish(self);
     }
-    result_ = action_(ssl_);
+    result_ = action_(engine_, socket_.native_handle());
     if (result_.want != Want::nothing) {
       if (self.cancelled() != boost::asio::cancellation_type::none) {
         result_ = {boost::asio::error::operation_aborted};
@@ -158,7 +225,7 @@ class Op {
   }
 
   boost::asio::ip::tcp::socket& socket_;
-  SSL* ssl_;
+  Engine& engine_;
   Action action_;
   Attempt result_;
   State state_ = State::starting;
@@ -176,39 +243,18 @@ class Stream {
   // socket in non-blocking mode and sets SSL_MODE_ENABLE_PARTIAL_WRITE,
   // SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, SSL_MODE_AUTO_RETRY and SSL_MODE_RELEASE_BUFFERS.
   // Throws boost::system::system_error when the socket is not open or OpenSSL fails.
-  Stream(boost::asio::ip::tcp::socket socket, SSL* ssl) : socket_(std::move(socket)), ssl_(ssl) {
+  Stream(boost::asio::ip::tcp::socket socket, SSL* ssl) : socket_(std::move(socket)), engine_(ssl) {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
-    if (!ec && !detail::attach(ssl_, socket_.native_handle())) {
+    if (!ec && !detail::attach(ssl, socket_.native_handle())) {
       ec = boost::asio::error::no_memory;
     }
-    if (ec) {
-      SSL_free(ssl_);
-      ssl_ = nullptr;
-      throw boost::system::system_error(ec, "tls::Stream");
-    }
+    if (ec) throw boost::system::system_error(ec, "tls::Stream");
   }
 
-  Stream(Stream&& other) noexcept
-      : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)) {}
-
-  Stream& operator=(Stream&& other) noexcept {
-    if (this != &other) {
-      SSL_free(ssl_);
-      ssl_ = std::exchange(other.ssl_, nullptr);
-      socket_ = std::move(other.socket_);
-    }
-    return *this;
-  }
-
-  // Marked shut down before it is freed, as nginx does: OpenSSL would otherwise drop the
-  // connection's session from the resumption cache when no close_notify was exchanged (a
-  // client reset, a timeout).
-  ~Stream() {
-    if (ssl_ && SSL_is_init_finished(ssl_))
-      SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(ssl_);
-  }
+  Stream(Stream&& other) noexcept = default;
+  Stream& operator=(Stream&& other) noexcept = default;
+  ~Stream() = default;
 
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -216,13 +262,21 @@ class Stream {
   executor_type get_executor() { return socket_.get_executor(); }
   next_layer_type& next_layer() { return socket_; }
   lowest_layer_type& lowest_layer() { return socket_; }
-  SSL* native_handle() { return ssl_; }
+  // OpenSSL's object; nullptr once the record layer has taken a server connection over.
+  SSL* native_handle() { return engine_.ssl; }
+
+  // The protocol version of the finished handshake.
+  TlsVersion version() const { return engine_.version; }
+
+  // Whether the record layer protects this connection (after a server handshake).
+  bool offloaded() const { return engine_.records != nullptr; }
 
   // Server side handshake (SSL_accept). Completion: void(error_code).
   template <class Token>
   auto async_handshake(Token&& token) {
+    engine_.begin_accept();
     return boost::asio::async_compose<Token, void(boost::system::error_code)>(
-        detail::Op<detail::AcceptAction, false>(socket_, ssl_, {}), token, socket_);
+        detail::Op<detail::AcceptAction, false>(socket_, engine_, {}), token, socket_);
   }
 
   // Client side handshake (SSL_connect), for re-encrypting towards an upstream.
@@ -230,7 +284,7 @@ class Stream {
   template <class Token>
   auto async_client_handshake(Token&& token) {
     return boost::asio::async_compose<Token, void(boost::system::error_code)>(
-        detail::Op<detail::ConnectAction, false>(socket_, ssl_, {}), token, socket_);
+        detail::Op<detail::ConnectAction, false>(socket_, engine_, {}), token, socket_);
   }
 
   // Reads into the first non-empty buffer. Completion: void(error_code, size_t). The peer's
@@ -240,7 +294,7 @@ class Stream {
   template <class MutableBufferSequence, class Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        detail::Op<detail::ReadAction, true>(socket_, ssl_, {detail::first_non_empty(buffers)}),
+        detail::Op<detail::ReadAction, true>(socket_, engine_, {detail::first_non_empty(buffers)}),
         token, socket_);
   }
 
@@ -250,20 +304,20 @@ class Stream {
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        detail::Op<detail::WriteAction<ConstBufferSequence>, true>(socket_, ssl_, {buffers}), token,
-        socket_);
+        detail::Op<detail::WriteAction<ConstBufferSequence>, true>(socket_, engine_, {buffers}),
+        token, socket_);
   }
 
   // Sends close_notify; does not wait for the peer's. Best effort. Completion: void(error_code).
   template <class Token>
   auto async_shutdown(Token&& token) {
     return boost::asio::async_compose<Token, void(boost::system::error_code)>(
-        detail::Op<detail::ShutdownAction, false>(socket_, ssl_, {}), token, socket_);
+        detail::Op<detail::ShutdownAction, false>(socket_, engine_, {}), token, socket_);
   }
 
  private:
   boost::asio::ip::tcp::socket socket_;
-  SSL* ssl_;
+  detail::Engine engine_;
 };
 
 // The reason of a failed TLS operation, for logs and metrics: OpenSSL's reason string for errors

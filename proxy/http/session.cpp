@@ -163,8 +163,7 @@ class Session final : public TrackedConnection {
         t.handshakes_failed[static_cast<size_t>(why)].add();
         return;
       }
-      t.handshakes_ok[static_cast<size_t>(tls::negotiated_version(s.client_.native_handle()))]
-          .add();
+      t.handshakes_ok[static_cast<size_t>(s.client_.version())].add();
       wait_for_request(std::move(self));
     });
   }

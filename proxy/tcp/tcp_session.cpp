@@ -193,7 +193,7 @@ awaitable<void> TcpSession::run() {
       if (!cause_) cause_ = "tls_handshake_failed";
       co_return log_session();
     }
-    lt.handshakes_ok[static_cast<size_t>(tls::negotiated_version(tls_->native_handle()))].add();
+    lt.handshakes_ok[static_cast<size_t>(tls_->version())].add();
     handshaken_ = true;
   }
 

@@ -1,5 +1,7 @@
 #include "tls/tls_stream.h"
 
+#include "tests/unit/tls/stream_harness.h"
+
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
@@ -39,14 +41,8 @@
 
 namespace {
 
-namespace asio = boost::asio;
-using asio::awaitable;
-using asio::ip::tcp;
+using namespace tls::testing;
 using boost::system::error_code;
-using namespace asio::experimental::awaitable_operators;
-using namespace std::chrono_literals;
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // ---- Bytes held by OpenSSL, counted per thread ------------------------------------------------
 
@@ -84,37 +80,27 @@ const bool g_counting_openssl = [] {
 
 // ---- A self-signed identity and the contexts ---------------------------------------------------
 
+// Whether the server streams of the running test use the record layer after the handshake
+// (their context captures secrets) or OpenSSL throughout. Every test runs both ways.
+bool g_records = false;
+
 struct Contexts {
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
   SSL_CTX* server = nullptr;
+  SSL_CTX* server_records = nullptr;
   SSL_CTX* client = nullptr;
 
   Contexts() {
-    key = EVP_EC_gen("P-256");
-    cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
-    X509_set_pubkey(cert, key);
-    X509V3_CTX v3;
-    X509V3_set_ctx_nodb(&v3);
-    X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost");
-    X509_add_ext(cert, san, -1);
-    X509_EXTENSION_free(san);
-    X509_sign(cert, key, EVP_sha256());
-
-    server = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_set_min_proto_version(server, TLS1_2_VERSION);
-    SSL_CTX_use_certificate(server, cert);
-    SSL_CTX_use_PrivateKey(server, key);
-    SSL_CTX_set_mode(server, SSL_MODE_RELEASE_BUFFERS);
+    std::tie(key, cert) = tls::testing::localhost_identity();
+    for (SSL_CTX** ctx : {&server, &server_records}) {
+      *ctx = SSL_CTX_new(TLS_server_method());
+      SSL_CTX_set_min_proto_version(*ctx, TLS1_2_VERSION);
+      SSL_CTX_use_certificate(*ctx, cert);
+      SSL_CTX_use_PrivateKey(*ctx, key);
+      SSL_CTX_set_mode(*ctx, SSL_MODE_RELEASE_BUFFERS);
+    }
+    tls::enable_secret_capture(server_records);
 
     client = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(client, TLS1_2_VERSION);
@@ -124,6 +110,7 @@ struct Contexts {
   }
   ~Contexts() {
     SSL_CTX_free(client);
+    SSL_CTX_free(server_records);
     SSL_CTX_free(server);
     X509_free(cert);
     EVP_PKEY_free(key);
@@ -134,7 +121,7 @@ struct Contexts {
     return contexts;
   }
 
-  SSL* new_server() { return SSL_new(server); }
+  SSL* new_server() { return SSL_new(g_records ? server_records : server); }
   SSL* new_client() {
     SSL* ssl = SSL_new(client);
     SSL_set_tlsext_host_name(ssl, "localhost");
@@ -145,12 +132,16 @@ struct Contexts {
 
 // ---- Harness -----------------------------------------------------------------------------------
 
-std::pair<tcp::socket, tcp::socket> tcp_pair(asio::io_context& io) {
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::socket client(io);
-  client.connect(acceptor.local_endpoint());
-  return {acceptor.accept(), std::move(client)};
-}
+class TlsStream : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { g_records = GetParam(); }
+  void TearDown() override { g_records = false; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Records, TlsStream, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "RecordLayer" : "OpenSsl";
+                         });
 
 struct Pair {
   tls::Stream server;
@@ -161,20 +152,6 @@ Pair tls_pair(asio::io_context& io) {
   auto [server, client] = tcp_pair(io);
   return {tls::Stream(std::move(server), Contexts::get().new_server()),
           tls::Stream(std::move(client), Contexts::get().new_client())};
-}
-
-// The coroutine function lives in the spawned frame, so its captures outlive the statement.
-template <class F>
-void spawn(asio::io_context& io, F f) {
-  asio::co_spawn(io, std::move(f), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-}
-
-// Runs until every coroutine is done; fails the test if that takes too long.
-void run(asio::io_context& io) {
-  io.run_for(30s);
-  EXPECT_TRUE(io.stopped()) << "timed out";
 }
 
 awaitable<void> handshake(Pair& p) {
@@ -189,71 +166,15 @@ awaitable<void> handshake(Pair& p) {
   co_await (server() && client());
 }
 
-awaitable<void> write_all(tls::Stream& s, std::string_view data) {
-  auto [ec, n] = co_await asio::async_write(s, asio::buffer(data), use_tuple);
-  EXPECT_FALSE(ec) << ec.message();
-  EXPECT_EQ(n, data.size());
-}
-
-awaitable<std::string> read_exactly(tls::Stream& s, size_t size) {
-  std::string out;
-  std::array<char, 7001> buf;  // not a multiple of the record size
-  while (out.size() < size) {
-    const size_t want = std::min(buf.size(), size - out.size());
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf.data(), want), use_tuple);
-    if (ec) {
-      ADD_FAILURE() << "read after " << out.size() << " bytes: " << ec.message();
-      break;
-    }
-    EXPECT_GT(n, 0u);
-    out.append(buf.data(), n);
-  }
-  co_return out;
-}
-
-// Sends back the next `size` bytes as they arrive.
-awaitable<void> echo(tls::Stream& s, size_t size) {
-  std::array<char, 5000> buf;
-  size_t done = 0;
-  while (done < size) {
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
-    if (ec) {
-      ADD_FAILURE() << "echo read: " << ec.message();
-      co_return;
-    }
-    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(buf.data(), n), use_tuple);
-    if (wec) {
-      ADD_FAILURE() << "echo write: " << wec.message();
-      co_return;
-    }
-    done += wn;
-  }
-}
-
-// Writes `data` while reading the same amount back; returns what came back.
-awaitable<std::string> round_trip(tls::Stream& s, const std::string& data) {
-  std::string back;
-  auto reader = [&]() -> awaitable<void> { back = co_await read_exactly(s, data.size()); };
-  co_await (write_all(s, data) && reader());
-  co_return back;
-}
-
-std::string random_bytes(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(gen());
-  return s;
-}
-
-// ---- Tests -------------------------------------------------------------------------------------
-
-TEST(TlsStream, HandshakeAndSmallEchoBothWays) {
+TEST_P(TlsStream, HandshakeAndSmallEchoBothWays) {
   asio::io_context io;
   Pair p = tls_pair(io);
   bool done = false;
   spawn(io, [&]() -> awaitable<void> {
     co_await handshake(p);
-    EXPECT_EQ(SSL_version(p.server.native_handle()), TLS1_3_VERSION);
+    EXPECT_EQ(p.server.version(), tls::TlsVersion::Tls13);
+    EXPECT_EQ(p.server.offloaded(), GetParam());
+    EXPECT_EQ(p.server.native_handle() == nullptr, GetParam());
 
     std::string back;
     co_await (echo(p.server, 5) &&
@@ -269,7 +190,7 @@ TEST(TlsStream, HandshakeAndSmallEchoBothWays) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, OneMebibyteEchoBothWays) {
+TEST_P(TlsStream, OneMebibyteEchoBothWays) {
   asio::io_context io;
   Pair p = tls_pair(io);
   const std::string up = random_bytes(1 << 20, 1);
@@ -291,7 +212,7 @@ TEST(TlsStream, OneMebibyteEchoBothWays) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, SmallBufferSequenceGoesOutAsOneRecord) {
+TEST_P(TlsStream, SmallBufferSequenceGoesOutAsOneRecord) {
   asio::io_context io;
   Pair p = tls_pair(io);
   bool done = false;
@@ -320,7 +241,7 @@ TEST(TlsStream, SmallBufferSequenceGoesOutAsOneRecord) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, LargeBufferSequenceArrivesExactly) {
+TEST_P(TlsStream, LargeBufferSequenceArrivesExactly) {
   asio::io_context io;
   Pair p = tls_pair(io);
   const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 204800\r\n\r\n";
@@ -340,7 +261,7 @@ TEST(TlsStream, LargeBufferSequenceArrivesExactly) {
       // The head is topped up with body bytes to fill one record.
       auto [ec, n] = co_await p.server.async_write_some(parts, use_tuple);
       EXPECT_FALSE(ec) << ec.message();
-      EXPECT_EQ(n, tls::detail::kGatherLimit);
+      EXPECT_EQ(n, GetParam() ? tls::RecordLayer::kWriteLimit : tls::detail::kGatherLimit);
       auto [wec, wn] = co_await asio::async_write(
           p.server, asio::buffer(std::string_view(all).substr(n)), use_tuple);
       EXPECT_FALSE(wec) << wec.message();
@@ -357,7 +278,7 @@ TEST(TlsStream, LargeBufferSequenceArrivesExactly) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, CloseNotifyGivesEof) {
+TEST_P(TlsStream, CloseNotifyGivesEof) {
   asio::io_context io;
   Pair p = tls_pair(io);
   bool done = false;
@@ -411,12 +332,12 @@ void expect_read_ending(void (*end)(tcp::socket&), error_code expected) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, FinWithoutCloseNotifyGivesEof) {
+TEST_P(TlsStream, FinWithoutCloseNotifyGivesEof) {
   expect_read_ending([](tcp::socket& s) { s.shutdown(tcp::socket::shutdown_send); },
                      asio::error::eof);
 }
 
-TEST(TlsStream, ResetGivesConnectionReset) {
+TEST_P(TlsStream, ResetGivesConnectionReset) {
   expect_read_ending(
       [](tcp::socket& s) {
         s.set_option(asio::socket_base::linger(true, 0));
@@ -425,7 +346,7 @@ TEST(TlsStream, ResetGivesConnectionReset) {
       asio::error::connection_reset);
 }
 
-TEST(TlsStream, CancellingTheSocketAbortsAPendingReadAndTheStreamStaysUsable) {
+TEST_P(TlsStream, CancellingTheSocketAbortsAPendingReadAndTheStreamStaysUsable) {
   asio::io_context io;
   Pair p = tls_pair(io);
   bool done = false;
@@ -452,7 +373,7 @@ TEST(TlsStream, CancellingTheSocketAbortsAPendingReadAndTheStreamStaysUsable) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, TerminalCancellationAbortsAPendingRead) {
+TEST_P(TlsStream, TerminalCancellationAbortsAPendingRead) {
   asio::io_context io;
   Pair p = tls_pair(io);
   bool handshaken = false;
@@ -480,7 +401,7 @@ TEST(TlsStream, TerminalCancellationAbortsAPendingRead) {
   EXPECT_EQ(result, asio::error::operation_aborted) << result.message();
 }
 
-TEST(TlsStream, ImmediateCompletionIsNotInline) {
+TEST_P(TlsStream, ImmediateCompletionIsNotInline) {
   asio::io_context io;
   Pair p = tls_pair(io);
   bool handshaken = false;
@@ -513,7 +434,7 @@ TEST(TlsStream, ImmediateCompletionIsNotInline) {
   EXPECT_TRUE(read);
 }
 
-TEST(TlsStream, PlainHttpClientFailsTheHandshakeWithAReadableReason) {
+TEST_P(TlsStream, PlainHttpClientFailsTheHandshakeWithAReadableReason) {
   asio::io_context io;
   auto [server_socket, client] = tcp_pair(io);
   tls::Stream server(std::move(server_socket), Contexts::get().new_server());
@@ -533,7 +454,7 @@ TEST(TlsStream, PlainHttpClientFailsTheHandshakeWithAReadableReason) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, GarbageFailsTheHandshakeWithAReadableReason) {
+TEST_P(TlsStream, GarbageFailsTheHandshakeWithAReadableReason) {
   asio::io_context io;
   auto [server_socket, client] = tcp_pair(io);
   tls::Stream server(std::move(server_socket), Contexts::get().new_server());
@@ -553,7 +474,7 @@ TEST(TlsStream, GarbageFailsTheHandshakeWithAReadableReason) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, ClientLeavingDuringTheHandshakeGivesEof) {
+TEST_P(TlsStream, ClientLeavingDuringTheHandshakeGivesEof) {
   asio::io_context io;
   auto [server_socket, client] = tcp_pair(io);
   tls::Stream server(std::move(server_socket), Contexts::get().new_server());
@@ -568,12 +489,12 @@ TEST(TlsStream, ClientLeavingDuringTheHandshakeGivesEof) {
   EXPECT_TRUE(done);
 }
 
-TEST(TlsStream, LastErrorReason) {
+TEST_P(TlsStream, LastErrorReason) {
   EXPECT_EQ(tls::last_error_reason({}), "");
   EXPECT_EQ(tls::last_error_reason(asio::error::eof), error_code(asio::error::eof).message());
 }
 
-TEST(TlsStream, WorksWithAsioSslStreamAsTheClient) {
+TEST_P(TlsStream, WorksWithAsioSslStreamAsTheClient) {
   asio::io_context io;
   auto [server_socket, client_socket] = tcp_pair(io);
   tls::Stream server(std::move(server_socket), Contexts::get().new_server());
@@ -662,7 +583,7 @@ long long idle_connection_bytes(bool release_buffers) {
   return idle;
 }
 
-TEST(TlsStream, IdleConnectionHoldsNoRecordBuffers) {
+TEST_P(TlsStream, IdleConnectionHoldsNoRecordBuffers) {
   if (!g_counting_openssl) GTEST_SKIP() << "OpenSSL allocated before the counting hooks were set";
   idle_connection_bytes(true);  // warms up OpenSSL's lazily built per-thread and global state
   const long long released = idle_connection_bytes(true);
@@ -674,6 +595,12 @@ TEST(TlsStream, IdleConnectionHoldsNoRecordBuffers) {
       "SSL_MODE_RELEASE_BUFFERS)\n",
       released, kept);
   EXPECT_GT(released, 0);
+  if (GetParam()) {
+    // The record layer: OpenSSL keeps only the two AES-GCM contexts (about 900 bytes each).
+    EXPECT_LT(released, 2560);
+    EXPECT_LT(kept, 2560);
+    return;
+  }
   // OpenSSL 3.0 itself: the SSL object (~7.4 KiB), two AES-GCM contexts, the session, the
   // handshake hash and key shares it keeps. No 17 KiB record buffer.
   EXPECT_LT(released, 16 * 1024);

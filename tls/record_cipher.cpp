@@ -1,0 +1,181 @@
+#include "tls/record_cipher.h"
+
+#include <openssl/err.h>
+
+#include <cstring>
+
+namespace tls {
+namespace {
+
+void put_be64(uint8_t* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+
+void put_be16(uint8_t* p, size_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+bool fail() {
+  ERR_clear_error();
+  return false;
+}
+
+}  // namespace
+
+RecordCipher::~RecordCipher() {
+  EVP_CIPHER_CTX_free(ctx_);
+  OPENSSL_cleanse(iv_.data(), iv_.size());
+}
+
+bool RecordCipher::init(AeadKind kind, bool tls13, bool sealing, const DirectionKey& key,
+                        uint64_t sequence) {
+  const EVP_CIPHER* cipher = aead_cipher(kind);
+  if (cipher == nullptr) return false;
+  if (ctx_ == nullptr && (ctx_ = EVP_CIPHER_CTX_new()) == nullptr) return fail();
+  if (EVP_CipherInit_ex(ctx_, cipher, nullptr, key.key.data(), nullptr, sealing ? 1 : 0) != 1) {
+    return fail();
+  }
+  tls13_ = tls13;
+  explicit_nonce_ = (!tls13 && kind != AeadKind::Chacha20Poly1305) ? 8 : 0;
+  iv_ = key.iv;
+  seq_ = sequence;
+  return true;
+}
+
+bool RecordCipher::rekey(const DirectionKey& key) {
+  if (ctx_ == nullptr ||
+      EVP_CipherInit_ex(ctx_, nullptr, nullptr, key.key.data(), nullptr, -1) != 1)
+    return fail();
+  iv_ = key.iv;
+  seq_ = 0;
+  return true;
+}
+
+void RecordCipher::nonce_for(uint64_t seq, uint8_t* nonce) const {
+  if (explicit_nonce_ != 0) {  // TLS 1.2 AES-GCM: 4 fixed bytes, then the explicit 8
+    std::memcpy(nonce, iv_.data(), 4);
+    put_be64(nonce + 4, seq);
+    return;
+  }
+  std::memcpy(nonce, iv_.data(), kNonce);
+  uint8_t s[8];
+  put_be64(s, seq);
+  for (int i = 0; i < 8; ++i) nonce[4 + i] ^= s[i];
+}
+
+size_t RecordCipher::seal(uint8_t type, std::span<const boost::asio::const_buffer> pieces,
+                          uint8_t* out) {
+  size_t plain = 0;
+  for (const auto& b : pieces) plain += b.size();
+  const size_t payload = plain + overhead() - kRecordHeader;
+  out[0] = tls13_ ? kContentApplicationData : type;
+  out[1] = 3;
+  out[2] = 3;
+  put_be16(out + 3, payload);
+
+  uint8_t nonce[kNonce];
+  nonce_for(seq_, nonce);
+  uint8_t* p = out + kRecordHeader;
+  if (explicit_nonce_ != 0) {
+    std::memcpy(p, nonce + 4, 8);
+    p += 8;
+  }
+  uint8_t aad[13];
+  size_t aad_size = kRecordHeader;
+  if (tls13_) {
+    std::memcpy(aad, out, kRecordHeader);
+  } else {
+    put_be64(aad, seq_);
+    aad[8] = type;
+    aad[9] = 3;
+    aad[10] = 3;
+    put_be16(aad + 11, plain);
+    aad_size = 13;
+  }
+  int n = 0;
+  if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, nullptr, nonce, 1) != 1 ||
+      EVP_CipherUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aad_size)) != 1) {
+    fail();
+    return 0;
+  }
+  for (const auto& b : pieces) {
+    if (b.size() == 0) continue;
+    if (EVP_CipherUpdate(ctx_, p, &n, static_cast<const uint8_t*>(b.data()),
+                         static_cast<int>(b.size())) != 1) {
+      fail();
+      return 0;
+    }
+    p += n;
+  }
+  if (tls13_ && EVP_CipherUpdate(ctx_, p, &n, &type, 1) != 1) {
+    fail();
+    return 0;
+  }
+  if (tls13_) p += n;
+  if (EVP_CipherFinal_ex(ctx_, p, &n) != 1) {
+    fail();
+    return 0;
+  }
+  p += n;
+  if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kRecordTag, p) != 1) {
+    fail();
+    return 0;
+  }
+  ++seq_;
+  return kRecordHeader + payload;
+}
+
+bool RecordCipher::open(uint8_t* record, size_t size, uint8_t& type, uint8_t*& plain,
+                        size_t& plain_size) {
+  if (size < kRecordHeader + explicit_nonce_ + kRecordTag + (tls13_ ? 1 : 0)) return false;
+  if (tls13_ && record[0] != kContentApplicationData) return false;
+  size_t cipher_size = size - kRecordHeader - explicit_nonce_ - kRecordTag;
+  if (cipher_size > kMaxPlaintext + (tls13_ ? 256 : 0)) return false;
+
+  uint8_t nonce[kNonce];
+  nonce_for(seq_, nonce);
+  uint8_t* p = record + kRecordHeader;
+  if (explicit_nonce_ != 0) {
+    std::memcpy(nonce + 4, p, 8);
+    p += 8;
+  }
+  uint8_t aad[13];
+  size_t aad_size = kRecordHeader;
+  if (tls13_) {
+    std::memcpy(aad, record, kRecordHeader);
+  } else {
+    put_be64(aad, seq_);
+    aad[8] = record[0];
+    aad[9] = record[1];
+    aad[10] = record[2];
+    put_be16(aad + 11, cipher_size);
+    aad_size = 13;
+  }
+  int n = 0;
+  int last = 0;
+  if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, nullptr, nonce, 0) != 1 ||
+      EVP_CipherUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aad_size)) != 1 ||
+      EVP_CipherUpdate(ctx_, p, &n, p, static_cast<int>(cipher_size)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kRecordTag, p + cipher_size) != 1 ||
+      EVP_CipherFinal_ex(ctx_, p + n, &last) != 1) {
+    return fail();
+  }
+  ++seq_;
+  if (tls13_) {
+    // The content type is the last non-zero byte; zeros after it are padding.
+    size_t end = cipher_size;
+    while (end > 0 && p[end - 1] == 0) --end;
+    if (end == 0) return false;
+    type = p[end - 1];
+    plain_size = end - 1;
+    if (plain_size > kMaxPlaintext) return false;
+  } else {
+    type = record[0];
+    plain_size = cipher_size;
+  }
+  plain = p;
+  return true;
+}
+
+}  // namespace tls

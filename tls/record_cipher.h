@@ -1,0 +1,66 @@
+#pragma once
+
+// The AEAD protection of one direction of a TLS connection's records after the handshake:
+// nonces from the IV and the record sequence number, additional data, the tag; for TLS 1.3 the
+// inner content type and padding (RFC 8446 section 5.2), for TLS 1.2 the explicit nonce of
+// AES-GCM (RFC 5288) or the XORed one of ChaCha20-Poly1305 (RFC 7905).
+
+#include <openssl/evp.h>
+
+#include <boost/asio/buffer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "tls/traffic_keys.h"
+
+namespace tls {
+
+inline constexpr size_t kRecordHeader = 5;
+inline constexpr size_t kRecordTag = 16;
+inline constexpr size_t kMaxPlaintext = 16384;
+// The largest record a peer may send: TLS 1.2 allows 2048 bytes of expansion, TLS 1.3 256.
+inline constexpr size_t kMaxRecord = kRecordHeader + kMaxPlaintext + 2048;
+
+inline constexpr uint8_t kContentAlert = 21;
+inline constexpr uint8_t kContentHandshake = 22;
+inline constexpr uint8_t kContentApplicationData = 23;
+
+class RecordCipher {
+ public:
+  RecordCipher() = default;
+  ~RecordCipher();
+  RecordCipher(const RecordCipher&) = delete;
+  RecordCipher& operator=(const RecordCipher&) = delete;
+
+  // Sets the cipher, key and IV; the sequence number starts at `sequence`. False when OpenSSL
+  // fails.
+  bool init(AeadKind kind, bool tls13, bool sealing, const DirectionKey& key, uint64_t sequence);
+
+  // TLS 1.3 KeyUpdate: the same cipher with a new key and IV; the sequence restarts at 0.
+  bool rekey(const DirectionKey& key);
+
+  // Bytes a record adds to its plaintext.
+  size_t overhead() const { return kRecordHeader + kRecordTag + (tls13_ ? 1 : explicit_nonce_); }
+
+  // Seals one record of content `type` whose plaintext is the concatenation of `pieces` (at
+  // most kMaxPlaintext bytes) into `out`, which has room for it and overhead(). Returns the
+  // record's size, 0 when OpenSSL fails.
+  size_t seal(uint8_t type, std::span<const boost::asio::const_buffer> pieces, uint8_t* out);
+
+  // Opens one complete record (header included) in place. On success `type` is its content
+  // type and its plaintext is [plain, plain + plain_size), inside the record. False when it does
+  // not authenticate or is malformed.
+  bool open(uint8_t* record, size_t size, uint8_t& type, uint8_t*& plain, size_t& plain_size);
+
+ private:
+  void nonce_for(uint64_t seq, uint8_t* nonce) const;
+
+  EVP_CIPHER_CTX* ctx_ = nullptr;
+  std::array<uint8_t, kNonce> iv_{};
+  uint64_t seq_ = 0;
+  bool tls13_ = true;
+  uint8_t explicit_nonce_ = 0;  // 8 for TLS 1.2 AES-GCM
+};
+
+}  // namespace tls
