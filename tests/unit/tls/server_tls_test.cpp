@@ -1,5 +1,7 @@
 #include "tls/server_tls.h"
 
+#include "tls/secret_capture.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,6 +9,7 @@
 #include "tests/unit/tls/in_memory_handshake.h"
 #include "tests/unit/tls/test_pki.h"
 #include "tls/cert_store.h"
+#include "tls/secret_capture.h"
 
 namespace tls {
 namespace {
@@ -150,6 +153,15 @@ TEST_F(ServerTlsTest, ConnectionsReleaseIdleBuffers) {
   ASSERT_TRUE(ssl);
   EXPECT_NE(SSL_get_mode(ssl.get()) & SSL_MODE_RELEASE_BUFFERS, 0);
   EXPECT_TRUE(SSL_is_server(ssl.get()));
+  // The stream takes the records over after the handshake (tls_stream.h); the certificates'
+  // contexts, which SNI switches to, capture the secrets too.
+  EXPECT_TRUE(tls::captures_secrets(ssl.get()));
+  const std::shared_ptr<const CertStore> store = server.store();
+  ASSERT_TRUE(store);
+  SSL_CTX* webmail = store->find("webmail.example.coop");
+  ASSERT_NE(webmail, nullptr);
+  SSL_set_SSL_CTX(ssl.get(), webmail);
+  EXPECT_TRUE(tls::captures_secrets(ssl.get()));
 }
 
 TEST_F(ServerTlsTest, BaseContextKeepsSessionsForAllCertificates) {
