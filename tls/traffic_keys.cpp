@@ -20,11 +20,6 @@ EVP_KDF* fetched_kdf(const char* name) {
   return kdf;
 }
 
-EVP_KDF* hkdf() {
-  static EVP_KDF* const kdf = fetched_kdf("HKDF");
-  return kdf;
-}
-
 EVP_KDF* tls1_prf() {
   static EVP_KDF* const kdf = fetched_kdf("TLS1-PRF");
   return kdf;
@@ -46,6 +41,53 @@ bool derive(EVP_KDF* kdf, OSSL_PARAM* params, std::span<uint8_t> out) {
 
 char* digest_name(const EVP_MD* md) {
   return const_cast<char*>(EVP_MD_get0_name(md));
+}
+
+// The handshake digests, fetched once: a digest from EVP_sha256() is looked up by name again
+// on every EVP_DigestInit_ex.
+const EVP_MD* fetched_digest(const EVP_MD* md) {
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
+  if (md == nullptr) return nullptr;
+  switch (EVP_MD_get_type(md)) {
+    case NID_sha256:
+      return sha256;
+    case NID_sha384:
+      return sha384;
+    default:
+      return nullptr;
+  }
+}
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+// HMAC (RFC 2104) of a key no longer than the digest's block, with one digest context per
+// thread.
+bool hmac(const EVP_MD* md, std::span<const uint8_t> key, std::span<const uint8_t> data,
+          uint8_t* out) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const auto block = static_cast<size_t>(EVP_MD_get_block_size(md));
+  std::array<uint8_t, 128> pad{};
+  std::array<uint8_t, EVP_MAX_MD_SIZE> inner{};
+  unsigned inner_size = 0;
+  unsigned out_size = 0;
+  if (!ctx || block > pad.size() || key.size() > block) return false;
+  for (size_t i = 0; i < block; ++i) pad[i] = (i < key.size() ? key[i] : 0) ^ 0x36;
+  bool ok = EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+            EVP_DigestUpdate(ctx.get(), pad.data(), block) == 1 &&
+            EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+            EVP_DigestFinal_ex(ctx.get(), inner.data(), &inner_size) == 1;
+  for (size_t i = 0; i < block; ++i) pad[i] = (i < key.size() ? key[i] : 0) ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+       EVP_DigestUpdate(ctx.get(), pad.data(), block) == 1 &&
+       EVP_DigestUpdate(ctx.get(), inner.data(), inner_size) == 1 &&
+       EVP_DigestFinal_ex(ctx.get(), out, &out_size) == 1;
+  OPENSSL_cleanse(pad.data(), pad.size());
+  OPENSSL_cleanse(inner.data(), inner.size());
+  if (!ok) ERR_clear_error();
+  return ok;
 }
 
 }  // namespace
@@ -85,8 +127,13 @@ bool hkdf_expand_label(const EVP_MD* md, std::span<const uint8_t> secret, std::s
                        std::span<uint8_t> out) {
   // struct { uint16 length; opaque label<7..255> = "tls13 " + label; opaque context<0..255>; }
   constexpr std::string_view kPrefix = "tls13 ";
-  if (md == nullptr || out.size() > 0xffff || kPrefix.size() + label.size() > 255) return false;
-  std::array<uint8_t, 2 + 1 + 255 + 1> info{};
+  const EVP_MD* digest = fetched_digest(md);
+  if (digest == nullptr || kPrefix.size() + label.size() > 255) return false;
+  const auto hash_size = static_cast<size_t>(EVP_MD_get_size(digest));
+  // One HMAC block is all TLS 1.3 ever expands to (keys, IVs, secrets: at most the hash size).
+  if (out.size() > hash_size || secret.size() > static_cast<size_t>(EVP_MD_get_block_size(digest)))
+    return false;
+  std::array<uint8_t, 2 + 1 + 255 + 1 + 1> info{};
   size_t n = 0;
   info[n++] = static_cast<uint8_t>(out.size() >> 8);
   info[n++] = static_cast<uint8_t>(out.size());
@@ -96,17 +143,12 @@ bool hkdf_expand_label(const EVP_MD* md, std::span<const uint8_t> secret, std::s
   std::memcpy(&info[n], label.data(), label.size());
   n += label.size();
   info[n++] = 0;  // empty context
-
-  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name(md), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()),
-                                        secret.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), n),
-      OSSL_PARAM_construct_end(),
-  };
-  return derive(hkdf(), params, out);
+  info[n++] = 1;  // HKDF-Expand: T(1) = HMAC(PRK, info | 0x01)
+  std::array<uint8_t, EVP_MAX_MD_SIZE> block{};
+  if (!hmac(digest, secret, {info.data(), n}, block.data())) return false;
+  std::memcpy(out.data(), block.data(), out.size());
+  OPENSSL_cleanse(block.data(), block.size());
+  return true;
 }
 
 bool tls13_traffic_key(const EVP_MD* md, AeadKind kind, std::span<const uint8_t> secret,
