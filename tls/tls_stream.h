@@ -271,6 +271,13 @@ class Stream {
   // Whether the record layer protects this connection (after a server handshake).
   bool offloaded() const { return engine_.records != nullptr; }
 
+  // Record layer only (offloaded()): a read that does not wait. Want::read when nothing can
+  // be read now; then wait for the socket to be readable and try again.
+  detail::Attempt read_now(boost::asio::mutable_buffer buffer) {
+    if (buffer.size() == 0) return {};
+    return engine_.records->read(socket_.native_handle(), buffer.data(), buffer.size());
+  }
+
   // Server side handshake (SSL_accept). Completion: void(error_code).
   template <class Token>
   auto async_handshake(Token&& token) {
