@@ -152,7 +152,7 @@ Attempt RecordLayer::read(int fd, void* data, size_t size) {
 
   uint8_t* buf = read_scratch();
   size_t len = rx_.size();
-  std::memcpy(buf, rx_.data(), len);
+  if (len != 0) std::memcpy(buf, rx_.data(), len);
   release(rx_);
   size_t pos = 0;
   size_t got = 0;
