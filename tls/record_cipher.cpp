@@ -64,6 +64,18 @@ void RecordCipher::nonce_for(uint64_t seq, uint8_t* nonce) const {
   for (int i = 0; i < 8; ++i) nonce[4 + i] ^= s[i];
 }
 
+size_t RecordCipher::additional_data(const uint8_t* header, size_t plain, uint8_t* aad) const {
+  if (tls13_) {  // the record header
+    std::memcpy(aad, header, kRecordHeader);
+    return kRecordHeader;
+  }
+  // TLS 1.2: sequence number, type, version, plaintext length
+  put_be64(aad, seq_);
+  std::memcpy(aad + 8, header, 3);
+  put_be16(aad + 11, plain);
+  return 13;
+}
+
 size_t RecordCipher::seal(uint8_t type, std::span<const boost::asio::const_buffer> pieces,
                           uint8_t* out) {
   size_t plain = 0;
@@ -82,17 +94,7 @@ size_t RecordCipher::seal(uint8_t type, std::span<const boost::asio::const_buffe
     p += 8;
   }
   uint8_t aad[13];
-  size_t aad_size = kRecordHeader;
-  if (tls13_) {
-    std::memcpy(aad, out, kRecordHeader);
-  } else {
-    put_be64(aad, seq_);
-    aad[8] = type;
-    aad[9] = 3;
-    aad[10] = 3;
-    put_be16(aad + 11, plain);
-    aad_size = 13;
-  }
+  const size_t aad_size = additional_data(out, plain, aad);
   int n = 0;
   if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, nullptr, nonce, 1) != 1 ||
       EVP_CipherUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aad_size)) != 1) {
@@ -141,17 +143,7 @@ bool RecordCipher::open(uint8_t* record, size_t size, uint8_t& type, uint8_t*& p
     p += 8;
   }
   uint8_t aad[13];
-  size_t aad_size = kRecordHeader;
-  if (tls13_) {
-    std::memcpy(aad, record, kRecordHeader);
-  } else {
-    put_be64(aad, seq_);
-    aad[8] = record[0];
-    aad[9] = record[1];
-    aad[10] = record[2];
-    put_be16(aad + 11, cipher_size);
-    aad_size = 13;
-  }
+  const size_t aad_size = additional_data(record, cipher_size, aad);
   int n = 0;
   int last = 0;
   if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, nullptr, nonce, 0) != 1 ||

@@ -55,6 +55,9 @@ class RecordCipher {
 
  private:
   void nonce_for(uint64_t seq, uint8_t* nonce) const;
+  // The additional data of the record with this header and plaintext size, into aad (13
+  // bytes); returns its size.
+  size_t additional_data(const uint8_t* header, size_t plain, uint8_t* aad) const;
 
   EVP_CIPHER_CTX* ctx_ = nullptr;
   std::array<uint8_t, kNonce> iv_{};

@@ -14,6 +14,7 @@ Environment:
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -113,6 +114,17 @@ def read_text(path):
             return f.read()
     except FileNotFoundError:
         return ""
+
+
+def ensure_open_files(want):
+    """Raises this process's soft open-file limit to want; an error when the hard limit is
+    lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return
+    if hard != resource.RLIM_INFINITY and hard < want:
+        raise AssertionError("open-file limit %d is below the %d this test needs" % (hard, want))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def require_tool(name):

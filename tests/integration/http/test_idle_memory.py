@@ -4,12 +4,11 @@ the session object and the socket's reactor state; no read buffer is held while 
 2.6 holds about 1.1-1.5 KiB and nginx 1.22 0.6 KiB on the same machine."""
 
 import os
-import resource
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import HttpConn, KiB, ProxyTestCase, main  # noqa: E402
+from harness import HttpConn, KiB, ProxyTestCase, ensure_open_files, main  # noqa: E402
 
 WARMUP = 50
 CONNECTIONS = 2000
@@ -19,12 +18,7 @@ LIMIT_PER_CONNECTION = 2 * KiB
 class IdleMemoryTest(ProxyTestCase):
     def setUp(self):
         super().setUp()
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = CONNECTIONS + WARMUP + 200
-        if soft < want:
-            if hard != resource.RLIM_INFINITY and hard < want:
-                self.fail("open-file limit %d is below the %d this test needs" % (hard, want))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        ensure_open_files(CONNECTIONS + WARMUP + 200)
 
     def open_many(self, port, n):
         conns = []

@@ -9,14 +9,13 @@ keys (about 2.5 KiB) and the HTTP session (about 1.2 KiB): 3.7 KiB measured. HAP
 machine."""
 
 import os
-import resource
 import ssl
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tls_support import WEBMAIL, TlsConn, TlsTestCase, client_context  # noqa: E402
-from harness import KiB, main  # noqa: E402
+from harness import KiB, ensure_open_files, main  # noqa: E402
 
 WARMUP = 50
 CONNECTIONS = 1000
@@ -26,12 +25,7 @@ LIMIT_PER_CONNECTION = 6 * KiB
 class IdleMemoryTest(TlsTestCase):
     def setUp(self):
         super().setUp()
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = CONNECTIONS + WARMUP + 200
-        if soft < want:
-            if hard != resource.RLIM_INFINITY and hard < want:
-                self.fail("open-file limit %d is below the %d this test needs" % (hard, want))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        ensure_open_files(CONNECTIONS + WARMUP + 200)
 
     def open_many(self, n, contexts):
         conns = []
