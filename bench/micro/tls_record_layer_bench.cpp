@@ -95,7 +95,7 @@ SSL_SESSION* handshake(Contexts& c, SSL_SESSION* session, bool records) {
   return next;
 }
 
-void BM_ServerHandshake(benchmark::State& state) {
+void BM_HandshakeAndTakeOver(benchmark::State& state) {
   const bool records = state.range(0) != 0;
   const bool resumed = state.range(1) != 0;
   Contexts c(records);
@@ -114,7 +114,7 @@ void BM_ServerHandshake(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_ServerHandshake)
+BENCHMARK(BM_HandshakeAndTakeOver)
     ->ArgNames({"records", "resumed"})
     ->ArgsProduct({{0, 1}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
