@@ -1,3 +1,7 @@
+// The session ticket callback is the HMAC_CTX one (deprecated in OpenSSL 3.0 but supported):
+// see tls/ticket_keys.cpp for why.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "tls/server_tls.h"
 
 #include <openssl/err.h>
@@ -79,10 +83,10 @@ int on_server_name(SSL* ssl, int* alert, void* arg) {
 }
 
 int on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                  EVP_MAC_CTX* mac, int encrypt) {
+                  HMAC_CTX* hmac, int encrypt) {
   ListenerState* state = state_of(ssl);
   if (state == nullptr) return encrypt ? -1 : 0;
-  int result = state->keys.handle(key_name, iv, cipher, mac, encrypt);
+  int result = state->keys.handle(key_name, iv, cipher, hmac, encrypt);
   // TLS 1.3 tickets are single-use for clients (RFC 8446 C.4): ask for a fresh ticket on every
   // resumption, as nginx does, or every other reconnection would be a full handshake.
   if (!encrypt && result == 1 && SSL_version(ssl) == TLS1_3_VERSION) result = 2;
@@ -108,7 +112,7 @@ ServerTls::ServerTls(std::function<int64_t()> clock) {
   SSL_CTX_set_session_cache_mode(base_.get(), SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(base_.get(), kSessionCacheSize);
   SSL_CTX_set_timeout(base_.get(), kSessionLifetimeSeconds);
-  SSL_CTX_set_tlsext_ticket_key_evp_cb(base_.get(), on_ticket_key);
+  SSL_CTX_set_tlsext_ticket_key_cb(base_.get(), on_ticket_key);
   SSL_CTX_set_tlsext_servername_callback(base_.get(), on_server_name);
   SSL_CTX_set_tlsext_servername_arg(base_.get(), state_);
 }

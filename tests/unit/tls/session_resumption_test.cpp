@@ -89,6 +89,28 @@ TEST_P(SessionResumptionTest, ResumesAfterReload) {
   EXPECT_TRUE(handshake(server, client(session.get())).reused());
 }
 
+// Clients use a TLS 1.3 ticket once (RFC 8446 C.4; browsers do): every resumption must hand
+// out a fresh ticket, or every other connection of such a client would be a full handshake.
+TEST(Tls13TicketRenewalTest, EachResumptionIssuesTheNextTicket) {
+  ServerTls server;
+  server.set_store(CertStore::load({test_certificates().webmail_ec}).store, "");
+  ClientOptions options{.server_name = "webmail.example.coop", .min_version = TLS1_3_VERSION};
+  auto first = handshake(server, options);
+  ASSERT_TRUE(first.ok);
+  SessionPtr session(first.session());
+  for (int i = 0; i < 3; ++i) {
+    options.session = session.get();
+    auto next = handshake(server, options);
+    ASSERT_TRUE(next.ok) << next.server_error;
+    EXPECT_TRUE(next.reused()) << "resumption " << i;
+    SessionPtr renewed(next.session());
+    ASSERT_TRUE(renewed);
+    EXPECT_NE(renewed.get(), session.get()) << "no new ticket after resumption " << i;
+    EXPECT_TRUE(SSL_SESSION_has_ticket(renewed.get()));
+    session = std::move(renewed);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, SessionResumptionTest,
                          ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION), [](const auto& info) {
                            return info.param == TLS1_2_VERSION ? std::string("Tls12")
