@@ -1,15 +1,24 @@
 #pragma once
 
 // What a server handshake must leave behind for its records to be protected outside OpenSSL
-// afterwards (see record_layer.h): the TLS 1.3 application traffic secrets, taken from OpenSSL's
-// key log callback (SSL_CTX_set_keylog_callback, the NSS key log lines), and how many records
+// afterwards (see record_layer.h): the TLS 1.3 application traffic secrets, and how many records
 // OpenSSL sent under the server's application key (its NewSessionTicket messages).
+//
+// OpenSSL 3.0 has no call that returns the traffic secrets. Its key log callback does, but
+// formats five lines with one sprintf per byte first (about 10 % of a server handshake). So
+// the secrets are taken where OpenSSL derives them: its TLS 1.3 key schedule fetches the
+// "TLS13-KDF" algorithm with the context's property query. Capturing contexts are made with
+// the query "?provider=passeur-secrets", which prefers a small built-in provider whose only
+// algorithm is that KDF: it hands every derivation to the default implementation, and keeps the
+// output of the "c ap traffic" and "s ap traffic" derivations when a capture is active on the
+// calling thread (CaptureScope, around each SSL_accept() call of the connection).
 
 #include <openssl/ssl.h>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "tls/traffic_keys.h"
 
@@ -28,19 +37,30 @@ struct CapturedSecrets {
   CapturedSecrets& operator=(const CapturedSecrets&) = delete;
 };
 
-// Installs the key log callback on a server context. Every context a connection can be switched
-// to (by SNI) needs it for the connection's secrets to be captured.
-void enable_secret_capture(SSL_CTX* ctx);
+// A new server SSL_CTX (TLS_server_method) whose handshakes can be captured; a plain one when
+// the capturing provider could not be loaded. Null when OpenSSL fails.
+SSL_CTX* new_capturing_server_context();
 
 // Whether the connection's current context captures secrets.
 bool captures_secrets(const SSL* ssl);
 
-// Starts (captured != nullptr) or stops capturing the secrets of one connection's handshake.
+// Counts the connection's session tickets into `captured` (nullptr: stops).
 void attach_capture(SSL* ssl, CapturedSecrets* captured);
 
-// Parses one NSS key log line into `captured` when it is a TLS 1.3 application traffic secret
-// (CLIENT_TRAFFIC_SECRET_0 / SERVER_TRAFFIC_SECRET_0 <client random> <secret>). False for any
-// other line.
-bool parse_key_log_line(const char* line, CapturedSecrets& captured);
+// While it lives, the traffic secrets derived on this thread go to `captured` (may be null).
+class CaptureScope {
+ public:
+  explicit CaptureScope(CapturedSecrets* captured);
+  ~CaptureScope();
+  CaptureScope(const CaptureScope&) = delete;
+  CaptureScope& operator=(const CaptureScope&) = delete;
+
+ private:
+  CapturedSecrets* previous_;
+};
+
+// Keeps a derivation's output when its label is a traffic secret's and a capture is active.
+// Used by the provider; exposed for its tests.
+void capture_derived(std::string_view label, const uint8_t* out, size_t size);
 
 }  // namespace tls

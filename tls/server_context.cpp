@@ -44,7 +44,9 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
 
 SslCtxPtr make_server_context(std::string& error) {
   ERR_clear_error();
-  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  // Its TLS 1.3 traffic secrets can be captured: the stream takes the records over after the
+  // handshake (tls_stream.h).
+  SslCtxPtr ctx(new_capturing_server_context());
   auto fail = [&](const char* what) {
     error = std::string(what) + ": " + take_openssl_error("failed");
     return SslCtxPtr();
@@ -67,8 +69,6 @@ SslCtxPtr make_server_context(std::string& error) {
   // released as soon as it is empty.
   SSL_CTX_set_read_ahead(ctx.get(), 1);
   SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
-  // After the handshake the stream protects the records itself (tls_stream.h).
-  enable_secret_capture(ctx.get());
   if (SSL_CTX_set_session_id_context(ctx.get(), kSessionIdContext, sizeof kSessionIdContext - 1) !=
       1) {
     return fail("setting the session id context");

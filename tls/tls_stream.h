@@ -9,7 +9,7 @@
 // WANT_WRITE, the operation waits for readiness with the socket's async_wait and tries again.
 //
 // On the server side, once the handshake is done, the record layer (record_layer.h) takes the
-// connection over when the context captures secrets (enable_secret_capture) and the cipher is
+// connection over when the context captures secrets (secret_capture.h) and the cipher is
 // one it handles; OpenSSL's SSL object is then freed, and what a connection holds drops from
 // about 14 KiB to about 2.5 KiB. Its handshake reads records one by one (no read ahead), so that
 // no application data is left inside OpenSSL.
@@ -130,7 +130,11 @@ boost::asio::mutable_buffer first_non_empty(const MutableBufferSequence& buffers
 
 struct AcceptAction {
   Attempt operator()(Engine& e, int) {
-    Attempt a = try_accept(e.ssl);
+    Attempt a;
+    {
+      const CaptureScope scope(e.captured.get());
+      a = try_accept(e.ssl);
+    }
     if (!a.ec && a.want == Want::nothing) e.handshake_done();
     return a;
   }

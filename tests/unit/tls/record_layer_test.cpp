@@ -1,7 +1,10 @@
 #include "tls/record_layer.h"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/ssl.h>
 
 #include <array>
@@ -63,22 +66,70 @@ TEST(TrafficKeys, CipherNids) {
   }
 }
 
-TEST(SecretCapture, KeepsOnlyApplicationTrafficSecrets) {
-  const std::string random(64, 'a');
-  const std::string secret = "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5";
+TEST(SecretCapture, KeepsOnlyApplicationTrafficSecretsWhileActive) {
+  const std::vector<uint8_t> secret =
+      unhex("9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5");
   tls::CapturedSecrets captured;
-  EXPECT_TRUE(tls::parse_key_log_line(("CLIENT_TRAFFIC_SECRET_0 " + random + " " + secret).c_str(),
-                                      captured));
-  EXPECT_EQ(captured.client_size, 32u);
-  EXPECT_EQ(std::vector<uint8_t>(captured.client.begin(), captured.client.begin() + 32),
-            unhex(secret));
+  tls::capture_derived("c ap traffic", secret.data(), secret.size());  // no capture active
+  EXPECT_EQ(captured.client_size, 0u);
+  {
+    const tls::CaptureScope scope(&captured);
+    tls::capture_derived("c hs traffic", secret.data(), secret.size());
+    EXPECT_EQ(captured.client_size, 0u);
+    tls::capture_derived("c ap traffic", secret.data(), secret.size());
+    EXPECT_EQ(captured.client_size, 32u);
+    EXPECT_EQ(std::vector<uint8_t>(captured.client.begin(), captured.client.begin() + 32), secret);
+    EXPECT_EQ(captured.server_size, 0u);
+  }
+  tls::capture_derived("s ap traffic", secret.data(), secret.size());  // the scope has ended
   EXPECT_EQ(captured.server_size, 0u);
-  EXPECT_FALSE(tls::parse_key_log_line(
-      ("SERVER_HANDSHAKE_TRAFFIC_SECRET " + random + " " + secret).c_str(), captured));
-  EXPECT_FALSE(
-      tls::parse_key_log_line(("SERVER_TRAFFIC_SECRET_0 " + random + " 0g").c_str(), captured));
-  EXPECT_FALSE(tls::parse_key_log_line("SERVER_TRAFFIC_SECRET_0", captured));
-  EXPECT_EQ(captured.server_size, 0u);
+}
+
+// The provider stands in for TLS13-KDF on capturing contexts only, and derives what the
+// default implementation derives.
+TEST(SecretCapture, ProviderDerivesLikeTheDefaultKdf) {
+  SSL_CTX* ctx = tls::new_capturing_server_context();
+  ASSERT_NE(ctx, nullptr);
+  SSL* ssl = SSL_new(ctx);
+  EXPECT_TRUE(tls::captures_secrets(ssl));
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+
+  const auto secret = unhex("a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643");
+  std::vector<uint8_t> hash(32, 0x5a);
+  auto derive = [&](const char* query) {
+    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "TLS13-KDF", query);
+    EXPECT_NE(kdf, nullptr) << query;
+    EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    char digest[] = "SHA256";
+    unsigned char prefix[] = "tls13 ";
+    unsigned char label[] = "s ap traffic";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()),
+                                          secret.size()),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PREFIX, prefix, 6),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL, label, 12),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_DATA, hash.data(), hash.size()),
+        OSSL_PARAM_construct_end(),
+    };
+    std::vector<uint8_t> out(32);
+    EXPECT_EQ(EVP_KDF_derive(kctx, out.data(), out.size(), params), 1);
+    EVP_KDF_CTX_free(kctx);
+    return out;
+  };
+  tls::CapturedSecrets captured;
+  std::vector<uint8_t> ours;
+  {
+    const tls::CaptureScope scope(&captured);
+    ours = derive("provider=passeur-secrets");
+  }
+  EXPECT_EQ(ours, derive("provider=default"));
+  EXPECT_EQ(captured.server_size, 32u);
+  EXPECT_EQ(std::vector<uint8_t>(captured.server.begin(), captured.server.begin() + 32), ours);
 }
 
 // ---- Against OpenSSL as the client, per version and cipher -------------------------------------
@@ -91,13 +142,12 @@ struct Contexts {
 
   Contexts() {
     std::tie(key, cert) = localhost_identity();
-    server = SSL_CTX_new(TLS_server_method());
+    server = tls::new_capturing_server_context();
     SSL_CTX_set_min_proto_version(server, TLS1_2_VERSION);
     SSL_CTX_use_certificate(server, cert);
     SSL_CTX_use_PrivateKey(server, key);
     SSL_CTX_set_session_cache_mode(server, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_session_id_context(server, reinterpret_cast<const unsigned char*>("t"), 1);
-    tls::enable_secret_capture(server);
 
     client = SSL_CTX_new(TLS_client_method());
     X509_STORE_add_cert(SSL_CTX_get_cert_store(client), cert);

@@ -93,14 +93,14 @@ struct Contexts {
 
   Contexts() {
     std::tie(key, cert) = tls::testing::localhost_identity();
-    for (SSL_CTX** ctx : {&server, &server_records}) {
-      *ctx = SSL_CTX_new(TLS_server_method());
-      SSL_CTX_set_min_proto_version(*ctx, TLS1_2_VERSION);
-      SSL_CTX_use_certificate(*ctx, cert);
-      SSL_CTX_use_PrivateKey(*ctx, key);
-      SSL_CTX_set_mode(*ctx, SSL_MODE_RELEASE_BUFFERS);
+    server = SSL_CTX_new(TLS_server_method());
+    server_records = tls::new_capturing_server_context();
+    for (SSL_CTX* ctx : {server, server_records}) {
+      SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+      SSL_CTX_use_certificate(ctx, cert);
+      SSL_CTX_use_PrivateKey(ctx, key);
+      SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     }
-    tls::enable_secret_capture(server_records);
 
     client = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(client, TLS1_2_VERSION);
