@@ -156,11 +156,15 @@ int provider_init(const OSSL_CORE_HANDLE*, const OSSL_DISPATCH*, const OSSL_DISP
 
 // Loads the provider once per process, next to the default one (which stays the fallback for
 // everything else). False when OpenSSL refuses it.
+// The handle is kept for the process's life (it holds the provider's reference).
+OSSL_PROVIDER* g_provider = nullptr;
+
 bool provider_loaded() {
   static const bool loaded = [] {
-    const bool ok = OSSL_PROVIDER_add_builtin(nullptr, kProvider, provider_init) == 1 &&
-                    OSSL_PROVIDER_try_load(nullptr, kProvider, 1) != nullptr &&
-                    inner_kdf() != nullptr;
+    if (OSSL_PROVIDER_add_builtin(nullptr, kProvider, provider_init) == 1) {
+      g_provider = OSSL_PROVIDER_try_load(nullptr, kProvider, 1);
+    }
+    const bool ok = g_provider != nullptr && inner_kdf() != nullptr;
     if (!ok) ERR_clear_error();
     return ok;
   }();
