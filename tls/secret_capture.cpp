@@ -49,17 +49,20 @@ void remember_label(KdfCtx& c, const OSSL_PARAM params[]) {
   c.label_size = size;
 }
 
-void* kdf_newctx(void*) {
-  EVP_KDF* kdf = inner_kdf();
-  if (kdf == nullptr) return nullptr;
-  auto* c = new (std::nothrow) KdfCtx;
-  if (c == nullptr) return nullptr;
-  c->inner = EVP_KDF_CTX_new(kdf);
-  if (c->inner == nullptr) {
-    delete c;
+// A context around `inner` (taken), with the label of `from`; null when inner is.
+void* wrap(EVP_KDF_CTX* inner, const KdfCtx& from) {
+  auto* c = inner != nullptr ? new (std::nothrow) KdfCtx(from) : nullptr;
+  if (c == nullptr) {
+    EVP_KDF_CTX_free(inner);
     return nullptr;
   }
+  c->inner = inner;
   return c;
+}
+
+void* kdf_newctx(void*) {
+  EVP_KDF* kdf = inner_kdf();
+  return kdf != nullptr ? wrap(EVP_KDF_CTX_new(kdf), KdfCtx{}) : nullptr;
 }
 
 void kdf_freectx(void* v) {
@@ -71,14 +74,7 @@ void kdf_freectx(void* v) {
 
 void* kdf_dupctx(void* v) {
   const auto* src = static_cast<const KdfCtx*>(v);
-  auto* c = new (std::nothrow) KdfCtx(*src);
-  if (c == nullptr) return nullptr;
-  c->inner = EVP_KDF_CTX_dup(src->inner);
-  if (c->inner == nullptr) {
-    delete c;
-    return nullptr;
-  }
-  return c;
+  return wrap(EVP_KDF_CTX_dup(src->inner), *src);
 }
 
 void kdf_reset(void* v) {

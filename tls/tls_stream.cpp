@@ -4,8 +4,6 @@
 
 #include <boost/asio/ssl/error.hpp>
 #include <cerrno>
-#include <new>
-#include <utility>
 
 namespace tls {
 namespace detail {
@@ -96,48 +94,26 @@ Attempt try_shutdown(SSL* ssl) {
   });
 }
 
-Engine::Engine(Engine&& other) noexcept
-    : ssl(std::exchange(other.ssl, nullptr)),
-      records(std::move(other.records)),
-      captured(std::move(other.captured)),
-      version(other.version) {}
-
-Engine& Engine::operator=(Engine&& other) noexcept {
-  if (this != &other) {
-    this->~Engine();
-    new (this) Engine(std::move(other));
-  }
-  return *this;
-}
-
-// Marked shut down before it is freed, as nginx does: OpenSSL would otherwise drop the
-// connection's session from the resumption cache when no close_notify was exchanged (a
-// client reset, a timeout).
-Engine::~Engine() {
-  if (ssl == nullptr) return;
+void SslClose::operator()(SSL* ssl) const {
   if (SSL_is_init_finished(ssl)) SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-  if (captured) attach_capture(ssl, nullptr);
   SSL_free(ssl);
 }
 
 void Engine::begin_accept() {
-  if (ssl == nullptr || captured || !captures_secrets(ssl)) return;
+  if (!ssl || captured || !captures_secrets(ssl.get())) return;
   captured = std::make_unique<CapturedSecrets>();
-  attach_capture(ssl, captured.get());
+  attach_capture(ssl.get(), captured.get());
   // Records one at a time: what the client sends after its Finished stays in the socket.
-  SSL_set_read_ahead(ssl, 0);
+  SSL_set_read_ahead(ssl.get(), 0);
 }
 
 void Engine::handshake_done() {
-  version = negotiated_version(ssl);
+  version = negotiated_version(ssl.get());
   if (!captured) return;
-  attach_capture(ssl, nullptr);
-  records = RecordLayer::take_over(ssl, *captured);
+  attach_capture(ssl.get(), nullptr);
+  records = RecordLayer::take_over(ssl.get(), *captured);
   captured.reset();
-  if (!records) return;
-  SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-  SSL_free(ssl);
-  ssl = nullptr;
+  if (records) ssl.reset();
 }
 
 unsigned char* gather_buffer() {

@@ -55,18 +55,22 @@ Attempt try_read(SSL* ssl, void* data, std::size_t size);
 Attempt try_write(SSL* ssl, const void* data, std::size_t size);
 Attempt try_shutdown(SSL* ssl);
 
+// Frees a connection's SSL; marked shut down first when its handshake finished, as nginx
+// does: OpenSSL would otherwise drop the connection's session from the resumption cache when no
+// close_notify was exchanged (a client reset, a timeout).
+struct SslClose {
+  void operator()(SSL* ssl) const;
+};
+
 // What does the work of a stream: OpenSSL, or after a server handshake that it could take
 // over, the record layer (OpenSSL's SSL object is then freed).
 struct Engine {
-  SSL* ssl = nullptr;
   std::unique_ptr<RecordLayer> records;
   std::unique_ptr<CapturedSecrets> captured;  // during a server handshake
   TlsVersion version = TlsVersion::Other;
+  std::unique_ptr<SSL, SslClose> ssl;  // last: freed before what its callbacks point to
 
   explicit Engine(SSL* s) : ssl(s) {}
-  Engine(Engine&& other) noexcept;
-  Engine& operator=(Engine&& other) noexcept;
-  ~Engine();
 
   // Server handshake: capture the secrets when the connection's context allows it.
   void begin_accept();
@@ -133,7 +137,7 @@ struct AcceptAction {
     Attempt a;
     {
       const CaptureScope scope(e.captured.get());
-      a = try_accept(e.ssl);
+      a = try_accept(e.ssl.get());
     }
     if (!a.ec && a.want == Want::nothing) e.handshake_done();
     return a;
@@ -141,14 +145,14 @@ struct AcceptAction {
 };
 struct ConnectAction {
   Attempt operator()(Engine& e, int) {
-    Attempt a = try_connect(e.ssl);
+    Attempt a = try_connect(e.ssl.get());
     if (!a.ec && a.want == Want::nothing) e.handshake_done();
     return a;
   }
 };
 struct ShutdownAction {
   Attempt operator()(Engine& e, int fd) {
-    return e.records ? e.records->shutdown(fd) : try_shutdown(e.ssl);
+    return e.records ? e.records->shutdown(fd) : try_shutdown(e.ssl.get());
   }
 };
 struct ReadAction {
@@ -156,7 +160,7 @@ struct ReadAction {
   Attempt operator()(Engine& e, int fd) {
     if (buffer.size() == 0) return {};
     if (e.records) return e.records->read(fd, buffer.data(), buffer.size());
-    return try_read(e.ssl, buffer.data(), buffer.size());
+    return try_read(e.ssl.get(), buffer.data(), buffer.size());
   }
 };
 template <class ConstBufferSequence>
@@ -166,7 +170,7 @@ struct WriteAction {
   bool started = false;
 
   Attempt operator()(Engine& e, int fd) {
-    if (!e.records) return try_write_sequence(e.ssl, buffers);
+    if (!e.records) return try_write_sequence(e.ssl.get(), buffers);
     // Records of an earlier write, or a KeyUpdate or alert, go first; this write completes
     // once its own records are all in the socket.
     Attempt a = e.records->flush(fd);
@@ -267,7 +271,7 @@ class Stream {
   next_layer_type& next_layer() { return socket_; }
   lowest_layer_type& lowest_layer() { return socket_; }
   // OpenSSL's object; nullptr once the record layer has taken a server connection over.
-  SSL* native_handle() { return engine_.ssl; }
+  SSL* native_handle() { return engine_.ssl.get(); }
 
   // The protocol version of the finished handshake.
   TlsVersion version() const { return engine_.version; }
