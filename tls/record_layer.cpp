@@ -71,7 +71,8 @@ size_t be16(const uint8_t* p) {
 
 }  // namespace
 
-std::unique_ptr<RecordLayer> RecordLayer::take_over(SSL* ssl, const CapturedSecrets& captured) {
+std::unique_ptr<RecordLayer> RecordLayer::take_over(SSL* ssl, const CapturedSecrets& captured,
+                                                    std::span<const unsigned char> received) {
   if (SSL_has_pending(ssl) != 0) return nullptr;
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   AeadKind kind{};
@@ -127,6 +128,7 @@ std::unique_ptr<RecordLayer> RecordLayer::take_over(SSL* ssl, const CapturedSecr
   OPENSSL_cleanse(&client, sizeof client);
   OPENSSL_cleanse(&server, sizeof server);
   if (!ok) return nullptr;
+  layer->keep_input(received.data(), received.size());
   return layer;
 }
 

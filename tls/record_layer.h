@@ -31,8 +31,10 @@ class RecordLayer {
  public:
   // The protection of a connection whose server handshake just finished on `ssl`, or nullptr
   // when this layer cannot take it over: a cipher it does not handle, secrets that were not
-  // captured, input OpenSSL has already read (read ahead).
-  static std::unique_ptr<RecordLayer> take_over(SSL* ssl, const CapturedSecrets& captured);
+  // captured, input OpenSSL has already read (read ahead). `received`: bytes read from the
+  // socket after the handshake's last record (read_bio.h), the first ones this layer opens.
+  static std::unique_ptr<RecordLayer> take_over(SSL* ssl, const CapturedSecrets& captured,
+                                                std::span<const unsigned char> received = {});
 
   ~RecordLayer();
   RecordLayer(const RecordLayer&) = delete;

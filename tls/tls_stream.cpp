@@ -1,5 +1,7 @@
 #include "tls/tls_stream.h"
 
+#include "tls/read_bio.h"
+
 #include <openssl/err.h>
 
 #include <boost/asio/ssl/error.hpp>
@@ -103,15 +105,17 @@ void Engine::begin_accept() {
   if (!ssl || captured || !captures_secrets(ssl.get())) return;
   captured = std::make_unique<CapturedSecrets>();
   attach_capture(ssl.get(), captured.get());
-  // Records one at a time: what the client sends after its Finished stays in the socket.
+  // Records one at a time: what the client sends after its Finished is not OpenSSL's. The
+  // socket is read through a BIO that keeps it (read_bio.h).
   SSL_set_read_ahead(ssl.get(), 0);
+  if (BIO* rbio = new_read_bio(SSL_get_rfd(ssl.get()))) SSL_set0_rbio(ssl.get(), rbio);
 }
 
 void Engine::handshake_done() {
   version = negotiated_version(ssl.get());
   if (!captured) return;
   attach_capture(ssl.get(), nullptr);
-  records = RecordLayer::take_over(ssl.get(), *captured);
+  records = RecordLayer::take_over(ssl.get(), *captured, unread(SSL_get_rbio(ssl.get())));
   captured.reset();
   if (records) ssl.reset();
 }

@@ -12,7 +12,8 @@
 // connection over when the context captures secrets (secret_capture.h) and the cipher is
 // one it handles; OpenSSL's SSL object is then freed, and what a connection holds drops from
 // about 14 KiB to about 2.5 KiB. Its handshake reads records one by one (no read ahead), so that
-// no application data is left inside OpenSSL.
+// no application data is left inside OpenSSL, from a BIO that reads the socket once for them
+// and hands what follows the handshake to the record layer (read_bio.h).
 //
 // The usual stream rules hold: at most one read and one write (or one handshake, or one shutdown)
 // outstanding at a time, all on the same thread or strand; the stream must not be moved while an

@@ -6,9 +6,12 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -374,6 +377,141 @@ TEST(RecordLayer, WithoutCaptureOpenSslKeepsTheConnection) {
   });
   run(io);
   EXPECT_TRUE(done);
+}
+
+// ---- A client's Finished and its first request in one segment --------------------------------
+
+// An OpenSSL client on a blocking socket whose records leave only when flushed: what it writes
+// right after its handshake goes out with its Finished, in one send(2), as a browser's first
+// request often does.
+class BurstClient {
+ public:
+  BurstClient(int fd, const Suite& suite, SSL_SESSION* session)
+      : fd_(fd), ssl_(new_client(suite, session)) {
+    SSL_set_bio(ssl_, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+    const timeval limit{.tv_sec = 10, .tv_usec = 0};  // a server that loses the request
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  }
+  ~BurstClient() {
+    // Without this, OpenSSL takes its session for a failed one that must not be resumed.
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl_);
+  }
+
+  // The handshake, then `request` sent with the last flight; false on failure.
+  bool connect_and_send(std::string_view request) {
+    for (;;) {
+      const int r = SSL_connect(ssl_);
+      if (r == 1) break;
+      if (SSL_get_error(ssl_, r) != SSL_ERROR_WANT_READ || !flush() || !receive()) return false;
+    }
+    return SSL_write(ssl_, request.data(), static_cast<int>(request.size())) ==
+               static_cast<int>(request.size()) &&
+           flush();
+  }
+
+  std::string read(size_t size) {
+    std::string out;
+    std::array<char, 4096> buf;
+    while (out.size() < size) {
+      const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
+      if (n > 0) {
+        out.append(buf.data(), static_cast<size_t>(n));
+      } else if (SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ || !flush() || !receive()) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  SSL* ssl() { return ssl_; }
+
+ private:
+  bool flush() {
+    BIO* out = SSL_get_wbio(ssl_);
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out, &data);
+    for (long sent = 0; sent < size;) {
+      const ssize_t n = ::send(fd_, data + sent, static_cast<size_t>(size - sent), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += n;
+    }
+    return BIO_reset(out) == 1;
+  }
+  bool receive() {
+    std::array<char, 16384> buf;
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    return n > 0 && BIO_write(SSL_get_rbio(ssl_), buf.data(), static_cast<int>(n)) == n;
+  }
+
+  int fd_;
+  SSL* ssl_;
+};
+
+struct BurstCase {
+  Suite suite;
+  bool resumed;    // TLS 1.2 sends a request with its Finished only when resuming
+  bool offloaded;  // a CBC suite stays with OpenSSL, which reads through the same BIO
+};
+
+// One connection: the server answers the request that came with the client's Finished.
+// Returns the client's session.
+SSL_SESSION* burst_connection(const BurstCase& c, SSL_SESSION* session) {
+  asio::io_context io;
+  auto [server_socket, client_socket] = tcp_pair(io);
+  tls::Stream server(std::move(server_socket), SSL_new(Contexts::get().server));
+  const std::string request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  bool served = false;
+  spawn(io, [&]() -> awaitable<void> {
+    auto [ec] = co_await server.async_handshake(use_tuple);
+    EXPECT_FALSE(ec) << tls::last_error_reason(ec);
+    EXPECT_EQ(server.offloaded(), c.offloaded);
+    EXPECT_EQ(co_await read_exactly(server, request.size()), request);
+    co_await write_all(server, "reply");
+    served = true;
+  });
+  std::string reply;
+  SSL_SESSION* next = nullptr;
+  bool reused = false;
+  std::thread client([&, fd = client_socket.native_handle()] {
+    BurstClient b(fd, c.suite, session);
+    if (!b.connect_and_send(request)) return;
+    reply = b.read(5);
+    reused = SSL_session_reused(b.ssl()) == 1;
+    next = SSL_get1_session(b.ssl());
+  });
+  run(io);
+  client.join();
+  EXPECT_TRUE(served);
+  EXPECT_EQ(reply, "reply");
+  EXPECT_EQ(reused, session != nullptr);
+  return next;
+}
+
+class BurstSuite : public ::testing::TestWithParam<BurstCase> {};
+
+INSTANTIATE_TEST_SUITE_P(
+    Flights, BurstSuite,
+    ::testing::Values(BurstCase{kTls13, false, true},
+                      BurstCase{{TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"}, true, true},
+                      BurstCase{{TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA"}, true, false}),
+    [](const ::testing::TestParamInfo<BurstCase>& info) {
+      std::string name = info.param.suite.cipher;
+      for (char& ch : name) {
+        if (ch == '-') ch = '_';
+      }
+      return name;
+    });
+
+TEST_P(BurstSuite, RequestSentWithTheClientFinishedIsServed) {
+  const BurstCase c = GetParam();
+  SSL_SESSION* session = burst_connection(c, nullptr);
+  ASSERT_NE(session, nullptr);
+  if (c.resumed) {
+    SSL_SESSION* again = burst_connection(c, session);
+    SSL_SESSION_free(again);
+  }
+  SSL_SESSION_free(session);
 }
 
 }  // namespace
