@@ -8,8 +8,16 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <new>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tls/hkdf.h"
 
 namespace tls {
 namespace {
@@ -30,72 +38,193 @@ EVP_KDF* inner_kdf() {
   return kdf;
 }
 
+// A TLS13-KDF context. The common case (SHA-256 or SHA-384, a well-formed derivation) is
+// computed here (hkdf.h), which costs about a quarter of the default provider's derivation.
+// Anything else (another digest, properties, a malformed parameter) goes to the default
+// implementation, which then keeps the context and reports errors as OpenSSL does.
 struct KdfCtx {
-  EVP_KDF_CTX* inner = nullptr;
-  std::array<char, 32> label{};  // the last label set, when short enough to be one we keep
-  size_t label_size = 0;
+  int mode = EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;  // as OpenSSL's: none that TLS13-KDF takes
+  bool mode_set = false;
+  std::string digest;
+  std::vector<uint8_t> key;
+  std::vector<uint8_t> salt;
+  std::vector<uint8_t> prefix;
+  std::vector<uint8_t> label;
+  std::vector<uint8_t> data;
+  bool has_key = false;
+  bool has_salt = false;
+  EVP_KDF_CTX* inner = nullptr;  // once the default implementation keeps the context
+
+  KdfCtx() = default;
+  KdfCtx(const KdfCtx& other) = default;  // inner duplicated by the caller
+  KdfCtx& operator=(const KdfCtx&) = delete;
+  ~KdfCtx() { clear(); }
+
+  void clear() {
+    for (auto* v : {&key, &salt, &data}) {
+      if (!v->empty()) OPENSSL_cleanse(v->data(), v->size());
+      v->clear();
+    }
+    prefix.clear();
+    label.clear();
+    digest.clear();
+    mode = EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;
+    mode_set = has_key = has_salt = false;
+    EVP_KDF_CTX_free(inner);
+    inner = nullptr;
+  }
 };
 
-void remember_label(KdfCtx& c, const OSSL_PARAM params[]) {
-  const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_KDF_PARAM_LABEL);
-  if (p == nullptr) return;
+bool get_bytes(const OSSL_PARAM* p, std::vector<uint8_t>& into) {
   const void* data = nullptr;
   size_t size = 0;
-  if (OSSL_PARAM_get_octet_string_ptr(p, &data, &size) != 1 || size > c.label.size()) {
-    c.label_size = 0;
-    return;
-  }
-  std::memcpy(c.label.data(), data, size);
-  c.label_size = size;
+  if (OSSL_PARAM_get_octet_string_ptr(p, &data, &size) != 1) return false;
+  if (!into.empty()) OPENSSL_cleanse(into.data(), into.size());
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  into.assign(bytes, bytes + size);
+  return true;
 }
 
-// A context around `inner` (taken), with the label of `from`; null when inner is.
-void* wrap(EVP_KDF_CTX* inner, const KdfCtx& from) {
-  auto* c = inner != nullptr ? new (std::nothrow) KdfCtx(from) : nullptr;
-  if (c == nullptr) {
-    EVP_KDF_CTX_free(inner);
-    return nullptr;
+// Takes what this context handles itself; false for anything else (the default implementation
+// then takes the context over).
+bool take_params(KdfCtx& c, const OSSL_PARAM params[]) {
+  for (const OSSL_PARAM* p = params; p->key != nullptr; ++p) {
+    const std::string_view key = p->key;
+    if (key == OSSL_KDF_PARAM_MODE) {
+      int mode = -1;
+      if (p->data_type != OSSL_PARAM_INTEGER || OSSL_PARAM_get_int(p, &mode) != 1) return false;
+      if (mode != EVP_KDF_HKDF_MODE_EXTRACT_ONLY && mode != EVP_KDF_HKDF_MODE_EXPAND_ONLY) {
+        return false;
+      }
+      c.mode = mode;
+      c.mode_set = true;
+    } else if (key == OSSL_KDF_PARAM_DIGEST) {
+      const char* name = nullptr;
+      if (OSSL_PARAM_get_utf8_string_ptr(p, &name) != 1 || !hkdf::hash_named(name)) return false;
+      c.digest = name;
+    } else if (key == OSSL_KDF_PARAM_KEY) {
+      if (!get_bytes(p, c.key)) return false;
+      c.has_key = true;
+    } else if (key == OSSL_KDF_PARAM_SALT) {
+      if (!get_bytes(p, c.salt)) return false;
+      c.has_salt = true;
+    } else if (key == OSSL_KDF_PARAM_PREFIX) {
+      if (!get_bytes(p, c.prefix)) return false;
+    } else if (key == OSSL_KDF_PARAM_LABEL) {
+      if (!get_bytes(p, c.label)) return false;
+    } else if (key == OSSL_KDF_PARAM_DATA) {
+      if (!get_bytes(p, c.data)) return false;
+    } else {
+      return false;  // properties, engine, ...
+    }
   }
-  c->inner = inner;
-  return c;
+  return c.mode_set;  // TLS13-KDF refuses parameters that leave the mode unset
+}
+
+// Hands the context to the default implementation, with what was set so far. False when
+// OpenSSL fails.
+bool forward(KdfCtx& c) {
+  if (c.inner != nullptr) return true;
+  EVP_KDF* kdf = inner_kdf();
+  if (kdf == nullptr || (c.inner = EVP_KDF_CTX_new(kdf)) == nullptr) return false;
+  if (!c.mode_set) return true;  // nothing was taken here yet
+  std::array<OSSL_PARAM, 8> params{};
+  size_t n = 0;
+  params[n++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &c.mode);
+  if (!c.digest.empty()) {
+    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, c.digest.data(), 0);
+  }
+  auto bytes = [&](const char* name, std::vector<uint8_t>& v) {
+    params[n++] = OSSL_PARAM_construct_octet_string(name, v.data(), v.size());
+  };
+  if (c.has_key) bytes(OSSL_KDF_PARAM_KEY, c.key);
+  if (c.has_salt) bytes(OSSL_KDF_PARAM_SALT, c.salt);
+  if (!c.prefix.empty()) bytes(OSSL_KDF_PARAM_PREFIX, c.prefix);
+  if (!c.label.empty()) bytes(OSSL_KDF_PARAM_LABEL, c.label);
+  if (!c.data.empty()) bytes(OSSL_KDF_PARAM_DATA, c.data);
+  params[n] = OSSL_PARAM_construct_end();
+  return EVP_KDF_CTX_set_params(c.inner, params.data()) == 1;
+}
+
+// The label of the last derivation, for the capture: kept even when the parameters go to the
+// default implementation.
+void remember_label(KdfCtx& c, const OSSL_PARAM params[]) {
+  const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_KDF_PARAM_LABEL);
+  if (p != nullptr) get_bytes(p, c.label);
+}
+
+// The derivation done here; false when it is not one this context computes.
+bool derive_here(const KdfCtx& c, unsigned char* out, size_t size) {
+  const auto hash = hkdf::hash_named(c.digest);
+  if (!hash || !c.mode_set) return false;
+  const size_t hash_size = hkdf::hash_size(*hash);
+  if (c.mode == EVP_KDF_HKDF_MODE_EXPAND_ONLY) {
+    return c.has_key && hkdf::expand_label(*hash, c.key, c.prefix, c.label, c.data, {out, size});
+  }
+  // Extract: HMAC(salt', key), where salt' is Derive-Secret(salt, label, "") when there is a
+  // salt (the previous secret), and the key defaults to zeros (RFC 8446 section 7.1).
+  if (size != hash_size) return false;
+  static constexpr std::array<uint8_t, hkdf::kMaxHashSize> kZeros{};
+  std::array<uint8_t, hkdf::kMaxHashSize> previous{};
+  std::span<const uint8_t> salt;
+  if (c.has_salt) {
+    if (!hkdf::expand_label(*hash, c.salt, c.prefix, c.label, {hkdf::empty_hash(*hash), hash_size},
+                            {previous.data(), hash_size})) {
+      return false;
+    }
+    salt = {previous.data(), hash_size};
+  }
+  const std::span<const uint8_t> ikm = c.has_key
+                                           ? std::span<const uint8_t>(c.key)
+                                           : std::span<const uint8_t>(kZeros.data(), hash_size);
+  hkdf::extract(*hash, salt, ikm, out);
+  OPENSSL_cleanse(previous.data(), previous.size());
+  return true;
 }
 
 void* kdf_newctx(void*) {
-  EVP_KDF* kdf = inner_kdf();
-  return kdf != nullptr ? wrap(EVP_KDF_CTX_new(kdf), KdfCtx{}) : nullptr;
+  return new (std::nothrow) KdfCtx;
 }
 
 void kdf_freectx(void* v) {
-  auto* c = static_cast<KdfCtx*>(v);
-  if (c == nullptr) return;
-  EVP_KDF_CTX_free(c->inner);
-  delete c;
+  delete static_cast<KdfCtx*>(v);
 }
 
 void* kdf_dupctx(void* v) {
   const auto* src = static_cast<const KdfCtx*>(v);
-  return wrap(EVP_KDF_CTX_dup(src->inner), *src);
+  auto* c = new (std::nothrow) KdfCtx(*src);
+  if (c == nullptr) return nullptr;
+  if (src->inner != nullptr && (c->inner = EVP_KDF_CTX_dup(src->inner)) == nullptr) {
+    delete c;
+    return nullptr;
+  }
+  return c;
 }
 
 void kdf_reset(void* v) {
-  auto* c = static_cast<KdfCtx*>(v);
-  EVP_KDF_CTX_reset(c->inner);
-  c->label_size = 0;
+  static_cast<KdfCtx*>(v)->clear();
 }
 
 int kdf_set_ctx_params(void* v, const OSSL_PARAM params[]) {
   auto* c = static_cast<KdfCtx*>(v);
   if (params == nullptr) return 1;
+  if (c->inner == nullptr && take_params(*c, params)) return 1;
   remember_label(*c, params);
+  if (!forward(*c)) return 0;
   return EVP_KDF_CTX_set_params(c->inner, params);
 }
 
 int kdf_derive(void* v, unsigned char* out, size_t size, const OSSL_PARAM params[]) {
   auto* c = static_cast<KdfCtx*>(v);
-  if (params != nullptr) remember_label(*c, params);
-  const int ok = EVP_KDF_derive(c->inner, out, size, params);
-  if (ok > 0 && t_captured != nullptr) {
-    capture_derived({c->label.data(), c->label_size}, out, size);
+  if (kdf_set_ctx_params(c, params) != 1) return 0;
+  int ok = 0;
+  if (c->inner == nullptr && derive_here(*c, out, size)) {
+    ok = 1;
+  } else {
+    ok = forward(*c) && EVP_KDF_derive(c->inner, out, size, nullptr) == 1 ? 1 : 0;
+  }
+  if (ok == 1 && t_captured != nullptr) {
+    capture_derived({reinterpret_cast<const char*>(c->label.data()), c->label.size()}, out, size);
   }
   return ok;
 }
@@ -109,7 +238,17 @@ const OSSL_PARAM* kdf_gettable_ctx_params(void*, void*) {
 }
 
 int kdf_get_ctx_params(void* v, OSSL_PARAM params[]) {
-  return EVP_KDF_CTX_get_params(static_cast<KdfCtx*>(v)->inner, params);
+  auto* c = static_cast<KdfCtx*>(v);
+  if (c->inner == nullptr) {
+    OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_KDF_PARAM_SIZE);
+    const auto hash = hkdf::hash_named(c->digest);
+    if (p == nullptr) return 1;
+    if (c->mode == EVP_KDF_HKDF_MODE_EXPAND_ONLY) return OSSL_PARAM_set_size_t(p, SIZE_MAX);
+    if (c->mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY && hash) {
+      return OSSL_PARAM_set_size_t(p, hkdf::hash_size(*hash));
+    }
+  }
+  return forward(*c) ? EVP_KDF_CTX_get_params(c->inner, params) : 0;
 }
 
 using Fn = void (*)();

@@ -9,9 +9,11 @@
 // the secrets are taken where OpenSSL derives them: its TLS 1.3 key schedule fetches the
 // "TLS13-KDF" algorithm with the context's property query. Capturing contexts are made with
 // the query "?provider=passeur-secrets", which prefers a small built-in provider whose only
-// algorithm is that KDF: it hands every derivation to the default implementation, and keeps the
-// output of the "c ap traffic" and "s ap traffic" derivations when a capture is active on the
-// calling thread (CaptureScope, around each SSL_accept() call of the connection).
+// algorithm is that KDF: it derives the SHA-256 and SHA-384 secrets itself (hkdf.h, about a
+// quarter of the default implementation's cost), hands any other derivation to the default
+// implementation, and keeps the output of the "c ap traffic" and "s ap traffic" derivations
+// when a capture is active on the calling thread (CaptureScope, around each SSL_accept() call
+// of the connection).
 
 #include <openssl/ssl.h>
 

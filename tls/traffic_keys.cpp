@@ -1,5 +1,7 @@
 #include "tls/traffic_keys.h"
 
+#include "tls/hkdf.h"
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -43,53 +45,6 @@ char* digest_name(const EVP_MD* md) {
   return const_cast<char*>(EVP_MD_get0_name(md));
 }
 
-// The handshake digests, fetched once: a digest from EVP_sha256() is looked up by name again
-// on every EVP_DigestInit_ex.
-const EVP_MD* fetched_digest(const EVP_MD* md) {
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  static EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
-  if (md == nullptr) return nullptr;
-  switch (EVP_MD_get_type(md)) {
-    case NID_sha256:
-      return sha256;
-    case NID_sha384:
-      return sha384;
-    default:
-      return nullptr;
-  }
-}
-
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-// HMAC (RFC 2104) of a key no longer than the digest's block, with one digest context per
-// thread.
-bool hmac(const EVP_MD* md, std::span<const uint8_t> key, std::span<const uint8_t> data,
-          uint8_t* out) {
-  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  const auto block = static_cast<size_t>(EVP_MD_get_block_size(md));
-  std::array<uint8_t, 128> pad{};
-  std::array<uint8_t, EVP_MAX_MD_SIZE> inner{};
-  unsigned inner_size = 0;
-  unsigned out_size = 0;
-  if (!ctx || block > pad.size() || key.size() > block) return false;
-  for (size_t i = 0; i < block; ++i) pad[i] = (i < key.size() ? key[i] : 0) ^ 0x36;
-  bool ok = EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
-            EVP_DigestUpdate(ctx.get(), pad.data(), block) == 1 &&
-            EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx.get(), inner.data(), &inner_size) == 1;
-  for (size_t i = 0; i < block; ++i) pad[i] = (i < key.size() ? key[i] : 0) ^ 0x5c;
-  ok = ok && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
-       EVP_DigestUpdate(ctx.get(), pad.data(), block) == 1 &&
-       EVP_DigestUpdate(ctx.get(), inner.data(), inner_size) == 1 &&
-       EVP_DigestFinal_ex(ctx.get(), out, &out_size) == 1;
-  OPENSSL_cleanse(pad.data(), pad.size());
-  OPENSSL_cleanse(inner.data(), inner.size());
-  if (!ok) ERR_clear_error();
-  return ok;
-}
-
 }  // namespace
 
 const EVP_CIPHER* aead_cipher(AeadKind kind) {
@@ -125,30 +80,12 @@ bool aead_from_nid(int nid, AeadKind& kind) {
 
 bool hkdf_expand_label(const EVP_MD* md, std::span<const uint8_t> secret, std::string_view label,
                        std::span<uint8_t> out) {
-  // struct { uint16 length; opaque label<7..255> = "tls13 " + label; opaque context<0..255>; }
   constexpr std::string_view kPrefix = "tls13 ";
-  const EVP_MD* digest = fetched_digest(md);
-  if (digest == nullptr || kPrefix.size() + label.size() > 255) return false;
-  const auto hash_size = static_cast<size_t>(EVP_MD_get_size(digest));
-  // One HMAC block is all TLS 1.3 ever expands to (keys, IVs, secrets: at most the hash size).
-  if (out.size() > hash_size || secret.size() > static_cast<size_t>(EVP_MD_get_block_size(digest)))
-    return false;
-  std::array<uint8_t, 2 + 1 + 255 + 1 + 1> info{};
-  size_t n = 0;
-  info[n++] = static_cast<uint8_t>(out.size() >> 8);
-  info[n++] = static_cast<uint8_t>(out.size());
-  info[n++] = static_cast<uint8_t>(kPrefix.size() + label.size());
-  std::memcpy(&info[n], kPrefix.data(), kPrefix.size());
-  n += kPrefix.size();
-  std::memcpy(&info[n], label.data(), label.size());
-  n += label.size();
-  info[n++] = 0;  // empty context
-  info[n++] = 1;  // HKDF-Expand: T(1) = HMAC(PRK, info | 0x01)
-  std::array<uint8_t, EVP_MAX_MD_SIZE> block{};
-  if (!hmac(digest, secret, {info.data(), n}, block.data())) return false;
-  std::memcpy(out.data(), block.data(), out.size());
-  OPENSSL_cleanse(block.data(), block.size());
-  return true;
+  const auto hash = hkdf::hash_of(md);
+  auto bytes = [](std::string_view s) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  return hash && hkdf::expand_label(*hash, secret, bytes(kPrefix), bytes(label), {}, out);
 }
 
 bool tls13_traffic_key(const EVP_MD* md, AeadKind kind, std::span<const uint8_t> secret,
