@@ -11,19 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/unit/tls/hex.h"
 #include "tls/secret_capture.h"
 
 namespace {
 
 using tls::hkdf::Hash;
-
-std::vector<uint8_t> unhex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+using tls::testing::unhex;
 
 std::vector<uint8_t> bytes(std::string_view s) {
   return {s.begin(), s.end()};

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/unit/tls/hex.h"
 #include "tests/unit/tls/stream_harness.h"
 #include "tls/secret_capture.h"
 #include "tls/tls_stream.h"
@@ -24,14 +25,6 @@ namespace {
 
 using namespace tls::testing;
 using boost::system::error_code;
-
-std::vector<uint8_t> unhex(std::string_view hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
 
 // ---- Key derivation: RFC 8448 section 3 (simple 1-RTT handshake, TLS_AES_128_GCM_SHA256) -------
 
