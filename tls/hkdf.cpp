@@ -72,6 +72,10 @@ size_t hash_size(Hash h) {
   return h == Hash::Sha256 ? 32 : 48;
 }
 
+const char* hash_name(Hash h) {
+  return h == Hash::Sha256 ? "SHA2-256" : "SHA2-384";
+}
+
 std::optional<Hash> hash_of(const EVP_MD* md) {
   if (md == nullptr) return std::nullopt;
   switch (EVP_MD_get_type(md)) {

@@ -23,6 +23,9 @@ inline constexpr size_t kMaxHashSize = 48;
 
 size_t hash_size(Hash h);
 
+// OpenSSL's name for the hash ("SHA2-256", "SHA2-384").
+const char* hash_name(Hash h);
+
 // The hash of an OpenSSL digest, or of one of OpenSSL's names for it (any case: "SHA256",
 // "SHA2-256", "SHA-256"); nothing for any other digest.
 std::optional<Hash> hash_of(const EVP_MD* md);

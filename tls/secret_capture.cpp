@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -45,7 +45,7 @@ EVP_KDF* inner_kdf() {
 struct KdfCtx {
   int mode = EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;  // as OpenSSL's: none that TLS13-KDF takes
   bool mode_set = false;
-  std::string digest;
+  std::optional<hkdf::Hash> hash;  // the digest, when it is one computed here
   std::vector<uint8_t> key;
   std::vector<uint8_t> salt;
   std::vector<uint8_t> prefix;
@@ -67,7 +67,7 @@ struct KdfCtx {
     }
     prefix.clear();
     label.clear();
-    digest.clear();
+    hash.reset();
     mode = EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;
     mode_set = has_key = has_salt = false;
     EVP_KDF_CTX_free(inner);
@@ -100,8 +100,9 @@ bool take_params(KdfCtx& c, const OSSL_PARAM params[]) {
       c.mode_set = true;
     } else if (key == OSSL_KDF_PARAM_DIGEST) {
       const char* name = nullptr;
-      if (OSSL_PARAM_get_utf8_string_ptr(p, &name) != 1 || !hkdf::hash_named(name)) return false;
-      c.digest = name;
+      if (OSSL_PARAM_get_utf8_string_ptr(p, &name) != 1) return false;
+      c.hash = hkdf::hash_named(name);
+      if (!c.hash) return false;
     } else if (key == OSSL_KDF_PARAM_KEY) {
       if (!get_bytes(p, c.key)) return false;
       c.has_key = true;
@@ -131,8 +132,9 @@ bool forward(KdfCtx& c) {
   std::array<OSSL_PARAM, 8> params{};
   size_t n = 0;
   params[n++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &c.mode);
-  if (!c.digest.empty()) {
-    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, c.digest.data(), 0);
+  if (c.hash) {
+    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                                   const_cast<char*>(hkdf::hash_name(*c.hash)), 0);
   }
   auto bytes = [&](const char* name, std::vector<uint8_t>& v) {
     params[n++] = OSSL_PARAM_construct_octet_string(name, v.data(), v.size());
@@ -155,7 +157,7 @@ void remember_label(KdfCtx& c, const OSSL_PARAM params[]) {
 
 // The derivation done here; false when it is not one this context computes.
 bool derive_here(const KdfCtx& c, unsigned char* out, size_t size) {
-  const auto hash = hkdf::hash_named(c.digest);
+  const auto hash = c.hash;
   if (!hash || !c.mode_set) return false;
   const size_t hash_size = hkdf::hash_size(*hash);
   if (c.mode == EVP_KDF_HKDF_MODE_EXPAND_ONLY) {
@@ -241,7 +243,7 @@ int kdf_get_ctx_params(void* v, OSSL_PARAM params[]) {
   auto* c = static_cast<KdfCtx*>(v);
   if (c->inner == nullptr) {
     OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_KDF_PARAM_SIZE);
-    const auto hash = hkdf::hash_named(c->digest);
+    const auto hash = c->hash;
     if (p == nullptr) return 1;
     if (c->mode == EVP_KDF_HKDF_MODE_EXPAND_ONLY) return OSSL_PARAM_set_size_t(p, SIZE_MAX);
     if (c->mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY && hash) {
