@@ -50,6 +50,21 @@ constexpr size_t kResponseRead = 32 * 1024;
 // Requests under this path on a redirecting listener go to the route made for them (certbot).
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 
+// One request's way to a node: its lease, its connection and the nodes it tried.
+struct Attempt {
+  routing::Pool& pool;
+  const tls::ClientTls* tls;
+  const routing::RouteSettings& route;
+  routing::NodeLease lease;
+  std::unique_ptr<UpstreamConnection> up;
+  std::array<const routing::Node*, kMaxTries> tried{};
+  size_t ntried = 0;
+  bool reused = false;    // `up` came from the idle pool
+  bool replayed = false;  // the one retry on another node after a fresh connection died
+
+  std::span<const routing::Node* const> excluded() const { return {tried.data(), ntried}; }
+};
+
 template <class Stream>
 class Session final : public TrackedConnection {
  public:
@@ -250,11 +265,9 @@ class Session final : public TrackedConnection {
   routing::NodeTraffic& node_traffic(const routing::Node& node) { return node.traffic(w_.index()); }
   // The request moves on after a failure on `node`.
   void count_retry(const routing::Node* node) { node_traffic(*node).retries.add(); }
-  awaitable<bool> replace_connection(routing::Pool& pool, routing::NodeLease& lease,
-                                     std::unique_ptr<UpstreamConnection>& up,
-                                     std::array<const routing::Node*, kMaxTries>& tried,
-                                     size_t& ntried, const tls::ClientTls* up_tls,
-                                     const routing::RouteSettings& route, bool same_node_first);
+  awaitable<bool> replace_connection(Attempt& a);
+  awaitable<bool> resend_head(Attempt& a, std::string_view head, bool whole_head_sent,
+                              bool idempotent);
 
   Worker& w_;
   Stream client_;
@@ -512,18 +525,17 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   // Choose a node and get a connection. A failed connect sends nothing, so another node is
   // tried; a reused connection the backend closed meanwhile is replaced by a fresh one when
   // the request can be replayed (no body).
-  std::array<const routing::Node*, kMaxTries> tried{};
-  size_t ntried = 0;
-  routing::NodeLease lease;
-  std::unique_ptr<UpstreamConnection> up;
-  bool reused = false;
+  Attempt at{.pool = pool, .tls = up_tls, .route = route};
+  routing::NodeLease& lease = at.lease;
+  std::unique_ptr<UpstreamConnection>& up = at.up;
+  bool& reused = at.reused;
   bool saw_timeout = false;
   upstream_start_ = w_.now();
-  while (!up && ntried < kMaxTries) {
-    lease = pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
+  while (!up && at.ntried < kMaxTries) {
+    lease = pool.pick({w_.random(), at.excluded()});
     if (!lease) break;
     routing::Node& node = *lease.node();
-    if (ntried > 0) count_retry(tried[ntried - 1]);
+    if (at.ntried > 0) count_retry(at.tried[at.ntried - 1]);
     up = w_.upstreams().take(&node);
     reused = up != nullptr;
     if (reused && has_body && !still_open(up->socket())) {
@@ -531,7 +543,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
       reused = false;
     }
     if (!up && !co_await connect(node, route.timeouts.connect, up_tls, up, saw_timeout)) {
-      tried[ntried++] = &node;
+      at.tried[at.ntried++] = &node;
       health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
       lease.release();
     }
@@ -555,7 +567,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
 
   // Send the request: the head alone (kept for a replay), or with the body streamed behind it.
   BodyState req_body = req.chunked ? BodyState::chunked() : BodyState::length(content_length);
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     RelayResult r = RelayResult::Ok;
     if (has_body) {
       uint64_t sent_bytes = 0;
@@ -586,17 +598,12 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         break;
     }
     if (r == RelayResult::Expired && has_body) co_return false;
-    if (!has_body && attempt == 0 && (reused || idempotent) &&
-        co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route, reused)) {
-      reused = false;
-      continue;
-    }
+    if (!has_body && co_await resend_head(at, head, false, idempotent)) break;
     finish_request(req, 502);
     co_return co_await send_error(502, "upstream write failed", true);
   }
 
   // The response. Interim 1xx answers are passed on and the final one is read next.
-  bool replayed = false;  // after a fresh connection died: the one retry on another node
   auto res_slot = w_.response_heads().acquire();
   for (;;) {
     ResponseHead& res = *res_slot;
@@ -612,21 +619,10 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
         finish_request(req, 504);
         co_return co_await send_error(504, "upstream response timeout", true);
       }
-      if (st == HeadStatus::Incomplete && (reused || (idempotent && !replayed)) && !has_body &&
-          up->buffer.size() == 0) {
-        // Closed before any byte of the response. A stale pooled connection is replaced by a
-        // fresh one to the same node; a fresh connection that died means the node is failing
-        // (stopping, crashing): the request gets its one retry on another node.
-        replayed = replayed || !reused;
-        if (co_await replace_connection(pool, lease, up, tried, ntried, up_tls, route, reused)) {
-          reused = false;
-          upstream_ = up.get();
-          deadline_in(route.timeouts.response);
-          auto [wec, wn] = co_await asio::async_write(up->stream, asio::buffer(head), use_tuple);
-          if (!wec) continue;
-          upstream_ = nullptr;
-        }
-      }
+      // Closed before any byte of the response.
+      if (st == HeadStatus::Incomplete && !has_body && up->buffer.size() == 0 &&
+          co_await resend_head(at, head, true, idempotent))
+        continue;
       finish_request(req, 502);
       co_return co_await send_error(502, "bad upstream response", true);
     }
@@ -727,35 +723,55 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
 }
 
 template <class Stream>
-awaitable<bool> Session<Stream>::replace_connection(
-    routing::Pool& pool, routing::NodeLease& lease, std::unique_ptr<UpstreamConnection>& up,
-    std::array<const routing::Node*, kMaxTries>& tried, size_t& ntried,
-    const tls::ClientTls* up_tls, const routing::RouteSettings& route, bool same_node_first) {
+awaitable<bool> Session<Stream>::resend_head(Attempt& a, std::string_view head,
+                                             bool whole_head_sent, bool idempotent) {
+  // A stale pooled connection is replaced by a fresh one to the same node; a fresh connection
+  // that died means the node is failing (stopping, crashing): the request gets its one retry
+  // on another node. A head that did not leave whole never made a request, so it may go again
+  // whatever its method. Each round clears `reused` or sets `replayed`: two rounds at most.
+  bool may_repeat = idempotent || !whole_head_sent;
+  while (a.reused || (may_repeat && !a.replayed)) {
+    a.replayed = a.replayed || !a.reused;
+    if (!co_await replace_connection(a)) co_return false;
+    a.reused = false;
+    expired_ = false;
+    deadline_in(a.route.timeouts.response);
+    auto [ec, n] = co_await asio::async_write(a.up->stream, asio::buffer(head), use_tuple);
+    node_traffic(*a.lease.node()).sent_bytes.add(n);
+    if (!ec) co_return true;
+    upstream_ = nullptr;
+    may_repeat = true;  // this head did not leave whole either
+  }
+  co_return false;
+}
+
+template <class Stream>
+awaitable<bool> Session<Stream>::replace_connection(Attempt& a) {
   // The connection died before answering: its idle siblings on this worker are likely dead
   // too (a backend restarting closes them all).
-  up.reset();
+  a.up.reset();
   upstream_ = nullptr;
-  w_.upstreams().drop(lease.node());
+  w_.upstreams().drop(a.lease.node());
   // A reused connection most likely just went stale: the same node first. A fresh one that
   // died says the node itself is failing (stopping, crashing): another node.
   bool timed_out = false;
-  if (same_node_first &&
-      co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
-    upstream_ = up.get();
+  const Millis connect_timeout = a.route.timeouts.connect;
+  if (a.reused && co_await connect(*a.lease.node(), connect_timeout, a.tls, a.up, timed_out)) {
+    upstream_ = a.up.get();
     co_return true;
   }
   for (;;) {
-    if (ntried < kMaxTries) tried[ntried++] = lease.node();
-    health::report_passive(pool, *lease.node(), routing::PassiveResult::ConnectFailure);
-    lease.release();
-    if (ntried == kMaxTries) co_return false;
-    lease = pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
-    if (!lease) co_return false;
-    count_retry(tried[ntried - 1]);
-    if (co_await connect(*lease.node(), route.timeouts.connect, up_tls, up, timed_out)) {
-      node_name_ = lease.node()->name();
-      current_node_ = lease.node();
-      upstream_ = up.get();
+    if (a.ntried < kMaxTries) a.tried[a.ntried++] = a.lease.node();
+    health::report_passive(a.pool, *a.lease.node(), routing::PassiveResult::ConnectFailure);
+    a.lease.release();
+    if (a.ntried == kMaxTries) co_return false;
+    a.lease = a.pool.pick({w_.random(), a.excluded()});
+    if (!a.lease) co_return false;
+    count_retry(a.tried[a.ntried - 1]);
+    if (co_await connect(*a.lease.node(), connect_timeout, a.tls, a.up, timed_out)) {
+      node_name_ = a.lease.node()->name();
+      current_node_ = a.lease.node();
+      upstream_ = a.up.get();
       co_return true;
     }
   }
