@@ -2,8 +2,10 @@
 timeout, and a backend dying mid-response never looks like a complete response."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -121,6 +123,37 @@ class FailuresTest(ProxyTestCase):
         r = http(proxy.port, path="/close")
         self.assertEqual(r.status, 502)
         self.assertLess(time.monotonic() - t0, 5.0)
+
+    def test_node_resetting_its_backlog_gets_the_request_retried_on_another_node(self):
+        # A stopping server whose listening socket is still open (nginx's master after its
+        # workers left) takes connections into its backlog, then resets them all when it
+        # closes. A GET waiting there goes to another node; a POST's body may have been read
+        # by the node: a 502, never a second copy.
+        node = self.start_nginx("node-a")
+        for method, body, expected in (("GET", None, (200, "node-a\n")),
+                                       ("POST", b"p" * 100, (502, None))):
+            dying = socket.socket()
+            self.addCleanup(dying.close)
+            dying.bind(("127.0.0.1", 0))
+            dying.listen(16)
+            proxy = self.simple_proxy(["127.0.0.1:%d" % dying.getsockname()[1], node],
+                                      balance="round_robin")
+            for _ in range(10):  # until a request waits in the dying node's backlog
+                got = {}
+                t = threading.Thread(target=lambda: got.update(
+                    r=http(proxy.port, method, "/", body=body, timeout=10)))
+                t.start()
+                t.join(0.5)
+                if t.is_alive():
+                    break
+                self.assertEqual((got["r"].status, got["r"].text), (200, "node-a\n"))
+            self.assertTrue(t.is_alive(), "no request went to the dying node")
+            dying.close()
+            t.join(10)
+            r = got["r"]
+            self.assertEqual(r.status, expected[0], method)
+            if expected[1] is not None:
+                self.assertEqual(r.text, expected[1], method)
 
 
 if __name__ == "__main__":
