@@ -127,6 +127,12 @@ unsigned char* gather_buffer() {
 
 }  // namespace detail
 
+bool Stream::has_buffered_input() const {
+  if (engine_.records) return engine_.records->has_input();
+  SSL* ssl = engine_.ssl.get();
+  return ssl != nullptr && (SSL_has_pending(ssl) || !unread(SSL_get_rbio(ssl)).empty());
+}
+
 std::string last_error_reason(const boost::system::error_code& ec) {
   if (!ec) return {};
   if (ec.category() == boost::asio::error::get_ssl_category()) {

@@ -280,6 +280,10 @@ class Stream {
   // Whether the record layer protects this connection (after a server handshake).
   bool offloaded() const { return engine_.records != nullptr; }
 
+  // Whether bytes of the peer wait inside the stream rather than in the socket: records read
+  // ahead, or plaintext opened and not read yet.
+  bool has_buffered_input() const;
+
   // Record layer only (offloaded()): a read that does not wait. Want::read when nothing can
   // be read now; then wait for the socket to be readable and try again.
   detail::Attempt read_now(boost::asio::mutable_buffer buffer) {

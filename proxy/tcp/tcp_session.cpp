@@ -58,6 +58,16 @@ awaitable<error_code> connect_socket(tcp::socket& s, const tcp::endpoint& ep) {
   co_return error_code(err, asio::error::get_system_category());
 }
 
+// Whether a socket has bytes to read (1), was closed by its peer with a FIN or a reset (0), or
+// has nothing yet (-1). Reads nothing.
+int peek_state(int fd) {
+  char c;
+  ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return 1;
+  if (n == 0) return 0;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : 0;
+}
+
 class TcpSession final : public TrackedConnection {
  public:
   TcpSession(Worker& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
@@ -121,6 +131,8 @@ class TcpSession final : public TrackedConnection {
   awaitable<void> run();
   awaitable<bool> read_proxy_header();
   awaitable<bool> connect(const routing::Pool& pool);
+  enum class Opening : uint8_t { NodeFirst, ClientFirst, NodeClosed, Ended };
+  awaitable<Opening> opening();
   template <class Client>
   awaitable<void> relay(Client& client);
   template <class Client>
@@ -303,7 +315,6 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
       health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
       continue;
     }
-    health::report_passive(pool, node, routing::PassiveResult::Success);
     error_code ignored;
     upstream_.set_option(tcp::no_delay(true), ignored);
     lease_ = std::move(lease);
@@ -325,11 +336,45 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
         co_return false;
       }
     }
+    const Opening opened = co_await opening();
+    if (opened == Opening::Ended) co_return false;
+    if (opened == Opening::NodeClosed) {
+      relaying_ = false;
+      traffic(node).connections.add(-1);
+      node_ = nullptr;
+      lease_ = {};
+      tried[ntried++] = &node;
+      health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
+      continue;
+    }
+    health::report_passive(pool, node, routing::PassiveResult::Success);
     co_return true;
   }
   if (!cause_)
     cause_ = ntried == 0 ? "no_usable_node" : timed_out ? "connect_timeout" : "connect_failed";
   co_return false;
+}
+
+// Who speaks first. A node that closes before its first byte, while nothing of the client went
+// to it, never saw the session, which moves to another node: a mail server that is stopping
+// takes connections into its listening socket's backlog, then closes them unanswered. Mail
+// servers greet first; a client that speaks first (or closes) ends the wait and its session
+// stays on this node. Sockets are peeked before each wait: a readiness edge that came before
+// the wait was armed would not wake it.
+awaitable<TcpSession::Opening> TcpSession::opening() {
+  using namespace asio::experimental::awaitable_operators;
+  relaying_ = true;  // a deadline from here on is the relay's idle timeout
+  deadline_in(ls_.idle_timeout);
+  for (;;) {
+    if (tls_ && tls_->has_buffered_input()) co_return Opening::ClientFirst;
+    const int node = peek_state(upstream_.native_handle());
+    if (node == 1) co_return Opening::NodeFirst;
+    if (node == 0) co_return Opening::NodeClosed;
+    if (peek_state(client_socket().native_handle()) != -1) co_return Opening::ClientFirst;
+    co_await (upstream_.async_wait(tcp::socket::wait_read, use_tuple) ||
+              client_socket().async_wait(tcp::socket::wait_read, use_tuple));
+    if (stop_) co_return Opening::Ended;
+  }
 }
 
 template <class Client>
