@@ -366,11 +366,12 @@ awaitable<TcpSession::Opening> TcpSession::opening() {
   relaying_ = true;  // a deadline from here on is the relay's idle timeout
   deadline_in(ls_.idle_timeout);
   for (;;) {
+    // The client first: in a client-first protocol its bytes are usually here already.
     if (tls_ && tls_->has_buffered_input()) co_return Opening::ClientFirst;
+    if (peek_state(client_socket().native_handle()) != -1) co_return Opening::ClientFirst;
     const int node = peek_state(upstream_.native_handle());
     if (node == 1) co_return Opening::NodeFirst;
     if (node == 0) co_return Opening::NodeClosed;
-    if (peek_state(client_socket().native_handle()) != -1) co_return Opening::ClientFirst;
     co_await (upstream_.async_wait(tcp::socket::wait_read, use_tuple) ||
               client_socket().async_wait(tcp::socket::wait_read, use_tuple));
     if (stop_) co_return Opening::Ended;
