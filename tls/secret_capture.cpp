@@ -157,11 +157,11 @@ void remember_label(KdfCtx& c, const OSSL_PARAM params[]) {
 
 // The derivation done here; false when it is not one this context computes.
 bool derive_here(const KdfCtx& c, unsigned char* out, size_t size) {
-  const auto hash = c.hash;
-  if (!hash || !c.mode_set) return false;
-  const size_t hash_size = hkdf::hash_size(*hash);
+  if (!c.hash || !c.mode_set) return false;
+  const hkdf::Hash hash = *c.hash;
+  const size_t hash_size = hkdf::hash_size(hash);
   if (c.mode == EVP_KDF_HKDF_MODE_EXPAND_ONLY) {
-    return c.has_key && hkdf::expand_label(*hash, c.key, c.prefix, c.label, c.data, {out, size});
+    return c.has_key && hkdf::expand_label(hash, c.key, c.prefix, c.label, c.data, {out, size});
   }
   // Extract: HMAC(salt', key), where salt' is Derive-Secret(salt, label, "") when there is a
   // salt (the previous secret), and the key defaults to zeros (RFC 8446 section 7.1).
@@ -170,7 +170,7 @@ bool derive_here(const KdfCtx& c, unsigned char* out, size_t size) {
   std::array<uint8_t, hkdf::kMaxHashSize> previous{};
   std::span<const uint8_t> salt;
   if (c.has_salt) {
-    if (!hkdf::expand_label(*hash, c.salt, c.prefix, c.label, {hkdf::empty_hash(*hash), hash_size},
+    if (!hkdf::expand_label(hash, c.salt, c.prefix, c.label, {hkdf::empty_hash(hash), hash_size},
                             {previous.data(), hash_size})) {
       return false;
     }
@@ -179,7 +179,7 @@ bool derive_here(const KdfCtx& c, unsigned char* out, size_t size) {
   const std::span<const uint8_t> ikm = c.has_key
                                            ? std::span<const uint8_t>(c.key)
                                            : std::span<const uint8_t>(kZeros.data(), hash_size);
-  hkdf::extract(*hash, salt, ikm, out);
+  hkdf::extract(hash, salt, ikm, out);
   OPENSSL_cleanse(previous.data(), previous.size());
   return true;
 }
@@ -243,11 +243,10 @@ int kdf_get_ctx_params(void* v, OSSL_PARAM params[]) {
   auto* c = static_cast<KdfCtx*>(v);
   if (c->inner == nullptr) {
     OSSL_PARAM* p = OSSL_PARAM_locate(params, OSSL_KDF_PARAM_SIZE);
-    const auto hash = c->hash;
     if (p == nullptr) return 1;
     if (c->mode == EVP_KDF_HKDF_MODE_EXPAND_ONLY) return OSSL_PARAM_set_size_t(p, SIZE_MAX);
-    if (c->mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY && hash) {
-      return OSSL_PARAM_set_size_t(p, hkdf::hash_size(*hash));
+    if (c->mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY && c->hash) {
+      return OSSL_PARAM_set_size_t(p, hkdf::hash_size(*c->hash));
     }
   }
   return forward(*c) ? EVP_KDF_CTX_get_params(c->inner, params) : 0;

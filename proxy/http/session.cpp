@@ -22,6 +22,7 @@
 #include "proxy/http/host.h"
 #include "proxy/http/message_head.h"
 #include "proxy/http/tunnel.h"
+#include "proxy/peek.h"
 #include "proxy/worker.h"
 #include "routing/node_state.h"
 #include "tls/tls_stream.h"
@@ -460,9 +461,7 @@ awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
 
 // Is an idle pooled connection still open? (A backend may have closed it meanwhile.)
 inline bool still_open(tcp::socket& s) {
-  char probe;
-  ssize_t r = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-  return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  return peek(s.native_handle()) == Peek::Nothing;
 }
 
 template <class Stream>

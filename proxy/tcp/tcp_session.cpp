@@ -15,6 +15,7 @@
 #include "proxy/config/address.h"
 #include "proxy/health/passive.h"
 #include "proxy/log.h"
+#include "proxy/peek.h"
 #include "proxy/tcp/auto_pump.h"
 #include "proxy/tcp/proxy_header.h"
 #include "proxy/tcp/relay.h"
@@ -56,16 +57,6 @@ awaitable<error_code> connect_socket(tcp::socket& s, const tcp::endpoint& ep) {
   socklen_t len = sizeof err;
   if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   co_return error_code(err, asio::error::get_system_category());
-}
-
-// Whether a socket has bytes to read (1), was closed by its peer with a FIN or a reset (0), or
-// has nothing yet (-1). Reads nothing.
-int peek_state(int fd) {
-  char c;
-  ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0) return 1;
-  if (n == 0) return 0;
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : 0;
 }
 
 class TcpSession final : public TrackedConnection {
@@ -368,10 +359,15 @@ awaitable<TcpSession::Opening> TcpSession::opening() {
   for (;;) {
     // The client first: in a client-first protocol its bytes are usually here already.
     if (tls_ && tls_->has_buffered_input()) co_return Opening::ClientFirst;
-    if (peek_state(client_socket().native_handle()) != -1) co_return Opening::ClientFirst;
-    const int node = peek_state(upstream_.native_handle());
-    if (node == 1) co_return Opening::NodeFirst;
-    if (node == 0) co_return Opening::NodeClosed;
+    if (peek(client_socket().native_handle()) != Peek::Nothing) co_return Opening::ClientFirst;
+    switch (peek(upstream_.native_handle())) {
+      case Peek::Data:
+        co_return Opening::NodeFirst;
+      case Peek::Closed:
+        co_return Opening::NodeClosed;
+      case Peek::Nothing:
+        break;
+    }
     co_await (upstream_.async_wait(tcp::socket::wait_read, use_tuple) ||
               client_socket().async_wait(tcp::socket::wait_read, use_tuple));
     if (stop_) co_return Opening::Ended;

@@ -62,6 +62,21 @@ def refused_port():
     return free_port()
 
 
+class DyingNode:
+    """A stopping server whose listening socket is still open (nginx's master after its workers
+    left, a Dovecot going down): it never accepts, connections wait in its backlog until
+    close() resets them all."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(16)
+        self.address = "%s:%d" % (LOOPBACK, self.sock.getsockname()[1])
+
+    def close(self):
+        self.sock.close()
+
+
 def can_connect(port, host=LOOPBACK, timeout=0.5):
     try:
         with socket.create_connection((host, port), timeout=timeout):

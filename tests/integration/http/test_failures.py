@@ -2,15 +2,14 @@
 timeout, and a backend dying mid-response never looks like a complete response."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import (ConnectionClosed, HttpConn, ProxyTestCase, http, main,  # noqa: E402
-                     refused_port, require_tool)
+from harness import (ConnectionClosed, DyingNode, HttpConn, ProxyTestCase, http,  # noqa: E402
+                     main, refused_port, require_tool)
 
 
 class FailuresTest(ProxyTestCase):
@@ -132,12 +131,9 @@ class FailuresTest(ProxyTestCase):
         node = self.start_nginx("node-a")
         for method, body, expected in (("GET", None, (200, "node-a\n")),
                                        ("POST", b"p" * 100, (502, None))):
-            dying = socket.socket()
+            dying = DyingNode()
             self.addCleanup(dying.close)
-            dying.bind(("127.0.0.1", 0))
-            dying.listen(16)
-            proxy = self.simple_proxy(["127.0.0.1:%d" % dying.getsockname()[1], node],
-                                      balance="round_robin")
+            proxy = self.simple_proxy([dying.address, node], balance="round_robin")
             for _ in range(10):  # until a request waits in the dying node's backlog
                 got = {}
                 t = threading.Thread(target=lambda: got.update(

@@ -13,22 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "metrics"))
 from mail_support import LOOPBACK, MAIL_NAME, MailTestCase  # noqa: E402
-from harness import main, wait_until  # noqa: E402
+from harness import DyingNode, main, wait_until  # noqa: E402
 from metrics_support import scrape  # noqa: E402
-
-
-class DyingNode:
-    """A listening socket that never accepts: connections wait in its backlog until close()
-    resets them all."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.listen(16)
-        self.address = "%s:%d" % (LOOPBACK, self.sock.getsockname()[1])
-
-    def close(self):
-        self.sock.close()
 
 
 class UnansweredSessionTest(MailTestCase):
