@@ -2,10 +2,18 @@
 
 #include <stdexcept>
 
+#include "proxy/config/address.h"
+
 namespace proxy {
 
 Snapshot::Snapshot(Config config, const Snapshot* previous, unsigned workers)
     : config_(std::move(config)), routes_(config_.routes) {
+  // Addresses are resolved here, once per snapshot: connects and probes never parse text.
+  for (auto& ps : config_.pools) {
+    for (auto& ns : ps.nodes)
+      if (!ns.resolved()) config::resolve_node(ns);
+    config::resolve_check(ps.check);
+  }
   for (const auto& ps : config_.pools) {
     const routing::Pool* old = previous ? previous->find_pool(ps.name) : nullptr;
     pools_.push_back(std::make_unique<routing::Pool>(ps, old, workers));

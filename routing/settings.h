@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "routing/access_rule.h"
 
 namespace routing {
@@ -23,6 +25,13 @@ struct NodeSettings {
   std::string name;     // defaults to the address
   std::string address;  // "ip:port" or "[v6]:port", validated by the loader
   uint32_t weight = 1;
+  // The address resolved once by the loader: connects use these, never the text. port 0:
+  // not resolved (the node cannot be connected to).
+  boost::asio::ip::address ip;
+  uint16_t port = 0;
+  std::string tls_name;  // the server name for TLS to the node: the address without its port
+
+  bool resolved() const { return port != 0; }
 };
 
 // How a pool's nodes are checked and judged: rise/fall counts, probe intervals, slow start,
@@ -57,6 +66,8 @@ struct CheckSettings {
   // `address` ("ip:port") for every node of the pool when not empty.
   uint16_t port = 0;
   std::string address;
+  boost::asio::ip::address address_ip;  // `address` resolved by the loader
+  uint16_t address_port = 0;            // 0: no `address`
   Millis timeout = Millis(1'000);
   // http: the request, and the answer that counts as healthy.
   std::string method = "GET";

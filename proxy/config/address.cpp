@@ -43,4 +43,22 @@ std::optional<boost::asio::ip::tcp::endpoint> parse_endpoint(std::string_view te
   return ip::tcp::endpoint(address, *port);
 }
 
+bool resolve_node(routing::NodeSettings& node) {
+  auto ep = parse_endpoint(node.address);
+  if (!ep) return false;
+  node.ip = ep->address();
+  node.port = ep->port();
+  node.tls_name = node.ip.to_string();
+  return true;
+}
+
+bool resolve_check(routing::CheckSettings& check) {
+  if (check.address.empty()) return true;
+  auto ep = parse_endpoint(check.address);
+  if (!ep) return false;
+  check.address_ip = ep->address();
+  check.address_port = ep->port();
+  return true;
+}
+
 }  // namespace proxy::config

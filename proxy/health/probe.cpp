@@ -2,10 +2,8 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "proxy/config/address.h"
 #include "proxy/health/probe_connection.h"
 #include "proxy/health/probe_dialogues.h"
-#include "proxy/tcp/proxy_header.h"
 #include "tls/openssl_error.h"
 
 namespace proxy::health {
@@ -37,10 +35,10 @@ std::string server_name(std::string_view host) {
 
 std::optional<tcp::endpoint> probe_endpoint(const routing::CheckSettings& check,
                                             const routing::Node& node) {
-  if (!check.address.empty()) return config::parse_endpoint(check.address);
-  auto ep = config::parse_endpoint(node.settings().address);
-  if (ep && check.port != 0) ep->port(check.port);
-  return ep;
+  if (check.address_port != 0) return tcp::endpoint(check.address_ip, check.address_port);
+  const routing::NodeSettings& ns = node.settings();
+  if (!ns.resolved()) return std::nullopt;
+  return tcp::endpoint(ns.ip, check.port != 0 ? check.port : ns.port);
 }
 
 awaitable<ProbeResult> run_probe(const routing::CheckSettings& check, const routing::Node& node,
@@ -48,25 +46,30 @@ awaitable<ProbeResult> run_probe(const routing::CheckSettings& check, const rout
                                  routing::ProxyProtocol proxy) {
   const auto endpoint = probe_endpoint(check, node);
   if (!endpoint) co_return ProbeResult{false, "bad address"};
-  ProbeConnection conn(co_await boost::asio::this_coro::executor, timeout);
-  if (auto ec = co_await conn.connect(*endpoint))
-    co_return ProbeResult{false, failure_detail(ec, "while connecting")};
-  if (proxy != routing::ProxyProtocol::Off && check.type != CheckType::Tcp &&
-      check.type != CheckType::None) {
-    const std::string header =
-        tcp_relay::encode_proxy_header(proxy, conn.local_endpoint(), *endpoint);
-    if (auto ec = co_await conn.write(header))
-      co_return ProbeResult{false, failure_detail(ec, "sending the PROXY header")};
-  }
-
   const std::string host = check.host.empty() ? endpoint_text(*endpoint) : check.host;
-  if (check.type == CheckType::Tls || (tls && check.type != CheckType::Tcp)) {
-    if (!tls || !*tls) co_return ProbeResult{false, "no TLS client context"};
-    SSL* ssl = tls->new_ssl(server_name(host));
-    if (!ssl) co_return ProbeResult{false, tls::take_openssl_error("TLS setup failed")};
-    if (auto ec = co_await conn.handshake(ssl))
-      co_return ProbeResult{false, failure_detail(ec, "in the TLS handshake")};
+  const std::string name = server_name(host);
+  const bool speaks_tls = check.type == CheckType::Tls || (tls && check.type != CheckType::Tcp);
+  const bool has_context = tls && *tls;
+  upstream::DialOptions options{.tls = speaks_tls && has_context ? tls : nullptr,
+                                .server_name = name};
+  if (check.type != CheckType::Tcp && check.type != CheckType::None) {
+    options.proxy = proxy;
+    options.proxy_about_self = true;
   }
+  ProbeConnection conn(co_await boost::asio::this_coro::executor, timeout);
+  if (const upstream::DialError e = co_await conn.dial(*endpoint, options)) {
+    switch (e.stage) {
+      case upstream::DialStage::Connect:
+        co_return ProbeResult{false, failure_detail(e.ec, "while connecting")};
+      case upstream::DialStage::ProxyHeader:
+        co_return ProbeResult{false, failure_detail(e.ec, "sending the PROXY header")};
+      case upstream::DialStage::TlsSetup:
+        co_return ProbeResult{false, tls::take_openssl_error("TLS setup failed")};
+      case upstream::DialStage::TlsHandshake:
+        co_return ProbeResult{false, failure_detail(e.ec, "in the TLS handshake")};
+    }
+  }
+  if (speaks_tls && !has_context) co_return ProbeResult{false, "no TLS client context"};
 
   ProbeResult result;
   switch (check.type) {

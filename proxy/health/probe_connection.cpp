@@ -1,5 +1,6 @@
 #include "proxy/health/probe_connection.h"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -44,20 +45,19 @@ awaitable<std::pair<error_code, size_t>> ProbeConnection::race_n(Op op) {
   co_return std::pair(ec, n);
 }
 
-awaitable<error_code> ProbeConnection::connect(const asio::ip::tcp::endpoint& endpoint) {
-  auto& socket = stream_.lowest_layer();
-  error_code ec = co_await race(socket.async_connect(endpoint, deferred));
-  if (!ec) socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  co_return ec;
-}
-
-awaitable<error_code> ProbeConnection::handshake(SSL* ssl) {
-  try {
-    stream_.start_tls(ssl);
-  } catch (const boost::system::system_error& e) {
-    co_return e.code();
-  }
-  co_return co_await race(stream_.tls()->async_client_handshake(deferred));
+awaitable<upstream::DialError> ProbeConnection::dial(const asio::ip::tcp::endpoint& endpoint,
+                                                     const upstream::DialOptions& options) {
+  upstream::DialStage stage = upstream::DialStage::Connect;
+  auto [order, e, result, timer_ec] =
+      co_await asio::experimental::make_parallel_group(
+          asio::co_spawn(deadline_.get_executor(),
+                         upstream::dial(stream_, endpoint, options, &stage), deferred),
+          deadline_.async_wait(deferred))
+          .async_wait(asio::experimental::wait_for_one(), use_awaitable);
+  if (order[0] == 1)
+    co_return upstream::DialError{timer_ec ? timer_ec : error_code(asio::error::timed_out), stage};
+  if (e) std::rethrow_exception(e);
+  co_return result;
 }
 
 awaitable<error_code> ProbeConnection::write(std::string_view data) {

@@ -13,7 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
-#include "proxy/http/upstream_stream.h"
+#include "proxy/upstream/dial.h"
+#include "proxy/upstream/stream.h"
 
 namespace proxy::health {
 
@@ -23,9 +24,10 @@ class ProbeConnection {
 
   ProbeConnection(boost::asio::any_io_executor ex, std::chrono::milliseconds timeout);
 
-  boost::asio::awaitable<error_code> connect(const boost::asio::ip::tcp::endpoint& endpoint);
-  // Client handshake over the connected socket; takes ownership of ssl.
-  boost::asio::awaitable<error_code> handshake(SSL* ssl);
+  // Opens the connection as every connection to a node is opened (upstream/dial.h): connect,
+  // PROXY header, TLS, within the probe's deadline (a timeout names the stage it cut).
+  boost::asio::awaitable<upstream::DialError> dial(const boost::asio::ip::tcp::endpoint& endpoint,
+                                                   const upstream::DialOptions& options);
   boost::asio::awaitable<error_code> write(std::string_view data);
   // Appends what arrives (up to `max` bytes) to buffer(); eof when the peer closed.
   boost::asio::awaitable<error_code> read_some(size_t max = 16 * 1024);
@@ -51,7 +53,7 @@ class ProbeConnection {
   boost::asio::awaitable<std::pair<error_code, size_t>> race_n(Op op);
 
   std::chrono::milliseconds timeout_;
-  http::UpstreamStream stream_;
+  upstream::Stream stream_;
   boost::asio::steady_timer deadline_;
   std::string buffer_;
 };

@@ -11,7 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
-#include "proxy/http/upstream_stream.h"
+#include "proxy/upstream/stream.h"
 #include "routing/node.h"
 
 namespace proxy::http {
@@ -40,7 +40,7 @@ struct UpstreamConnection {
   }
 
   boost::asio::ip::tcp::socket& socket() { return stream.lowest_layer(); }
-  UpstreamStream stream;
+  upstream::Stream stream;
   boost::beast::flat_buffer buffer;
   Clock::time_point idle_since{};
   uint64_t requests = 0;  // requests served on this connection so far

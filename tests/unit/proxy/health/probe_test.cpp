@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/config/address.h"
 #include "tests/unit/tls/test_pki.h"
 #include "tls/tls_stream.h"
 
@@ -113,13 +114,19 @@ class ProbeTest : public ::testing::Test {
   ProbeResult probe(const CheckSettings& check, const std::string& address,
                     milliseconds timeout = milliseconds(2'000),
                     const tls::ClientTls* tls = nullptr) {
-    routing::Node node(routing::NodeSettings{.name = "n", .address = address});
+    // Addresses are resolved when a snapshot is built; here, by hand.
+    routing::NodeSettings ns{.name = "n", .address = address};
+    config::resolve_node(ns);
+    routing::Node node(ns);
+    CheckSettings resolved = check;
+    config::resolve_check(resolved);
     std::optional<ProbeResult> out;
-    co_spawn(ctx_, run_probe(check, node, timeout, tls), [&](std::exception_ptr e, ProbeResult r) {
-      if (e) std::rethrow_exception(e);
-      out = std::move(r);
-      ctx_.stop();
-    });
+    co_spawn(ctx_, run_probe(resolved, node, timeout, tls),
+             [&](std::exception_ptr e, ProbeResult r) {
+               if (e) std::rethrow_exception(e);
+               out = std::move(r);
+               ctx_.stop();
+             });
     ctx_.restart();
     ctx_.run();
     EXPECT_TRUE(out.has_value());
@@ -287,7 +294,9 @@ TEST_F(ProbeTest, CheckPortAndAddressReplaceTheNodes) {
   c.address = addr;
   EXPECT_TRUE(probe(c, refused()).ok) << "probes the check's address";
 
-  routing::Node node(routing::NodeSettings{.name = "n", .address = "[::1]:8080"});
+  routing::NodeSettings ns{.name = "n", .address = "[::1]:8080"};
+  config::resolve_node(ns);
+  routing::Node node(ns);
   c.address.clear();
   c.port = 9000;
   auto ep = probe_endpoint(c, node);

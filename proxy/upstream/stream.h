@@ -1,6 +1,6 @@
-// The stream to a backend: a TCP socket, or a TLS stream over it when the pool re-encrypts.
-// One type for both, so the session's relay code is the same either way; the choice is made
-// per connection at run time.
+// The stream to a node: a TCP socket, or a TLS stream over it when the pool re-encrypts.
+// One type for both, so the fronts' relay code is the same either way; the choice is made per
+// connection at run time (dial.h starts TLS after the connect).
 #pragma once
 
 #include <memory>
@@ -10,15 +10,15 @@
 
 #include "tls/tls_stream.h"
 
-namespace proxy::http {
+namespace proxy::upstream {
 
-class UpstreamStream {
+class Stream {
  public:
   using executor_type = boost::asio::any_io_executor;
   using next_layer_type = boost::asio::ip::tcp::socket;
   using lowest_layer_type = boost::asio::ip::tcp::socket;
 
-  explicit UpstreamStream(executor_type ex) : plain_(std::move(ex)) {}
+  explicit Stream(executor_type ex) : plain_(std::move(ex)) {}
 
   executor_type get_executor() { return plain_.get_executor(); }
   lowest_layer_type& lowest_layer() { return tls_ ? tls_->lowest_layer() : plain_; }
@@ -58,4 +58,4 @@ class UpstreamStream {
   std::unique_ptr<tls::Stream> tls_;
 };
 
-}  // namespace proxy::http
+}  // namespace proxy::upstream
