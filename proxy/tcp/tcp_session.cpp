@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <optional>
 
-#include "proxy/config/address.h"
 #include "proxy/health/passive.h"
 #include "proxy/log.h"
 #include "proxy/peek.h"
@@ -21,6 +20,8 @@
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/session_line.h"
 #include "proxy/tcp/splice_pump.h"
+#include "proxy/upstream/connector.h"
+#include "proxy/upstream/socket_transport.h"
 #include "proxy/worker.h"
 #include "routing/node_state.h"
 #include "tls/handshake_result.h"
@@ -36,30 +37,13 @@ using asio::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-constexpr size_t kMaxTries = 8;  // nodes tried for one session when connects fail
 constexpr auto kCloseNotifyTime = Millis(1000);
 // Plain TCP on both sides: relay with recv/send through a pooled buffer, then with splice(2)
 // through a pipe once a direction shows bulk (auto_pump.h; see bench/README.md for the
 // measurements behind the choice).
 constexpr bool kSplicePlain = true;
 
-// Connects an open, non-blocking socket: connect(2), a wait for writability, SO_ERROR. (Asio's
-// async_connect does the same plus a poll(2) per connect and, on a socket it did not see made
-// non-blocking, an ioctl.)
-awaitable<error_code> connect_socket(tcp::socket& s, const tcp::endpoint& ep) {
-  if (::connect(s.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) == 0)
-    co_return error_code();
-  if (errno != EINPROGRESS && errno != EINTR)
-    co_return error_code(errno, asio::error::get_system_category());
-  auto [ec] = co_await s.async_wait(tcp::socket::wait_write, use_tuple);
-  if (ec) co_return ec;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  co_return error_code(err, asio::error::get_system_category());
-}
-
-class TcpSession final : public TrackedConnection {
+class TcpSession final : public TrackedConnection, private upstream::DialWatch {
  public:
   TcpSession(Worker& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
              const tls::ServerTls* tls)
@@ -67,7 +51,6 @@ class TcpSession final : public TrackedConnection {
         snap_(w.snapshot()),
         ls_(snap_->config().listeners[listener]),
         sock_(std::move(sock)),
-        upstream_(w.context()),
         server_tls_(tls),
         peer_(peer),
         client_(peer),
@@ -99,7 +82,8 @@ class TcpSession final : public TrackedConnection {
     stop_ = true;
     error_code ignored;
     client_socket().cancel(ignored);
-    upstream_.cancel(ignored);
+    if (dialing_) dialing_->lowest_layer().cancel(ignored);
+    if (up_) up_->socket().cancel(ignored);
     // At the end of a stop's grace period the worker stops its io_context right after this:
     // the session would not get to write its line.
     if (w_.stopping()) log_session();
@@ -117,6 +101,24 @@ class TcpSession final : public TrackedConnection {
 
  private:
   tcp::socket& client_socket() { return tls_ ? tls_->lowest_layer() : sock_; }
+  tcp::socket& upstream_socket() { return up_->socket(); }
+
+  // upstream::DialWatch: a dial runs under the listener's connect_timeout. A deadline, not a
+  // stop or a drain, cut it when the session was stopped for no other reason: the connector
+  // then tries another node.
+  void dialing(upstream::Stream* stream, Millis timeout) override {
+    dialing_ = stream;
+    if (stream) deadline_in(timeout);
+  }
+  bool dial_expired() override {
+    const bool deadline = stop_ && !w_.stopping() && !drain_cut_;
+    if (deadline) {
+      stop_ = false;
+      cause_ = nullptr;
+    }
+    return deadline;
+  }
+  bool dial_stopped() const override { return stop_; }
   void deadline_in(Millis d) { set_deadline(w_.now() + d); }
 
   awaitable<void> run();
@@ -136,15 +138,16 @@ class TcpSession final : public TrackedConnection {
   Worker& w_;
   std::shared_ptr<const Snapshot> snap_;  // keeps the pool and its nodes for the whole session
   const ListenerSettings& ls_;
-  tcp::socket sock_;                // the client, until TLS takes it over
-  std::optional<tls::Stream> tls_;  // the client, on a TLS listener
-  tcp::socket upstream_;
+  tcp::socket sock_;                        // the client, until TLS takes it over
+  std::optional<tls::Stream> tls_;          // the client, on a TLS listener
+  upstream::Stream* dialing_ = nullptr;     // while a dial runs, for expire()
+  http::UpstreamConnection* up_ = nullptr;  // the node's connection, once connected
+  std::optional<upstream::Attempt<http::UpstreamConnection>> attempt_;  // lease and connection
   const tls::ServerTls* server_tls_;
   tcp::endpoint peer_;    // who connected
   tcp::endpoint client_;  // the client: the peer, or the source of its PROXY header
   std::optional<tcp::endpoint> destination_;  // from the PROXY header
   routing::Country country_;                  // of the client, with a [geoip] database
-  routing::NodeLease lease_;
   const routing::Node* node_ = nullptr;
   std::string_view pool_name_;
   Millis drain_timeout_{0};
@@ -270,79 +273,39 @@ awaitable<bool> TcpSession::read_proxy_header() {
 
 awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
   pool_name_ = pool.name();
-  std::array<const routing::Node*, kMaxTries> tried{};
-  size_t ntried = 0;
-  bool timed_out = false;
-  while (ntried < kMaxTries && !stop_) {
-    routing::NodeLease lease =
-        pool.pick({w_.random(), std::span<const routing::Node* const>(tried.data(), ntried)});
-    if (!lease) break;
-    routing::Node& node = *lease.node();
-    if (ntried > 0) traffic(*tried[ntried - 1]).retries.add();
-    auto ep = config::parse_endpoint(node.settings().address);
-    error_code ec = asio::error::invalid_argument;
-    const Clock::time_point connect_start = w_.now();
-    if (ep) {
-      deadline_in(ls_.connect_timeout);
-      error_code ignored;
-      if (upstream_.is_open()) upstream_.close(ignored);
-      // Non-blocking from the start, with one ioctl: the connect and the relay both need it.
-      upstream_.open(ep->protocol(), ec);
-      if (!ec) upstream_.non_blocking(true, ec);
-      if (!ec) ec = co_await connect_socket(upstream_, *ep);
-    }
-    if (ec) {
-      const bool deadline = stop_ && !w_.stopping() && !drain_cut_;
-      auto why = deadline                                ? routing::ConnectError::Timeout
-                 : ec == asio::error::connection_refused ? routing::ConnectError::Refused
-                                                         : routing::ConnectError::Other;
-      traffic(node).connect_errors[static_cast<size_t>(why)].add();
-      if (deadline) {
-        timed_out = true;  // the connect deadline passed: try another node
-        stop_ = false;
-        cause_ = nullptr;
-      }
-      tried[ntried++] = &node;
-      health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
-      continue;
-    }
+  upstream::DialOptions options{.proxy = pool.settings().proxy_protocol};
+  if (options.proxy != routing::ProxyProtocol::Off) {
     error_code ignored;
-    upstream_.set_option(tcp::no_delay(true), ignored);
-    lease_ = std::move(lease);
+    options.proxy_source = client_;
+    options.proxy_destination =
+        destination_ ? *destination_ : client_socket().local_endpoint(ignored);
+  }
+  upstream::SocketTransport transport(w_.context().get_executor(), nullptr, *this,
+                                      ls_.connect_timeout, options, w_.index());
+  upstream::Connector connector(transport, w_.random(), w_.index());
+  upstream::Attempt<http::UpstreamConnection>& a = attempt_.emplace(pool);
+  while (co_await connector.connect(a, false, false)) {
+    routing::Node& node = *a.node();
+    up_ = a.conn.get();
     node_ = &node;
     drain_timeout_ = pool.settings().health.drain_timeout;
     connected_ = w_.now();
-    traffic(node).connect_time.observe(connected_ - connect_start);
-    traffic(node).connections.add(1);
-
-    if (pool.settings().proxy_protocol != routing::ProxyProtocol::Off) {
-      tcp::endpoint dst = destination_ ? *destination_ : client_socket().local_endpoint(ignored);
-      std::array<uint8_t, kMaxEncoded> header;
-      size_t n = encode_proxy_header(pool.settings().proxy_protocol, client_, dst, header);
-      deadline_in(ls_.connect_timeout);
-      auto [wec, wn] =
-          co_await asio::async_write(upstream_, asio::buffer(header.data(), n), use_tuple);
-      if (wec) {
-        cause_ = "node_error";
-        co_return false;
-      }
-    }
     const Opening opened = co_await opening();
     if (opened == Opening::Ended) co_return false;
     if (opened == Opening::NodeClosed) {
       relaying_ = false;
-      traffic(node).connections.add(-1);
+      up_ = nullptr;
       node_ = nullptr;
-      lease_ = {};
-      tried[ntried++] = &node;
-      health::report_passive(pool, node, routing::PassiveResult::ConnectFailure);
+      connector.node_failed(a);
       continue;
     }
-    health::report_passive(pool, node, routing::PassiveResult::Success);
+    connector.succeeded(a);
     co_return true;
   }
   if (!cause_)
-    cause_ = ntried == 0 ? "no_usable_node" : timed_out ? "connect_timeout" : "connect_failed";
+    cause_ = a.ntried == 0                                    ? "no_usable_node"
+             : a.failure() == upstream::NoConnection::Timeout ? "connect_timeout"
+                                                              : "connect_failed";
   co_return false;
 }
 
@@ -360,7 +323,7 @@ awaitable<TcpSession::Opening> TcpSession::opening() {
     // The client first: in a client-first protocol its bytes are usually here already.
     if (tls_ && tls_->has_buffered_input()) co_return Opening::ClientFirst;
     if (peek(client_socket().native_handle()) != Peek::Nothing) co_return Opening::ClientFirst;
-    switch (peek(upstream_.native_handle())) {
+    switch (peek(upstream_socket().native_handle())) {
       case Peek::Data:
         co_return Opening::NodeFirst;
       case Peek::Closed:
@@ -368,7 +331,7 @@ awaitable<TcpSession::Opening> TcpSession::opening() {
       case Peek::Nothing:
         break;
     }
-    co_await (upstream_.async_wait(tcp::socket::wait_read, use_tuple) ||
+    co_await (upstream_socket().async_wait(tcp::socket::wait_read, use_tuple) ||
               client_socket().async_wait(tcp::socket::wait_read, use_tuple));
     if (stop_) co_return Opening::Ended;
   }
@@ -397,7 +360,7 @@ awaitable<void> TcpSession::relay(Client& client) {
     stop_ = true;
     error_code ignored;
     client_socket().cancel(ignored);
-    upstream_.cancel(ignored);
+    upstream_socket().cancel(ignored);
   };
   // Copying needs a buffer per direction (16 KiB, from the worker's pool); on plain TCP the
   // auto pump holds one only until it switches to a pipe.
@@ -420,12 +383,12 @@ awaitable<void> TcpSession::relay(Client& client) {
   bool up_fin = false, down_fin = false;
   // Client to node: a PROXY header from a source not trusted to send one is refused.
   auto up = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(client, upstream_, up_buf, bytes_in_, true);
+    PumpEnd end = co_await one_way(client, upstream_socket(), up_buf, bytes_in_, true);
     if (end == PumpEnd::Fin) {
       ended("client_fin");
       up_fin = true;
       error_code ignored;
-      if (!down_fin) upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+      if (!down_fin) upstream_socket().shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
     ended(end == PumpEnd::ProxyHeader  ? "proxy_header_refused"
@@ -437,7 +400,7 @@ awaitable<void> TcpSession::relay(Client& client) {
     cut();
   };
   auto down = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(upstream_, client, down_buf, bytes_out_, false);
+    PumpEnd end = co_await one_way(upstream_socket(), client, down_buf, bytes_out_, false);
     if (end == PumpEnd::Fin) {
       ended("node_fin");
       down_fin = true;
@@ -466,7 +429,6 @@ void TcpSession::count_end() {
   nt.sent_bytes.add(bytes_in_);
   nt.received_bytes.add(bytes_out_);
   nt.session_time.observe(took);
-  nt.connections.add(-1);
 }
 
 void TcpSession::log_session() {
