@@ -6,9 +6,9 @@ them the same way (pinning, proxy CPU from /proc, noise refusal, medians)."""
 
 import os
 import re
-import signal
 import subprocess
-import threading
+
+import harness  # tests/integration, put on the path by bench/compare
 
 BULK_CONNS = 4  # parallel streams in the bulk row
 VERIFY_BYTES = 8 << 20  # per stream, in the pre-flight check
@@ -124,30 +124,11 @@ def run_bulk(tool, cpu, port, sink_port, seconds, running, verify=0):
     kept in while it runs (stopped by pid at exit). Returns (result, its CPU seconds)."""
     argv = ["taskset", "-c", cpu, tool, str(port), str(sink_port), str(BULK_CONNS),
             str(seconds)] + ([str(verify)] if verify else [])
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    running.append(proc)
-
-    def kill():
-        if proc.returncode is None:
-            try:
-                os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    timer = threading.Timer(seconds + 20, kill)  # tcpbulk stops itself at seconds + 10
-    timer.start()
-    try:
-        out = proc.stdout.read().decode(errors="replace")
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    finally:
-        timer.cancel()
-        proc.stdout.close()
-        running.remove(proc)
+    # tcpbulk stops itself at seconds + 10
+    out, status, cpu = harness.run_timed(argv, seconds + 20, running)
     fields = dict(re.findall(r"(\w+) ([\d.]+)", out))
-    if proc.returncode != 0 or "received" not in fields:
-        raise RuntimeError(f"tcpbulk exited with status {proc.returncode}:\n{out}")
+    if status != 0 or "received" not in fields:
+        raise RuntimeError(f"tcpbulk exited with status {status}:\n{out}")
     f = {k: float(v) for k, v in fields.items()}
     lost = int(f["sent"] - f["received"])
     r = {
@@ -164,7 +145,7 @@ def run_bulk(tool, cpu, port, sink_port, seconds, running, verify=0):
                           f"sink" + (", timed out" if f["timed_out"] else "")),
         "verify": f,
     }
-    return r, usage.ru_utime + usage.ru_stime
+    return r, cpu
 
 
 def check_bulk(tool, cpu, name, port, sink_port, running):
