@@ -1,6 +1,6 @@
 """The TCP relay rows of bench/compare: each proxy's plain TCP listeners (Passeur
 `protocol = "tcp"`, HAProxy `mode tcp`, nginx `stream`), the bulk client and sink (tcpbulk.c,
-compiled at run time), the pre-flight check that bytes arrive intact, and the table rows.
+compiled at run time), the pre-flight check that bytes arrive intact, and the ratio table.
 bench/compare runs these rows in the same interleaved rounds as the HTTP ones and measures
 them the same way (pinning, proxy CPU from /proc, noise refusal, medians)."""
 
@@ -163,44 +163,6 @@ def check_bulk(tool, cpu, name, port, sink_port, running):
 
 # ---------------------------------------------------------------------------------------------
 # Tables
-
-
-def rows(results, order, titles, applies, summarize, fmt_int, fmt_ms):
-    """Rows of the main table for the TCP scenarios (same columns as the HTTP rows)."""
-    out = []
-    for key, label, _, _, proto in SCENARIOS:
-        if key not in results:
-            continue
-        cells = {t: summarize(results[key][t]) for t in order}
-        bulk = key == "tcp-bulk"
-        unit = "MiB/s" if bulk else "connections/s"
-        first = [True]
-
-        def row(metric, f):
-            text = [("—" if not applies(t, proto) else "failed" if cells[t] is None
-                     else f(t, cells[t])) for t in order]
-            line = [label if first[0] else "", metric] + text
-            first[0] = False
-            return line
-
-        def rate(t, c):
-            text = fmt_int(c["rps"])
-            if c["spread"] is not None:
-                text += f" ±{c['spread'] * 100:.0f}%"
-            return text + (" (noisy)" if c["noisy"] else "")
-
-        out.append(row(unit if bulk else unit + " (= req/s)", rate))
-        if not bulk:
-            out.append(row("p50 / p99 (ms)",
-                           lambda t, c: f"{fmt_ms(c['p50'])} / {fmt_ms(c['p99'])}"))
-        out.append(row("proxy CPU (busy cores)",
-                       lambda t, c: "—" if t == "direct" else f"{c['busy_cores']:.2f}"))
-        out.append(row(f"{unit} per busy core",
-                       lambda t, c: "—" if t == "direct" else fmt_int(c["rps_per_core"])))
-        out.append(row("errors" if bulk else "errors (socket / non-2xx)",
-                       lambda t, c: f"{c['socket_errors']}" if bulk
-                       else f"{c['socket_errors']} / {c['non2xx']}"))
-    return out
 
 
 def ratio_table(results, order, summarize, render, ratio, fmt_ratio):
