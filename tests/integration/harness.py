@@ -230,6 +230,37 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
         return proc.wait(timeout=10)
 
 
+class ChildServer:
+    """A server of ours in a child process, its output (stdout and stderr) in a log file,
+    stopped by pid: SIGTERM, SIGKILL after stop_timeout seconds."""
+
+    proc = None
+    stop_timeout = 5
+
+    def spawn(self, argv, log_path, port=None, what="server", wait_log=None, timeout=10,
+              mode="wb"):
+        """Starts argv; with port, waits until it accepts there (the tail of wait_log, else of
+        log_path, in the error), and stops it if it does not."""
+        self._log = open(log_path, mode)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        if port is not None:
+            try:
+                wait_port(port, timeout, self.proc, what, wait_log or log_path)
+            except Exception:
+                self.stop()
+                raise
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGTERM, self.stop_timeout)
+            self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+
+
 # ---------------------------------------------------------------------------------------------
 # Raw HTTP over sockets
 
@@ -686,12 +717,15 @@ def nginx_command(prefix_dir, conf, error_log):
     return ["nginx", "-p", prefix_dir + "/", "-c", conf, "-g", "daemon off;", "-e", error_log]
 
 
-class Nginx:
+class Nginx(ChildServer):
     """nginx on 127.0.0.1:port, everything under its own directory.
 
     Locations: `/` answers `body` (default "<name>\\n"); `/static/` serves files from
     DIR/static; `/dav/` accepts PUT/DELETE into DIR/dav (no body size limit). Each request is
-    logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS)."""
+    logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS). SIGTERM to
+    the master (our child) makes it stop its worker too."""
+
+    stop_timeout = 10
 
     def __init__(self, workdir, name="node-a", port=None, body=None, extra_server="",
                  extra_http="", keepalive_timeout="120s", tls=None, error_level="info",
@@ -714,7 +748,7 @@ class Nginx:
         self.extra_server = extra_server
         self.extra_http = extra_http
         self.keepalive_timeout = keepalive_timeout
-        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
 
     @property
     def address(self):
@@ -757,26 +791,8 @@ class Nginx:
         require_tool("nginx")
         with open(self.conf, "w") as f:
             f.write(self._config())
-        self.stderr_path = os.path.join(self.dir, "stderr.log")
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(nginx_command(self.dir, self.conf, self.error_log),
-                                     stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                     stderr=self._stderr)
-        try:
-            wait_port(self.port, 10, self.proc, "nginx " + self.name, self.error_log)
-        except Exception:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            # SIGTERM to the master (our child) makes it stop its worker too.
-            stop_process(self.proc, signal.SIGTERM, 10)
-            self.proc = None
-        if getattr(self, "_stderr", None):
-            self._stderr.close()
-            self._stderr = None
+        return self.spawn(nginx_command(self.dir, self.conf, self.error_log), self.stderr_path,
+                          self.port, "nginx " + self.name, wait_log=self.error_log)
 
     def log_entries(self):
         # nginx writes a request's log line just after sending the response: give it a moment
@@ -803,7 +819,7 @@ class Nginx:
 # Python backends (backends.py in a child /usr/bin/python3)
 
 
-class Backend:
+class Backend(ChildServer):
     """A special-case backend from backends.py: mode is one of
     http (named node; /slow?delay=S, /chunked, /head echo), blackhole, partial, ws."""
 
@@ -814,32 +830,15 @@ class Backend:
         self.delay = delay
         self.log_path = os.path.join(workdir, "backend-%s-%d.log" % (self.name, self.port))
         self.extra_args = list(extra_args)
-        self.proc = None
 
     @property
     def address(self):
         return "%s:%d" % (LOOPBACK, self.port)
 
     def start(self):
-        self._log = open(self.log_path, "wb")
         cmd = [SYSTEM_PYTHON, BACKENDS_SCRIPT, self.mode, "--port", str(self.port),
                "--name", self.name, "--delay", str(self.delay)] + self.extra_args
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
-        try:
-            wait_port(self.port, 10, self.proc, "backend " + self.name, self.log_path)
-        except Exception:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc, signal.SIGTERM, 5)
-            self.proc = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
+        return self.spawn(cmd, self.log_path, self.port, "backend " + self.name)
 
     def requests_seen(self):
         """Lines 'REQ <method> <path>' the backend wrote for each request it received."""

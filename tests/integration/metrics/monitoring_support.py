@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,8 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tls"))
 
-from harness import (LOOPBACK, SOURCE_DIR, HttpConn, ProxyTestCase, free_port,  # noqa: E402
-                     http, read_text, require_tool, stop_process, wait_port, wait_until)
+from harness import (LOOPBACK, SOURCE_DIR, ChildServer, HttpConn, ProxyTestCase,  # noqa: E402
+                     free_port, http, read_text, require_tool, wait_port, wait_until)
 import pki  # noqa: E402
 from tls_support import TlsConn  # noqa: E402
 
@@ -240,9 +239,11 @@ def strip_comparison(expr):
 # A Prometheus server of our own
 
 
-class Prometheus:
+class Prometheus(ChildServer):
     """prometheus on 127.0.0.1:<free port> scraping Passeur's admin port every second, with the
     alert rules loaded, its storage in a temporary directory; stopped by pid."""
+
+    stop_timeout = 20
 
     def __init__(self, workdir, targets, rule_files=(), interval="1s"):
         self.dir = tempfile.mkdtemp(prefix="prometheus-", dir=workdir)
@@ -263,33 +264,21 @@ class Prometheus:
         }
         with open(self.config_path, "w") as f:
             yaml.safe_dump(config, f)
-        self.proc = None
 
     def start(self):
         tool = require_tool("prometheus")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [tool, "--config.file=" + self.config_path,
-             "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=%s:%d" % (LOOPBACK, self.port),
-             "--storage.tsdb.retention.time=1h"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        self.spawn([tool, "--config.file=" + self.config_path,
+                    "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                    "--web.listen-address=%s:%d" % (LOOPBACK, self.port),
+                    "--storage.tsdb.retention.time=1h"],
+                   self.log_path, self.port, "prometheus", timeout=20)
         try:
-            wait_port(self.port, 20, self.proc, "prometheus", self.log_path)
             wait_until(lambda: self._get("/-/ready", raw=True) == 200, 20,
                        message="prometheus to be ready")
         except Exception:
             self.stop()
             raise
         return self
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc, signal.SIGTERM, 20)
-            self.proc = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
     def log_tail(self, lines=30):
         return "\n".join(read_text(self.log_path).splitlines()[-lines:])
@@ -426,8 +415,7 @@ class MonitoredStackTestCase(ProxyTestCase):
     def stop_node_b(self, requests=40):
         """Stops node-b's nginx, then sends requests at once (the first ones meet the refused
         node and are retried on node-a). Returns how many got a 200."""
-        stop_process(self.b.proc, signal.SIGTERM, 10)
-        self.b.proc = None
+        self.b.stop()
         ok = 0
         for _ in range(requests):
             try:
