@@ -23,6 +23,7 @@ from harness import (LOOPBACK, SOURCE_DIR, ChildServer, HttpConn, ProxyTestCase,
                      free_port, http, read_text, require_tool, wait_port, wait_until)
 import pki  # noqa: E402
 from tls_support import TlsConn  # noqa: E402
+import metrics_support  # noqa: E402
 
 DASHBOARD = os.path.join(SOURCE_DIR, "deploy", "grafana", "passeur.json")
 ALERTS = os.path.join(SOURCE_DIR, "deploy", "prometheus", "alerts.yml")
@@ -88,52 +89,8 @@ GRAFANA_SUBSTITUTIONS = [
 # The exposition
 
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?$')
-_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
-
-
-class Exposition:
-    """A parsed text exposition: samples [(name, {labels}, value)], types {family: type}."""
-
-    def __init__(self, text):
-        self.text = text
-        self.samples = []
-        self.types = {}
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            if line.startswith("# TYPE "):
-                _, _, name, kind = line.split(None, 3)
-                self.types[name] = kind.strip()
-                continue
-            if line.startswith("#"):
-                continue
-            m = _SAMPLE.match(line)
-            if not m:
-                raise AssertionError("unparsable exposition line %r" % line)
-            labels = {}
-            rest = m.group(2) or ""
-            pos = 0
-            while pos < len(rest):
-                lm = _LABEL.match(rest, pos)
-                if not lm:
-                    raise AssertionError("unparsable labels in %r" % line)
-                labels[lm.group(1)] = lm.group(2)
-                pos = lm.end()
-            self.samples.append((m.group(1), labels, float(m.group(3))))
-
-    def series(self, name, **match):
-        return [(labels, v) for n, labels, v in self.samples
-                if n == name and all(labels.get(k) == x for k, x in match.items())]
-
-    def value(self, name, **match):
-        found = self.series(name, **match)
-        if len(found) != 1:
-            raise AssertionError("%d series for %s%r" % (len(found), name, match))
-        return found[0][1]
-
-    def total(self, name, **match):
-        return sum(v for _, v in self.series(name, **match))
+class Exposition(metrics_support.Exposition):
+    """The exposition, checked against FAMILIES."""
 
     def family_problems(self):
         """What is missing or mistyped among FAMILIES (an empty list when all is well)."""
