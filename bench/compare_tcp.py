@@ -1,14 +1,14 @@
 """The TCP relay rows of bench/compare: each proxy's plain TCP listeners (Passeur
 `protocol = "tcp"`, HAProxy `mode tcp`, nginx `stream`), the bulk client and sink (tcpbulk.c,
-compiled at run time), the pre-flight check that bytes arrive intact, and the table rows.
+compiled at run time), the pre-flight check that bytes arrive intact, and the ratio table.
 bench/compare runs these rows in the same interleaved rounds as the HTTP ones and measures
 them the same way (pinning, proxy CPU from /proc, noise refusal, medians)."""
 
 import os
 import re
-import signal
 import subprocess
-import threading
+
+import harness  # tests/integration, put on the path by bench/compare
 
 BULK_CONNS = 4  # parallel streams in the bulk row
 VERIFY_BYTES = 8 << 20  # per stream, in the pre-flight check
@@ -124,30 +124,11 @@ def run_bulk(tool, cpu, port, sink_port, seconds, running, verify=0):
     kept in while it runs (stopped by pid at exit). Returns (result, its CPU seconds)."""
     argv = ["taskset", "-c", cpu, tool, str(port), str(sink_port), str(BULK_CONNS),
             str(seconds)] + ([str(verify)] if verify else [])
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    running.append(proc)
-
-    def kill():
-        if proc.returncode is None:
-            try:
-                os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    timer = threading.Timer(seconds + 20, kill)  # tcpbulk stops itself at seconds + 10
-    timer.start()
-    try:
-        out = proc.stdout.read().decode(errors="replace")
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    finally:
-        timer.cancel()
-        proc.stdout.close()
-        running.remove(proc)
+    # tcpbulk stops itself at seconds + 10
+    out, status, cpu = harness.run_timed(argv, seconds + 20, running)
     fields = dict(re.findall(r"(\w+) ([\d.]+)", out))
-    if proc.returncode != 0 or "received" not in fields:
-        raise RuntimeError(f"tcpbulk exited with status {proc.returncode}:\n{out}")
+    if status != 0 or "received" not in fields:
+        raise RuntimeError(f"tcpbulk exited with status {status}:\n{out}")
     f = {k: float(v) for k, v in fields.items()}
     lost = int(f["sent"] - f["received"])
     r = {
@@ -164,7 +145,7 @@ def run_bulk(tool, cpu, port, sink_port, seconds, running, verify=0):
                           f"sink" + (", timed out" if f["timed_out"] else "")),
         "verify": f,
     }
-    return r, usage.ru_utime + usage.ru_stime
+    return r, cpu
 
 
 def check_bulk(tool, cpu, name, port, sink_port, running):
@@ -182,44 +163,6 @@ def check_bulk(tool, cpu, name, port, sink_port, running):
 
 # ---------------------------------------------------------------------------------------------
 # Tables
-
-
-def rows(results, order, titles, applies, summarize, fmt_int, fmt_ms):
-    """Rows of the main table for the TCP scenarios (same columns as the HTTP rows)."""
-    out = []
-    for key, label, _, _, proto in SCENARIOS:
-        if key not in results:
-            continue
-        cells = {t: summarize(results[key][t]) for t in order}
-        bulk = key == "tcp-bulk"
-        unit = "MiB/s" if bulk else "connections/s"
-        first = [True]
-
-        def row(metric, f):
-            text = [("—" if not applies(t, proto) else "failed" if cells[t] is None
-                     else f(t, cells[t])) for t in order]
-            line = [label if first[0] else "", metric] + text
-            first[0] = False
-            return line
-
-        def rate(t, c):
-            text = fmt_int(c["rps"])
-            if c["spread"] is not None:
-                text += f" ±{c['spread'] * 100:.0f}%"
-            return text + (" (noisy)" if c["noisy"] else "")
-
-        out.append(row(unit if bulk else unit + " (= req/s)", rate))
-        if not bulk:
-            out.append(row("p50 / p99 (ms)",
-                           lambda t, c: f"{fmt_ms(c['p50'])} / {fmt_ms(c['p99'])}"))
-        out.append(row("proxy CPU (busy cores)",
-                       lambda t, c: "—" if t == "direct" else f"{c['busy_cores']:.2f}"))
-        out.append(row(f"{unit} per busy core",
-                       lambda t, c: "—" if t == "direct" else fmt_int(c["rps_per_core"])))
-        out.append(row("errors" if bulk else "errors (socket / non-2xx)",
-                       lambda t, c: f"{c['socket_errors']}" if bulk
-                       else f"{c['socket_errors']} / {c['non2xx']}"))
-    return out
 
 
 def ratio_table(results, order, summarize, render, ratio, fmt_ratio):

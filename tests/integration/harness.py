@@ -57,6 +57,11 @@ def free_port():
     raise RuntimeError("no free port left on %s" % LOOPBACK)
 
 
+def free_ports(n):
+    """n distinct free ports (free_port() n times)."""
+    return [free_port() for _ in range(n)]
+
+
 def refused_port():
     """A port where a connect is refused (nothing listens, nothing will)."""
     return free_port()
@@ -111,26 +116,38 @@ def wait_until(predicate, timeout, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
-def wait_port(port, timeout=10.0, proc=None, what="server", log_path=None):
-    """Poll until something accepts on 127.0.0.1:port. Fails early if proc exits."""
+def wait_port(port, timeout=10.0, proc=None, what="server", log_path=None, ready=None):
+    """Poll until something accepts on 127.0.0.1:port, or with ready, until ready(port) is
+    true (an OSError or a closed connection counts as not yet). Fails early if proc exits."""
     deadline = time.monotonic() + timeout
+    last = ""
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise AssertionError("%s exited with %s before accepting on port %d%s"
                                  % (what, proc.returncode, port, _log_tail(log_path)))
-        if can_connect(port, timeout=0.2):
-            return
+        if ready is None:
+            if can_connect(port, timeout=0.2):
+                return
+        else:
+            try:
+                if ready(port):
+                    return
+                last = " (not ready)"
+            except (OSError, ConnectionClosed) as e:
+                last = " (%s)" % e
         time.sleep(0.02)
-    raise AssertionError("%s did not accept on port %d within %.0fs%s"
-                         % (what, port, timeout, _log_tail(log_path)))
+    raise AssertionError("%s did not accept on port %d within %.0fs%s%s"
+                         % (what, port, timeout, last, _log_tail(log_path)))
+
+
+def tail(path, lines=40):
+    """The last lines of a text file ("" if it does not exist)."""
+    return "\n".join(read_text(path).splitlines()[-lines:]) if path else ""
 
 
 def _log_tail(path, lines=40):
-    if not path or not os.path.exists(path):
-        return ""
-    with open(path, "r", errors="replace") as f:
-        tail = f.readlines()[-lines:]
-    return "\n--- %s (tail) ---\n%s" % (path, "".join(tail))
+    text = tail(path, lines)
+    return "\n--- %s (tail) ---\n%s\n" % (path, text) if text else ""
 
 
 def read_text(path):
@@ -159,6 +176,45 @@ def require_tool(name):
     return path
 
 
+def proc_status(pid, field):
+    """A field of /proc/PID/status, in kB (VmHWM, VmRSS, Threads...); None if absent."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def run_timed(argv, limit, running=None, env=None):
+    """Runs a command to its end, its output (stdout and stderr) read into a string; SIGKILL
+    after limit seconds. running: a list the process is kept in while it runs (for a cleanup
+    at exit). Returns (output, exit status, CPU seconds of the process from its rusage)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    if running is not None:
+        running.append(proc)
+
+    def kill():
+        if proc.returncode is None:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    timer = threading.Timer(limit, kill)
+    timer.start()
+    try:
+        out = proc.stdout.read().decode(errors="replace")
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        timer.cancel()
+        proc.stdout.close()
+        if running is not None:
+            running.remove(proc)
+    return out, proc.returncode, usage.ru_utime + usage.ru_stime
+
+
 def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
     """Stop one process we started, by pid: sig, then SIGKILL after timeout."""
     if proc.poll() is not None:
@@ -172,6 +228,37 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait(timeout=10)
+
+
+class ChildServer:
+    """A server of ours in a child process, its output (stdout and stderr) in a log file,
+    stopped by pid: SIGTERM, SIGKILL after stop_timeout seconds."""
+
+    proc = None
+    stop_timeout = 5
+
+    def spawn(self, argv, log_path, port=None, what="server", wait_log=None, timeout=10,
+              mode="wb"):
+        """Starts argv; with port, waits until it accepts there (the tail of wait_log, else of
+        log_path, in the error), and stops it if it does not."""
+        self._log = open(log_path, mode)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        if port is not None:
+            try:
+                wait_port(port, timeout, self.proc, what, wait_log or log_path)
+            except Exception:
+                self.stop()
+                raise
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGTERM, self.stop_timeout)
+            self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,11 +539,13 @@ def parallel_load(port, clients, duration, path="/", host="example.test", max_re
     return counts, errors, sum(counts.values())
 
 
-def run_wrk(port, duration_s, connections=8, threads=2, path="/", host=None, timeout_s=None):
-    """Run wrk (bounded in time) and return its parsed summary."""
+def run_wrk(port, duration_s, connections=8, threads=2, path="/", host=None, timeout_s=None,
+            extra=()):
+    """Run wrk (bounded in time) and return its parsed summary. extra: more wrk options
+    (--latency, -s script)."""
     wrk = require_tool("wrk")
     cmd = [wrk, "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration_s,
-           "--timeout", "%ds" % (timeout_s or 5)]
+           "--timeout", "%ds" % (timeout_s or 5)] + list(extra)
     if host:
         cmd += ["-H", "Host: %s" % host]
     cmd.append("http://%s:%d%s" % (LOOPBACK, port, path))
@@ -464,12 +553,29 @@ def run_wrk(port, duration_s, connections=8, threads=2, path="/", host=None, tim
     return parse_wrk(p.stdout + p.stderr, p.returncode)
 
 
+WRK_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def wrk_ms(text):
+    """A duration as wrk prints it ("812.00us", "1.23ms", "2.00s") in milliseconds."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if not m:
+        raise ValueError("cannot read latency %r" % text)
+    return float(m.group(1)) * WRK_UNITS_MS[m.group(2)]
+
+
 def parse_wrk(out, rc=0):
-    res = {"output": out, "rc": rc, "requests": 0, "non2xx": 0,
+    """wrk's summary: requests, the rate ("rps", None if wrk printed none), the latency
+    percentiles of --latency as wrk prints them ({"50": "1.23ms", ...}), errors."""
+    res = {"output": out, "rc": rc, "requests": 0, "non2xx": 0, "rps": None, "latency": {},
            "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0}}
     m = re.search(r"(\d+) requests in", out)
     if m:
         res["requests"] = int(m.group(1))
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        res["rps"] = float(m.group(1))
+    res["latency"] = dict(re.findall(r"^\s+(\d+)%\s+(\S+)", out, re.M))
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if m:
         res["non2xx"] = int(m.group(1))
@@ -584,19 +690,49 @@ NGINX_LOG_FIELDS = [
     ("x_custom", "$http_x_custom"),
     ("forwarded", "$http_forwarded"),
     ("via", "$http_via"),
+    ("msec", "$msec"),
 ]
 
 
-class Nginx:
+def nginx_main_conf(pid_file, error_log, level="info", worker_connections=1024, main=""):
+    """The main context of an nginx.conf for a server of ours: one worker (run by root when we
+    are root, so that it reads the test's files), its pid file and error log, more main
+    directives (main) and the events block."""
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 1;\n{main}pid {pid_file};\n"
+            f"error_log {error_log} {level};\n"
+            f"events {{ worker_connections {worker_connections}; }}\n")
+
+
+def nginx_temp_paths(prefix):
+    """http-level lines putting nginx's temporary files at prefix + "<kind>_temp" (prefix: a
+    directory with its slash, or a path with a file name prefix)."""
+    return "\n".join(f"    {k}_temp_path {prefix}{k}_temp;"
+                     for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
+
+def nginx_command(prefix_dir, conf, error_log):
+    """nginx in the foreground on conf, relative paths under prefix_dir, start-up errors to
+    error_log. SIGTERM to this process (the master) stops its worker too."""
+    return ["nginx", "-p", prefix_dir + "/", "-c", conf, "-g", "daemon off;", "-e", error_log]
+
+
+class Nginx(ChildServer):
     """nginx on 127.0.0.1:port, everything under its own directory.
 
     Locations: `/` answers `body` (default "<name>\\n"); `/static/` serves files from
     DIR/static; `/dav/` accepts PUT/DELETE into DIR/dav (no body size limit). Each request is
-    logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS)."""
+    logged to DIR/access.log as tab-separated key=value fields (NGINX_LOG_FIELDS). SIGTERM to
+    the master (our child) makes it stop its worker too."""
+
+    stop_timeout = 10
 
     def __init__(self, workdir, name="node-a", port=None, body=None, extra_server="",
-                 extra_http="", keepalive_timeout="120s", tls=None):
+                 extra_http="", keepalive_timeout="120s", tls=None, error_level="info",
+                 worker_connections=1024):
         self.name = name
+        self.error_level = error_level
+        self.worker_connections = worker_connections
         self.tls = tls  # (certificate chain file, key file): the node speaks HTTPS
         self.dir = os.path.join(workdir, "nginx-" + name)
         os.makedirs(self.dir, exist_ok=True)
@@ -612,7 +748,7 @@ class Nginx:
         self.extra_server = extra_server
         self.extra_http = extra_http
         self.keepalive_timeout = keepalive_timeout
-        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
 
     @property
     def address(self):
@@ -621,20 +757,13 @@ class Nginx:
     def _config(self):
         d = self.dir
         fmt = "\\t".join("%s=%s" % (k, v) for k, v in NGINX_LOG_FIELDS)
-        user = "user root;\n" if os.geteuid() == 0 else ""
         body = self.body.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f"""{user}worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 1024; }}
-http {{
+        main = nginx_main_conf(f"{d}/nginx.pid", self.error_log, self.error_level,
+                               self.worker_connections)
+        return main + f"""http {{
     log_format passeur_test '{fmt}';
     access_log {d}/access.log passeur_test;
-    client_body_temp_path {d}/client_body_temp;
-    proxy_temp_path {d}/proxy_temp;
-    fastcgi_temp_path {d}/fastcgi_temp;
-    uwsgi_temp_path {d}/uwsgi_temp;
-    scgi_temp_path {d}/scgi_temp;
+{nginx_temp_paths(d + "/")}
     default_type application/octet-stream;
     sendfile on;
     keepalive_requests 1000000;
@@ -662,27 +791,8 @@ http {{
         require_tool("nginx")
         with open(self.conf, "w") as f:
             f.write(self._config())
-        self.stderr_path = os.path.join(self.dir, "stderr.log")
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            ["nginx", "-p", self.dir + "/", "-c", self.conf, "-g", "daemon off;",
-             "-e", self.error_log],
-            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
-        try:
-            wait_port(self.port, 10, self.proc, "nginx " + self.name, self.error_log)
-        except Exception:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            # SIGTERM to the master (our child) makes it stop its worker too.
-            stop_process(self.proc, signal.SIGTERM, 10)
-            self.proc = None
-        if getattr(self, "_stderr", None):
-            self._stderr.close()
-            self._stderr = None
+        return self.spawn(nginx_command(self.dir, self.conf, self.error_log), self.stderr_path,
+                          self.port, "nginx " + self.name, wait_log=self.error_log)
 
     def log_entries(self):
         # nginx writes a request's log line just after sending the response: give it a moment
@@ -709,7 +819,7 @@ http {{
 # Python backends (backends.py in a child /usr/bin/python3)
 
 
-class Backend:
+class Backend(ChildServer):
     """A special-case backend from backends.py: mode is one of
     http (named node; /slow?delay=S, /chunked, /head echo), blackhole, partial, ws."""
 
@@ -720,32 +830,15 @@ class Backend:
         self.delay = delay
         self.log_path = os.path.join(workdir, "backend-%s-%d.log" % (self.name, self.port))
         self.extra_args = list(extra_args)
-        self.proc = None
 
     @property
     def address(self):
         return "%s:%d" % (LOOPBACK, self.port)
 
     def start(self):
-        self._log = open(self.log_path, "wb")
         cmd = [SYSTEM_PYTHON, BACKENDS_SCRIPT, self.mode, "--port", str(self.port),
                "--name", self.name, "--delay", str(self.delay)] + self.extra_args
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
-        try:
-            wait_port(self.port, 10, self.proc, "backend " + self.name, self.log_path)
-        except Exception:
-            self.stop()
-            raise
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc, signal.SIGTERM, 5)
-            self.proc = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
+        return self.spawn(cmd, self.log_path, self.port, "backend " + self.name)
 
     def requests_seen(self):
         """Lines 'REQ <method> <path>' the backend wrote for each request it received."""
@@ -908,11 +1001,7 @@ class Passeur:
 
     def status_field(self, field):
         """A field of /proc/PID/status, in kB (VmHWM, VmRSS, Threads...)."""
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        return None
+        return proc_status(self.proc.pid, field)
 
     def vm_hwm_bytes(self):
         return self.status_field("VmHWM") * 1024

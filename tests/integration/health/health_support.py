@@ -13,8 +13,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from harness import (LOOPBACK, SYSTEM_PYTHON, HttpConn, ProxyTestCase, free_port,  # noqa: E402
-                     stop_process, wait_port)
+from harness import (LOOPBACK, SYSTEM_PYTHON, ChildServer, HttpConn, ProxyTestCase,  # noqa: E402
+                     free_port)
 
 BANNER_SCRIPT = os.path.join(HERE, "banner.py")
 
@@ -60,7 +60,7 @@ def wait_for_health(proxy, node_name, change, timeout, after=0):
 # ---------------------------------------------------------------------------------------------
 # Mail banner servers (banner.py in a child /usr/bin/python3)
 
-class Banner:
+class Banner(ChildServer):
     """A tiny IMAP, POP3 or SMTP server on 127.0.0.1 that greets, answers the goodbye and logs
     each command it receives ("CMD <line>"). `greeting` replaces the protocol's usual one."""
 
@@ -70,31 +70,18 @@ class Banner:
         self.greeting = greeting
         self.ehlo_reply = ehlo_reply
         self.log_path = os.path.join(workdir, "banner-%s-%d.log" % (protocol, self.port))
-        self.proc = None
 
     @property
     def address(self):
         return "%s:%d" % (LOOPBACK, self.port)
 
     def start(self):
-        self._log = open(self.log_path, "ab")
         cmd = [SYSTEM_PYTHON, BANNER_SCRIPT, self.protocol, "--port", str(self.port)]
         if self.greeting is not None:
             cmd += ["--greeting", self.greeting]
         if self.ehlo_reply is not None:
             cmd += ["--ehlo-reply", self.ehlo_reply]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
-        wait_port(self.port, 10, self.proc, "banner " + self.protocol, self.log_path)
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc, signal.SIGTERM, 5)
-            self.proc = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
+        return self.spawn(cmd, self.log_path, self.port, "banner " + self.protocol, mode="ab")
 
     def commands(self):
         with open(self.log_path, errors="replace") as f:
@@ -108,7 +95,7 @@ class Banner:
 # ---------------------------------------------------------------------------------------------
 # A host that goes dark: an HTTP server in a network namespace behind a veth pair
 
-class DarkHost:
+class DarkHost(ChildServer):
     """An HTTP server (python's http.server) at 198.51.100.x in its own network namespace,
     reached over a veth pair. go_dark() sets the namespace's end of the link down: packets to
     it are dropped, connects time out. Only 198.51.100.0/24 is used, with an unreachable route
@@ -130,7 +117,6 @@ class DarkHost:
         os.makedirs(self.dir, exist_ok=True)
         with open(os.path.join(self.dir, "index.html"), "w") as f:
             f.write("dark-node\n")
-        self.proc = None
         self.added_route = False
         self.made = []
 
@@ -162,11 +148,9 @@ class DarkHost:
         self._ip("-n", self.netns, "addr", "add", self.ip + "/30", "dev", self.ns_if)
         self._ip("-n", self.netns, "link", "set", self.ns_if, "up")
         self._ip("-n", self.netns, "link", "set", "lo", "up")
-        self._log = open(os.path.join(self.dir, "server.log"), "ab")
-        self.proc = subprocess.Popen(
-            [self.ip_tool, "netns", "exec", self.netns, SYSTEM_PYTHON, "-m", "http.server",
-             "--bind", self.ip, "--directory", self.dir, str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        self.spawn([self.ip_tool, "netns", "exec", self.netns, SYSTEM_PYTHON, "-m", "http.server",
+                    "--bind", self.ip, "--directory", self.dir, str(self.port)],
+                   os.path.join(self.dir, "server.log"), mode="ab")
         deadline = time.monotonic() + 10
         while not self._reachable():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -189,12 +173,7 @@ class DarkHost:
         self._ip("-n", self.netns, "link", "set", self.ns_if, "up")
 
     def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc, signal.SIGTERM, 5)
-            self.proc = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
+        super().stop()
         if "link" in self.made:
             self._ip("link", "del", self.host_if, check=False)
         if "netns" in self.made:

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tls"))
 
-from harness import (LOOPBACK, ProxyTestCase, free_port, read_text, stop_process,  # noqa: E402
+from harness import (LOOPBACK, ChildServer, ProxyTestCase, free_port, read_text,  # noqa: E402
                      wait_port, wait_until)
 from pki import Pki  # noqa: E402
 
@@ -43,8 +43,10 @@ def proxy_header_v2(src, sport, dst, dport):
     return b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) + len(body).to_bytes(2, "big") + body
 
 
-class Dovecot:
+class Dovecot(ChildServer):
     """One Dovecot node: IMAP and POP3, each with a plain and a PROXY listener."""
+
+    stop_timeout = 10
 
     def __init__(self, workdir, name, cert, key):
         self.name = name
@@ -56,7 +58,6 @@ class Dovecot:
         self.log_path = os.path.join(self.dir, "dovecot.log")
         self.config_path = os.path.join(self.dir, "dovecot.conf")
         self.mail_dir = os.path.join(self.dir, "mail")
-        self.proc = None
         os.makedirs(self.mail_dir)
         os.chmod(workdir, 0o755)  # Dovecot's auth and mail processes run as other users
         os.chmod(self.dir, 0o755)
@@ -135,20 +136,12 @@ service auth {{
                                text=True, timeout=30)
         if check.returncode != 0:
             raise AssertionError("dovecot config: %s" % check.stderr)
-        self._stderr = open(os.path.join(self.dir, "stderr.log"), "ab")
-        self.proc = subprocess.Popen(["dovecot", "-c", self.config_path, "-F"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self._stderr)
+        self.spawn(["dovecot", "-c", self.config_path, "-F"],
+                   os.path.join(self.dir, "stderr.log"), mode="ab")
         for port in (self.imap_port, self.imap_proxy_port, self.pop3_port,
                      self.pop3_proxy_port):
             wait_port(port, 15, self.proc, "dovecot " + self.name, self.log_path)
         return self
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-            self._stderr.close()
 
     def log(self):
         return read_text(self.log_path)
@@ -345,6 +338,14 @@ class MailTestCase(ProxyTestCase):
                                   extra_listeners=extra_l, certificates=certs, **kw)
 
 
+def _connect_from(client, timeout, context=None):
+    """The socket of an imaplib or poplib client: to client.host:client.port from the address
+    client.source, over TLS with context."""
+    sock = socket.create_connection((client.host, client.port), timeout,
+                                    source_address=(client.source, 0))
+    return context.wrap_socket(sock, server_hostname=MAIL_NAME) if context else sock
+
+
 class Imap(imaplib.IMAP4):
     """imaplib's client, connecting from a chosen loopback source address (127.0.0.x), so that
     the address a server logs tells whether the client's own address reached it."""
@@ -354,8 +355,7 @@ class Imap(imaplib.IMAP4):
         super().__init__(LOOPBACK, port, timeout=timeout)
 
     def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout,
-                                        source_address=(self.source, 0))
+        return _connect_from(self, timeout)
 
 
 class ImapSsl(imaplib.IMAP4_SSL):
@@ -364,9 +364,7 @@ class ImapSsl(imaplib.IMAP4_SSL):
         super().__init__(LOOPBACK, port, ssl_context=context, timeout=timeout)
 
     def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout,
-                                        source_address=(self.source, 0))
-        return self.ssl_context.wrap_socket(sock, server_hostname=MAIL_NAME)
+        return _connect_from(self, timeout, self.ssl_context)
 
 
 class Pop3(poplib.POP3):
@@ -375,8 +373,7 @@ class Pop3(poplib.POP3):
         super().__init__(LOOPBACK, port, timeout=timeout)
 
     def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout,
-                                        source_address=(self.source, 0))
+        return _connect_from(self, timeout)
 
 
 class Pop3Ssl(poplib.POP3_SSL):
@@ -385,9 +382,7 @@ class Pop3Ssl(poplib.POP3_SSL):
         super().__init__(LOOPBACK, port, context=context, timeout=timeout)
 
     def _create_socket(self, timeout):
-        sock = socket.create_connection((self.host, self.port), timeout,
-                                        source_address=(self.source, 0))
-        return self.context.wrap_socket(sock, server_hostname=MAIL_NAME)
+        return _connect_from(self, timeout, self.context)
 
 
 def imap_login(port, tls=False, context=None, source="127.0.0.1", timeout=10):

@@ -10,33 +10,43 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "admin"))
 
 from admin_support import admin  # noqa: E402
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?$')
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
 
 
 class Exposition:
-    """The samples of one scrape: name -> list of (labels dict, value)."""
+    """A parsed text exposition: samples [(name, {labels}, value)], types {family: type}."""
 
     def __init__(self, text):
         self.text = text
-        self.samples = {}
+        self.samples = []
         self.types = {}
         for line in text.splitlines():
-            if line.startswith("# TYPE "):
-                _, _, name, kind = line.split(" ", 3)
-                self.types[name] = kind
+            if not line.strip():
                 continue
-            if not line or line.startswith("#"):
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split(None, 3)
+                self.types[name] = kind.strip()
+                continue
+            if line.startswith("#"):
                 continue
             m = _SAMPLE.match(line)
             if not m:
-                raise AssertionError("unparsable exposition line: %r" % line)
-            labels = dict(_LABEL.findall(m.group(2) or ""))
-            self.samples.setdefault(m.group(1), []).append((labels, float(m.group(3))))
+                raise AssertionError("unparsable exposition line %r" % line)
+            labels = {}
+            rest = m.group(2) or ""
+            pos = 0
+            while pos < len(rest):
+                lm = _LABEL.match(rest, pos)
+                if not lm:
+                    raise AssertionError("unparsable labels in %r" % line)
+                labels[lm.group(1)] = lm.group(2)
+                pos = lm.end()
+            self.samples.append((m.group(1), labels, float(m.group(3))))
 
     def series(self, name, **match):
-        return [(l, v) for l, v in self.samples.get(name, [])
-                if all(l.get(k) == str(want) for k, want in match.items())]
+        return [(labels, v) for n, labels, v in self.samples
+                if n == name and all(labels.get(k) == str(x) for k, x in match.items())]
 
     def value(self, name, **match):
         """The one sample matching `match` (an assertion error when not exactly one)."""

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,10 +19,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tls"))
 
-from harness import (LOOPBACK, SOURCE_DIR, HttpConn, ProxyTestCase, free_port,  # noqa: E402
-                     http, read_text, require_tool, stop_process, wait_port, wait_until)
+from harness import (LOOPBACK, SOURCE_DIR, ChildServer, HttpConn, ProxyTestCase,  # noqa: E402
+                     free_port, http, read_text, require_tool, wait_port, wait_until)
 import pki  # noqa: E402
 from tls_support import TlsConn  # noqa: E402
+import metrics_support  # noqa: E402
 
 DASHBOARD = os.path.join(SOURCE_DIR, "deploy", "grafana", "passeur.json")
 ALERTS = os.path.join(SOURCE_DIR, "deploy", "prometheus", "alerts.yml")
@@ -89,52 +89,8 @@ GRAFANA_SUBSTITUTIONS = [
 # The exposition
 
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?$')
-_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
-
-
-class Exposition:
-    """A parsed text exposition: samples [(name, {labels}, value)], types {family: type}."""
-
-    def __init__(self, text):
-        self.text = text
-        self.samples = []
-        self.types = {}
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            if line.startswith("# TYPE "):
-                _, _, name, kind = line.split(None, 3)
-                self.types[name] = kind.strip()
-                continue
-            if line.startswith("#"):
-                continue
-            m = _SAMPLE.match(line)
-            if not m:
-                raise AssertionError("unparsable exposition line %r" % line)
-            labels = {}
-            rest = m.group(2) or ""
-            pos = 0
-            while pos < len(rest):
-                lm = _LABEL.match(rest, pos)
-                if not lm:
-                    raise AssertionError("unparsable labels in %r" % line)
-                labels[lm.group(1)] = lm.group(2)
-                pos = lm.end()
-            self.samples.append((m.group(1), labels, float(m.group(3))))
-
-    def series(self, name, **match):
-        return [(labels, v) for n, labels, v in self.samples
-                if n == name and all(labels.get(k) == x for k, x in match.items())]
-
-    def value(self, name, **match):
-        found = self.series(name, **match)
-        if len(found) != 1:
-            raise AssertionError("%d series for %s%r" % (len(found), name, match))
-        return found[0][1]
-
-    def total(self, name, **match):
-        return sum(v for _, v in self.series(name, **match))
+class Exposition(metrics_support.Exposition):
+    """The exposition, checked against FAMILIES."""
 
     def family_problems(self):
         """What is missing or mistyped among FAMILIES (an empty list when all is well)."""
@@ -240,9 +196,11 @@ def strip_comparison(expr):
 # A Prometheus server of our own
 
 
-class Prometheus:
+class Prometheus(ChildServer):
     """prometheus on 127.0.0.1:<free port> scraping Passeur's admin port every second, with the
     alert rules loaded, its storage in a temporary directory; stopped by pid."""
+
+    stop_timeout = 20
 
     def __init__(self, workdir, targets, rule_files=(), interval="1s"):
         self.dir = tempfile.mkdtemp(prefix="prometheus-", dir=workdir)
@@ -263,33 +221,21 @@ class Prometheus:
         }
         with open(self.config_path, "w") as f:
             yaml.safe_dump(config, f)
-        self.proc = None
 
     def start(self):
         tool = require_tool("prometheus")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [tool, "--config.file=" + self.config_path,
-             "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=%s:%d" % (LOOPBACK, self.port),
-             "--storage.tsdb.retention.time=1h"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        self.spawn([tool, "--config.file=" + self.config_path,
+                    "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                    "--web.listen-address=%s:%d" % (LOOPBACK, self.port),
+                    "--storage.tsdb.retention.time=1h"],
+                   self.log_path, self.port, "prometheus", timeout=20)
         try:
-            wait_port(self.port, 20, self.proc, "prometheus", self.log_path)
             wait_until(lambda: self._get("/-/ready", raw=True) == 200, 20,
                        message="prometheus to be ready")
         except Exception:
             self.stop()
             raise
         return self
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc, signal.SIGTERM, 20)
-            self.proc = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
     def log_tail(self, lines=30):
         return "\n".join(read_text(self.log_path).splitlines()[-lines:])
@@ -426,8 +372,7 @@ class MonitoredStackTestCase(ProxyTestCase):
     def stop_node_b(self, requests=40):
         """Stops node-b's nginx, then sends requests at once (the first ones meet the refused
         node and are retried on node-a). Returns how many got a 200."""
-        stop_process(self.b.proc, signal.SIGTERM, 10)
-        self.b.proc = None
+        self.b.stop()
         ok = 0
         for _ in range(requests):
             try:
