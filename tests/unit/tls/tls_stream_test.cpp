@@ -643,6 +643,13 @@ TEST_P(TlsStream, WaitReadableCompletesWhenThePeerWrites) {
   });
 }
 
+// Lets the reactor deliver the socket's events for bytes already read, so that none of them
+// can end a wait that follows.
+awaitable<void> settle() {
+  asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+  co_await t.async_wait(use_tuple);
+}
+
 // The peer's bytes are in the stream, none in the socket: a wait completes at once (posted).
 void expect_wait_completes_without_socket(asio::io_context& io, tls::Stream& s) {
   EXPECT_EQ(s.lowest_layer().available(), 0u) << "the socket still holds bytes";
@@ -667,6 +674,7 @@ TEST_P(TlsStream, DecryptedBytesNotReadYetAreAnnouncedAtOnce) {
     co_await write_all(p.client, "hello world");
     // One record, opened whole, read in part: the rest is plaintext held by the stream.
     EXPECT_EQ(co_await read_string_when_ready(p.server, 5), "hello");
+    co_await settle();
     ready = true;
   });
   run(io);
@@ -697,6 +705,7 @@ TEST_P(TlsStream, RecordsReceivedAheadAreAnnouncedAtOnce) {
     co_await until_available(p.server.lowest_layer(), 5 + 6 + 2 * 22);
     // The read takes the records from the socket and the first one's plaintext.
     EXPECT_EQ(co_await read_string_when_ready(p.server, 5), "first");
+    co_await settle();
     ready = true;
   });
   run(io);
