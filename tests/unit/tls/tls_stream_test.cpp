@@ -727,11 +727,11 @@ TEST_P(TlsStream, PartOfARecordWaitsForTheSocket) {
   spawn(io, [&]() -> awaitable<void> {
     co_await handshake(p);
     if (SSL* ssl = p.server.native_handle()) SSL_set_read_ahead(ssl, 1);
-    // A record's first bytes only, sealed by the client's OpenSSL and sent in two halves.
     std::array<char, 64> buf;
     size_t n = 0;
     error_code ec;
     EXPECT_FALSE(p.server.read_now(asio::buffer(buf), n, ec));
+    // A record sealed by the client's OpenSSL into memory, then sent by hand in two parts.
     auto* client = p.client.native_handle();
     BIO* mem = BIO_new(BIO_s_mem());
     BIO_up_ref(mem);
@@ -748,7 +748,8 @@ TEST_P(TlsStream, PartOfARecordWaitsForTheSocket) {
     asio::write(raw, asio::buffer(record.data(), 8));
     co_await until_available(p.server.lowest_layer(), 8);
 
-    // The socket's event: the read takes the half and finds nothing to return.
+    // The first read takes the 8 bytes and finds nothing to return; the stream holds them, and
+    // the next wait is for the socket, which gets the rest 20 ms later.
     int empty_wakeups = 0;
     auto reader = [&]() -> awaitable<void> {
       auto [rec, rn] = co_await read_when_ready(p.server, asio::buffer(buf), &empty_wakeups);
@@ -761,8 +762,8 @@ TEST_P(TlsStream, PartOfARecordWaitsForTheSocket) {
       asio::write(raw, asio::buffer(record.data() + 8, record.size() - 8));
     };
     co_await (reader() && writer());
-    // One wake-up for the first half at most: the half held by the stream is not announced
-    // again and again.
+    // At most one wake-up with nothing (an event for the first part): the part held by the
+    // stream is not announced again and again.
     EXPECT_LE(empty_wakeups, 1);
     done = true;
   });
