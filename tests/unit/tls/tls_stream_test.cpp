@@ -972,7 +972,10 @@ TEST_P(TlsStream, IdleConnectionWaitingForReadabilityHoldsNoMoreThanAPendingRead
       "waiting for readability\n",
       reading, waiting);
   EXPECT_GT(waiting, 0);
-  EXPECT_LE(waiting, reading);
+  // The same OpenSSL calls either way; what a handshake leaves (its session, its tickets)
+  // varies by a few dozen bytes from one connection to the next. No record buffer either way.
+  EXPECT_LE(waiting, reading + 256);
+  EXPECT_LT(waiting, GetParam() ? 2560 : 16 * 1024);
 }
 
 }  // namespace
