@@ -120,18 +120,49 @@ void Engine::handshake_done() {
   if (records) ssl.reset();
 }
 
+Attempt Engine::read(int fd, void* data, std::size_t size) {
+  Attempt a = records ? records->read(fd, data, size) : try_read(ssl.get(), data, size);
+  if (a.ec) {
+    last_read = LastRead::ended;
+  } else if (a.want == Want::read) {
+    last_read = LastRead::want_read;
+  } else if (a.want == Want::write) {
+    last_read = LastRead::want_write;
+  } else {
+    last_read = LastRead::bytes;
+  }
+  return a;
+}
+
+bool Engine::buffered_input() const {
+  if (records) return records->has_input();
+  return ssl != nullptr && (SSL_has_pending(ssl.get()) || !unread(SSL_get_rbio(ssl.get())).empty());
+}
+
+Want Engine::read_needs() const {
+  switch (last_read) {
+    case LastRead::ended:
+      return Want::nothing;  // the next read reports the end again
+    case LastRead::want_read:
+      // What the engine still holds is part of a record: the rest comes through the socket.
+      return Want::read;
+    case LastRead::want_write:
+      return Want::write;
+    case LastRead::bytes:
+      break;
+  }
+  // Last read gave bytes (or none was made since the handshake): more may be held here, which
+  // no readiness event would announce. Part of a record counts too; the read then asks for the
+  // socket, and the wait after it is on the socket.
+  return buffered_input() ? Want::nothing : Want::read;
+}
+
 unsigned char* gather_buffer() {
   thread_local unsigned char buffer[kGatherLimit];
   return buffer;
 }
 
 }  // namespace detail
-
-bool Stream::has_buffered_input() const {
-  if (engine_.records) return engine_.records->has_input();
-  SSL* ssl = engine_.ssl.get();
-  return ssl != nullptr && (SSL_has_pending(ssl) || !unread(SSL_get_rbio(ssl)).empty());
-}
 
 std::string last_error_reason(const boost::system::error_code& ec) {
   if (!ec) return {};

@@ -15,12 +15,18 @@
 // no application data is left inside OpenSSL, from a BIO that reads the socket once for them
 // and hands what follows the handshake to the record layer (read_bio.h).
 //
-// The usual stream rules hold: at most one read and one write (or one handshake, or one shutdown)
-// outstanding at a time, all on the same thread or strand; the stream must not be moved while an
-// operation is outstanding. Cancelling the socket (get_lowest_layer(stream).cancel()) or emitting
-// a terminal cancellation on the operation's slot aborts a pending wait with operation_aborted.
-// A write cancelled while it waits for writability may leave a record half sent: close the
-// connection afterwards. Writes use write(2) on the socket, so the process must ignore SIGPIPE.
+// Callers read and write the same way whichever engine protects the records. A connection
+// waiting for its peer can hold no read buffer at all: read_now() reads without waiting, and
+// async_wait_readable() waits until a read can make progress, counting what the engine holds
+// that no readiness event would announce.
+//
+// The usual stream rules hold: at most one read (async_read_some, or read_now and
+// async_wait_readable) and one write (or one handshake, or one shutdown) outstanding at a time, all
+// on the same thread or strand; the stream must not be moved while an operation is outstanding.
+// Cancelling the socket (get_lowest_layer(stream).cancel()) or emitting a terminal cancellation on
+// the operation's slot aborts a pending wait with operation_aborted. A write cancelled while it
+// waits for writability may leave a record half sent: close the connection afterwards. Writes use
+// write(2) on the socket, so the process must ignore SIGPIPE.
 
 #include <openssl/ssl.h>
 
@@ -66,9 +72,13 @@ struct SslClose {
 // What does the work of a stream: OpenSSL, or after a server handshake that it could take
 // over, the record layer (OpenSSL's SSL object is then freed).
 struct Engine {
+  // How the last read ended: whether the next one needs the socket first.
+  enum class LastRead : unsigned char { bytes, want_read, want_write, ended };
+
   std::unique_ptr<RecordLayer> records;
   std::unique_ptr<CapturedSecrets> captured;  // during a server handshake
   TlsVersion version = TlsVersion::Other;
+  LastRead last_read = LastRead::bytes;
   std::unique_ptr<SSL, SslClose> ssl;  // last: freed before what its callbacks point to
 
   explicit Engine(SSL* s) : ssl(s) {}
@@ -77,6 +87,14 @@ struct Engine {
   void begin_accept();
   // After a successful handshake: the version; for a server, the record layer if it can.
   void handshake_done();
+
+  // Reads plaintext into data (size > 0) with whichever engine protects the records.
+  Attempt read(int fd, void* data, std::size_t size);
+  // Bytes of the peer held here rather than in the socket (see Stream::has_buffered_input).
+  bool buffered_input() const;
+  // What the next read waits for: nothing when it can make progress without the socket (bytes
+  // held here, or an end already met), else the socket's readiness the last read asked for.
+  Want read_needs() const;
 };
 
 // Small writes made of several buffers are copied here and sent as one record.
@@ -160,8 +178,7 @@ struct ReadAction {
   boost::asio::mutable_buffer buffer;
   Attempt operator()(Engine& e, int fd) {
     if (buffer.size() == 0) return {};
-    if (e.records) return e.records->read(fd, buffer.data(), buffer.size());
-    return try_read(e.ssl.get(), buffer.data(), buffer.size());
+    return e.read(fd, buffer.data(), buffer.size());
   }
 };
 template <class ConstBufferSequence>
@@ -240,6 +257,37 @@ class Op {
   State state_ = State::starting;
 };
 
+// Completes when a read can make progress: at once (posted) when the engine holds the peer's
+// bytes or has met the end of the stream, else once the socket is ready for what the last read
+// asked (readable, or writable for OpenSSL sending a message of its own).
+class WaitReadableOp {
+ public:
+  WaitReadableOp(boost::asio::ip::tcp::socket& socket, const Engine& engine)
+      : socket_(socket), engine_(engine) {}
+
+  template <class Self>
+  void operator()(Self& self, boost::system::error_code ec = {}) {
+    if (started_) return self.complete(ec);
+    started_ = true;
+    switch (engine_.read_needs()) {
+      case Want::nothing:
+        boost::asio::post(std::move(self));
+        return;
+      case Want::read:
+        socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
+        return;
+      case Want::write:
+        socket_.async_wait(boost::asio::socket_base::wait_write, std::move(self));
+        return;
+    }
+  }
+
+ private:
+  boost::asio::ip::tcp::socket& socket_;
+  const Engine& engine_;
+  bool started_ = false;
+};
+
 }  // namespace detail
 
 class Stream {
@@ -277,18 +325,54 @@ class Stream {
   // The protocol version of the finished handshake.
   TlsVersion version() const { return engine_.version; }
 
-  // Whether the record layer protects this connection (after a server handshake).
+  // Introspection, for tests and measurements: whether the record layer protects this
+  // connection (after a server handshake) rather than OpenSSL. Reading and writing are the same
+  // either way; nothing needs to branch on it.
   bool offloaded() const { return engine_.records != nullptr; }
 
   // Whether bytes of the peer wait inside the stream rather than in the socket: records read
   // ahead, or plaintext opened and not read yet.
-  bool has_buffered_input() const;
+  bool has_buffered_input() const { return engine_.buffered_input(); }
 
-  // Record layer only (offloaded()): a read that does not wait. Want::read when nothing can
-  // be read now; then wait for the socket to be readable and try again.
+  // A read that does not wait, for a connection that holds no buffer while idle:
+  //
+  //   if (!stream.read_now(buffer, n, ec)) stream.async_wait_readable(then_read_now_again);
+  //
+  // True when the read is done: `bytes` > 0 read into buffer, or an error in `ec` (eof after
+  // the peer's close_notify or a TCP FIN, as async_read_some), or 0 bytes for an empty buffer.
+  // False when nothing can be read yet (bytes 0, no error): wait with async_wait_readable, then
+  // try again. Counts as the stream's one outstanding read while it runs.
+  bool read_now(boost::asio::mutable_buffer buffer, std::size_t& bytes,
+                boost::system::error_code& ec) {
+    bytes = 0;
+    ec = {};
+    if (buffer.size() == 0) return true;
+    const detail::Attempt a = engine_.read(socket_.native_handle(), buffer.data(), buffer.size());
+    if (a.want != detail::Want::nothing) return false;
+    ec = a.ec;
+    if (!ec) bytes = a.bytes;
+    return true;
+  }
+
+  // The previous form of read_now, kept until its last caller moves to the one above.
   detail::Attempt read_now(boost::asio::mutable_buffer buffer) {
     if (buffer.size() == 0) return {};
-    return engine_.records->read(socket_.native_handle(), buffer.data(), buffer.size());
+    return engine_.read(socket_.native_handle(), buffer.data(), buffer.size());
+  }
+
+  // Waits until read_now can make progress, without holding a read buffer. Completes at once
+  // (never inside the initiation) when the stream already holds the peer's bytes (plaintext
+  // decrypted and not read, records read ahead) or the last read met the end of the stream or
+  // an error; otherwise when the socket becomes ready for what the last read needed: readable,
+  // or writable when OpenSSL has a message of its own to send first. A wake-up may still find
+  // nothing to read (part of a record, a TLS 1.3 KeyUpdate or session ticket): read_now then
+  // returns false and the caller waits again. Cancelling the socket or a terminal cancellation
+  // aborts the wait with operation_aborted. Counts as the stream's one outstanding read.
+  // Completion: void(error_code).
+  template <class Token>
+  auto async_wait_readable(Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        detail::WaitReadableOp(socket_, engine_), token, socket_);
   }
 
   // Server side handshake (SSL_accept). Completion: void(error_code).
