@@ -23,7 +23,7 @@
 #include "proxy/http/message_head.h"
 #include "proxy/http/tunnel.h"
 #include "proxy/peek.h"
-#include "proxy/worker.h"
+#include "proxy/worker_context.h"
 #include "routing/node_state.h"
 #include "tls/tls_stream.h"
 
@@ -69,7 +69,8 @@ struct Attempt {
 template <class Stream>
 class Session final : public TrackedConnection {
  public:
-  Session(Worker& w, Stream stream, size_t listener, tcp::endpoint peer, routing::Country country)
+  Session(WorkerContext& w, Stream stream, size_t listener, tcp::endpoint peer,
+          routing::Country country)
       : w_(w), client_(std::move(stream)), listener_(listener), peer_(peer), country_(country) {
     peer_ip_ = peer_.address().to_string();
     w_.connections().push_back(*this);
@@ -202,7 +203,7 @@ class Session final : public TrackedConnection {
 
   static void serve(std::unique_ptr<Session> self) {
     Session& s = *self;
-    asio::co_spawn(s.w_.context(), s.serve_buffered(),
+    asio::co_spawn(s.w_.io(), s.serve_buffered(),
                    [self = std::move(self)](std::exception_ptr e, bool keep) mutable {
                      if (e) return;
                      if (!keep) return close(std::move(self));
@@ -270,7 +271,7 @@ class Session final : public TrackedConnection {
   awaitable<bool> resend_head(Attempt& a, std::string_view head, bool whole_head_sent,
                               bool idempotent);
 
-  Worker& w_;
+  WorkerContext& w_;
   Stream client_;
   beast::flat_buffer cbuf_;
   size_t listener_;
@@ -416,7 +417,7 @@ awaitable<bool> Session<Stream>::connect(routing::Node& node, Millis timeout,
   if (!ep) co_return false;
   routing::NodeTraffic& traffic = node_traffic(node);
   const Clock::time_point started = w_.now();
-  auto conn = std::make_unique<UpstreamConnection>(w_.context().get_executor());
+  auto conn = std::make_unique<UpstreamConnection>(w_.io().get_executor());
   upstream_ = conn.get();
   deadline_in(timeout);
   auto [ec] = co_await conn->socket().async_connect(*ep, use_tuple);
@@ -820,14 +821,14 @@ void Session<Stream>::log_request(const RequestHead& req, unsigned status, Clock
 
 }  // namespace
 
-void start_http_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer,
-                        routing::Country country) {
+void start_http_session(WorkerContext& worker, tcp::socket socket, size_t listener,
+                        tcp::endpoint peer, routing::Country country) {
   Session<tcp::socket>::wait_for_request(
       std::make_unique<Session<tcp::socket>>(worker, std::move(socket), listener, peer, country));
 }
 
-void start_https_session(Worker& worker, tls::Stream stream, size_t listener, tcp::endpoint peer,
-                         routing::Country country) {
+void start_https_session(WorkerContext& worker, tls::Stream stream, size_t listener,
+                         tcp::endpoint peer, routing::Country country) {
   Session<tls::Stream>::handshake(
       std::make_unique<Session<tls::Stream>>(worker, std::move(stream), listener, peer, country));
 }

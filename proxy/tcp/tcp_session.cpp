@@ -21,7 +21,7 @@
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/session_line.h"
 #include "proxy/tcp/splice_pump.h"
-#include "proxy/worker.h"
+#include "proxy/worker_context.h"
 #include "routing/node_state.h"
 #include "tls/handshake_result.h"
 #include "tls/server_tls.h"
@@ -61,13 +61,13 @@ awaitable<error_code> connect_socket(tcp::socket& s, const tcp::endpoint& ep) {
 
 class TcpSession final : public TrackedConnection {
  public:
-  TcpSession(Worker& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
+  TcpSession(WorkerContext& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
              const tls::ServerTls* tls)
       : w_(w),
         snap_(w.snapshot()),
         ls_(snap_->config().listeners[listener]),
         sock_(std::move(sock)),
-        upstream_(w.context()),
+        upstream_(w.io()),
         server_tls_(tls),
         peer_(peer),
         client_(peer),
@@ -82,7 +82,7 @@ class TcpSession final : public TrackedConnection {
 
   static void start(std::unique_ptr<TcpSession> self) {
     TcpSession& s = *self;
-    asio::co_spawn(s.w_.context(), s.run(), [self = std::move(self)](std::exception_ptr e) {
+    asio::co_spawn(s.w_.io(), s.run(), [self = std::move(self)](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -133,7 +133,7 @@ class TcpSession final : public TrackedConnection {
   void count_end();
   routing::NodeTraffic& traffic(const routing::Node& node) { return node.traffic(w_.index()); }
 
-  Worker& w_;
+  WorkerContext& w_;
   std::shared_ptr<const Snapshot> snap_;  // keeps the pool and its nodes for the whole session
   const ListenerSettings& ls_;
   tcp::socket sock_;                // the client, until TLS takes it over
@@ -219,7 +219,7 @@ awaitable<bool> TcpSession::read_proxy_header() {
   deadline_in(ls_.handshake_timeout);
   std::array<uint8_t, kMaxV2Header> buf;
   ssize_t seen = 0;
-  asio::steady_timer pause(w_.context());
+  asio::steady_timer pause(w_.io());
   for (;;) {
     ssize_t n = ::recv(sock_.native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) {
@@ -494,8 +494,8 @@ void TcpSession::log_session() {
 
 }  // namespace
 
-void start_tcp_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer,
-                       const tls::ServerTls* tls) {
+void start_tcp_session(WorkerContext& worker, tcp::socket socket, size_t listener,
+                       tcp::endpoint peer, const tls::ServerTls* tls) {
   TcpSession::start(std::make_unique<TcpSession>(worker, std::move(socket), listener, peer, tls));
 }
 
