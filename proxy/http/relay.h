@@ -115,9 +115,17 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
     if (has_body) {
       uint64_t sent_bytes = 0;
       const size_t head_size = head.size();
-      r = co_await relay_body(s.client_, s.cbuf_, req_body, up->stream, head, req.chunked,
-                              ls.client_timeout, route.timeouts.response, route.max_body,
-                              sent_bytes, s.deadline_fn(), s.expired_);
+      r = co_await relay_body(s.client_, up->stream,
+                              BodyRelay{.in = s.cbuf_,
+                                        .body = req_body,
+                                        .head = head,
+                                        .chunked_out = req.chunked,
+                                        .read_timeout = ls.client_timeout,
+                                        .write_timeout = route.timeouts.response,
+                                        .limit = route.max_body,
+                                        .bytes_out = sent_bytes,
+                                        .expired = s.expired_},
+                              s.deadline_fn());
       s.node_traffic(*lease.node()).sent_bytes.add(sent_bytes);
       s.rec_.bytes_received += sent_bytes > head_size ? sent_bytes - head_size : 0;
     } else {
@@ -246,10 +254,17 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
                         out);
     const bool backend_keep = res.keep_alive() && res_body.kind != Framing::Close;
     up->buffer.consume(res.size);
-    RelayResult r =
-        co_await relay_body(up->stream, up->buffer, res_body, s.client_, out,
-                            out_framing == Framing::Chunked, route.timeouts.response,
-                            ls.client_timeout, 0, s.rec_.bytes_sent, s.deadline_fn(), s.expired_);
+    RelayResult r = co_await relay_body(up->stream, s.client_,
+                                        BodyRelay{.in = up->buffer,
+                                                  .body = res_body,
+                                                  .head = out,
+                                                  .chunked_out = out_framing == Framing::Chunked,
+                                                  .read_timeout = route.timeouts.response,
+                                                  .write_timeout = ls.client_timeout,
+                                                  .limit = 0,
+                                                  .bytes_out = s.rec_.bytes_sent,
+                                                  .expired = s.expired_},
+                                        s.deadline_fn());
     s.upstream_ = nullptr;
     s.finish_request(req, status);
     health::report_passive(
