@@ -146,7 +146,7 @@ bool Server::reload(std::string* message) {
 std::string Server::render_metrics() const {
   metrics::Sources s{
       .snapshot = snapshot_, .certs = certs_, .reloads = &reloads_, .start_unix = start_unix_};
-  for (const auto& w : workers_) s.workers.push_back(w.get());
+  for (const auto& w : workers_) s.workers.push_back(&w->context());
   return metrics::render(s);
 }
 

@@ -23,21 +23,17 @@ constexpr int kBacklog = 4096;
 }  // namespace
 
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, AccessLog* log)
-    : index_(index),
-      snapshot_(std::move(snapshot)),
-      random_(0x9E3779B97F4A7C15ull * (index + 1) ^
-              static_cast<uint64_t>(Clock::now().time_since_epoch().count())),
-      log_(log) {}
+    : ctx_(index, std::move(snapshot), log) {}
 
 Worker::~Worker() {
   join();
-  upstreams_.clear();
+  ctx_.upstreams_.clear();
 }
 
 void Worker::bind(const std::vector<BoundListener>& listeners) {
-  listener_traffic_ = std::make_unique<ListenerTraffic[]>(listeners.size());
+  ctx_.count_listeners(listeners.size());
   for (const auto& l : listeners) {
-    auto acc = std::make_unique<tcp::acceptor>(ctx_);
+    auto acc = std::make_unique<tcp::acceptor>(ctx_.io());
     boost::system::error_code ec;
     acc->open(l.endpoint.protocol(), ec);
     if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -68,8 +64,8 @@ void Worker::start() {
   for (size_t i = 0; i < acceptors_.size(); ++i) accept_loop(i);
   tick();
   thread_ = std::thread([this] {
-    ctx_.run();
-    log_.flush();
+    ctx_.io().run();
+    ctx_.log_.flush();
   });
 }
 
@@ -77,38 +73,38 @@ void Worker::accept_loop(size_t i) {
   // The peer address comes with the accept: no getpeername() per connection.
   acceptors_[i]->async_accept(accept_peers_[i], [this, i](boost::system::error_code ec,
                                                           tcp::socket sock) {
-    if (stopping_) return;
+    if (ctx_.stopping_) return;
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       // Out of file descriptors or memory: wait a little instead of spinning.
       log_error("accept on listener \"" + listener_names_[i] + "\": " + ec.message());
-      auto t = std::make_shared<asio::steady_timer>(ctx_, std::chrono::milliseconds(100));
+      auto t = std::make_shared<asio::steady_timer>(ctx_.io(), std::chrono::milliseconds(100));
       t->async_wait([this, i, t](auto) {
-        if (!stopping_) accept_loop(i);
+        if (!ctx_.stopping_) accept_loop(i);
       });
       return;
     }
     boost::system::error_code ignored;
     tcp::endpoint peer = accept_peers_[i];
-    listener_traffic_[i].accepted.add();
+    ctx_.listener_traffic_[i].accepted.add();
     // Listener indexes are stable across reloads (a reload may not change the listener set).
     size_t listener_index = i;
     routing::Country country;
     // TCP sessions decide once a PROXY header may have named the real client.
-    if (!listener_tcp_[i] && admit(i, peer.address(), country) != routing::Refusal::None) {
+    if (!listener_tcp_[i] && ctx_.admit(i, peer.address(), country) != routing::Refusal::None) {
       sock.close(ignored);  // refused before TLS and before any byte is read
       accept_loop(i);
       return;
     }
     if (listener_tcp_[i]) {
-      tcp_relay::start_tcp_session(*this, std::move(sock), listener_index, peer, listener_tls_[i]);
+      tcp_relay::start_tcp_session(ctx_, std::move(sock), listener_index, peer, listener_tls_[i]);
     } else if (const tls::ServerTls* t = listener_tls_[i]) {
       if (SSL* ssl = t->new_ssl()) {
-        http::start_https_session(*this, tls::Stream(std::move(sock), ssl), listener_index, peer,
+        http::start_https_session(ctx_, tls::Stream(std::move(sock), ssl), listener_index, peer,
                                   country);
       }  // else: out of memory in OpenSSL; the socket closes
     } else {
-      http::start_http_session(*this, std::move(sock), listener_index, peer, country);
+      http::start_http_session(ctx_, std::move(sock), listener_index, peer, country);
     }
     accept_loop(i);
   });
@@ -119,71 +115,59 @@ void Worker::tick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     auto now = Clock::now();
-    for (auto it = connections_.begin(); it != connections_.end();) {
+    for (auto it = ctx_.connections_.begin(); it != ctx_.connections_.end();) {
       TrackedConnection& c = *it++;  // expire() may not unlink synchronously, but be safe
       if (c.deadline() <= now || c.drain_cut_due(now)) c.expire();
     }
-    upstreams_.sweep(now, [&](const routing::Node* node) -> std::optional<Clock::duration> {
-      for (const auto& p : snapshot_->pools())
+    ctx_.upstreams_.sweep(now, [&](const routing::Node* node) -> std::optional<Clock::duration> {
+      for (const auto& p : ctx_.snapshot_->pools())
         for (const routing::Node* n : p->nodes())
           if (n == node) return p->settings().idle_timeout;
       return std::nullopt;
     });
-    log_.flush();
-    if (stopping_) finish_if_drained();
-    if (!stopping_ || !connections_.empty()) tick();
+    ctx_.log_.flush();
+    if (ctx_.stopping_) finish_if_drained();
+    if (!ctx_.stopping_ || !ctx_.connections_.empty()) tick();
   });
 }
 
 void Worker::swap_snapshot(std::shared_ptr<const Snapshot> snapshot) {
-  asio::post(ctx_, [this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+  asio::post(ctx_.io(),
+             [this, s = std::move(snapshot)]() mutable { ctx_.snapshot_ = std::move(s); });
 }
 
 void Worker::swap_geo(std::shared_ptr<const routing::GeoDatabase> geo) {
-  asio::post(ctx_, [this, g = std::move(geo)]() mutable { geo_ = std::move(g); });
-}
-
-routing::Refusal Worker::admit(size_t i, const asio::ip::address& client,
-                               routing::Country& country) {
-  ListenerTraffic& t = listener_traffic_[i];
-  if (geo_) {
-    country = geo_->lookup(client);
-    t.countries[country.index()].add();
-  }
-  const routing::AccessRule& rule = snapshot_->config().listeners[i].access;
-  if (rule.empty()) return routing::Refusal::None;
-  routing::Refusal r = rule.check(client, country);
-  if (r != routing::Refusal::None) t.refused[static_cast<size_t>(r)].add();
-  return r;
+  asio::post(ctx_.io(), [this, g = std::move(geo)]() mutable { ctx_.geo_ = std::move(g); });
 }
 
 void Worker::stop(std::chrono::milliseconds grace) {
-  asio::post(ctx_, [this, grace] {
-    if (stopping_) return;
-    stopping_ = true;
+  asio::post(ctx_.io(), [this, grace] {
+    if (ctx_.stopping_) return;
+    ctx_.stopping_ = true;
     for (auto& a : acceptors_) {
       boost::system::error_code ignored;
       a->close(ignored);
     }
-    for (auto it = connections_.begin(); it != connections_.end();) (it++)->stop_gracefully();
-    upstreams_.clear();
+    for (auto it = ctx_.connections_.begin(); it != ctx_.connections_.end();)
+      (it++)->stop_gracefully();
+    ctx_.upstreams_.clear();
     grace_timer_.expires_after(grace);
     grace_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       // Grace period over: whatever is still running is cut.
-      for (auto it = connections_.begin(); it != connections_.end();) (it++)->expire();
-      ctx_.stop();
+      for (auto it = ctx_.connections_.begin(); it != ctx_.connections_.end();) (it++)->expire();
+      ctx_.io().stop();
     });
     finish_if_drained();
   });
 }
 
 void Worker::finish_if_drained() {
-  if (connections_.empty()) {
+  if (ctx_.connections_.empty()) {
     tick_timer_.cancel();
     grace_timer_.cancel();
-    upstreams_.clear();
-    ctx_.stop();
+    ctx_.upstreams_.clear();
+    ctx_.io().stop();
   }
 }
 

@@ -65,17 +65,29 @@ enum class RelayResult : uint8_t {
   Expired,      // the connection's deadline passed
 };
 
-// Relays the body described by `body` from `from` (whose already-read bytes are in `in`) to
-// `to`. `head` is written first, in the same write as the first body bytes (then cleared).
-// `chunked_out` re-frames the data as chunks. `deadline(ms)` moves the connection's deadline;
-// `expired` tells whether an error was caused by that deadline.
+// One body on its way: the source's buffer and framing, what goes out first, and the limits.
+struct BodyRelay {
+  boost::beast::flat_buffer& in;  // the source's buffer, holding bytes already read
+  BodyState& body;                // how the body is delimited on the source's wire
+  std::string& head;  // written first, in the same write as the first body bytes (then cleared)
+  bool chunked_out = false;  // re-frame the data as chunks
+  std::chrono::milliseconds read_timeout{};
+  std::chrono::milliseconds write_timeout{};
+  uint64_t limit = 0;   // body bytes allowed; 0: no limit
+  uint64_t& bytes_out;  // counts what was written
+  const bool& expired;  // whether an error was caused by the connection's deadline
+};
+
+// Relays the body described by `r.body` from `from` (whose already-read bytes are in `r.in`)
+// to `to`. `deadline(ms)` moves the connection's deadline.
 template <class From, class To, class Deadline>
-boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_buffer& in,
-                                               BodyState& body, To& to, std::string& head,
-                                               bool chunked_out, std::chrono::milliseconds read_to,
-                                               std::chrono::milliseconds write_to, uint64_t limit,
-                                               uint64_t& bytes_out, Deadline&& deadline,
-                                               const bool& expired) {
+boost::asio::awaitable<RelayResult> relay_body(From& from, To& to, BodyRelay r,
+                                               Deadline&& deadline) {
+  boost::beast::flat_buffer& in = r.in;
+  BodyState& body = r.body;
+  std::string& head = r.head;
+  const bool chunked_out = r.chunked_out;
+  const uint64_t limit = r.limit;
   namespace asio = boost::asio;
   constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
   // Head, chunk frame, data pieces, trailer: fits inline, no allocation per message.
@@ -130,10 +142,10 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_bu
       if (finished) parts.push_back(asio::buffer("0\r\n\r\n", 5));
     }
     if (asio::buffer_size(parts) > 0) {
-      deadline(write_to);
+      deadline(r.write_timeout);
       auto [ec, n] = co_await asio::async_write(to, parts, use_tuple);
-      bytes_out += n;
-      if (ec) co_return expired ? RelayResult::Expired : RelayResult::DestError;
+      r.bytes_out += n;
+      if (ec) co_return r.expired ? RelayResult::Expired : RelayResult::DestError;
       head.clear();
     }
     in.consume(consumed);
@@ -143,7 +155,7 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_bu
     size_t want = read_size;
     if (body.kind == Framing::Length)
       want = static_cast<size_t>(std::min<uint64_t>(body.remaining, read_size));
-    deadline(read_to);
+    deadline(r.read_timeout);
     auto [ec, n] = co_await from.async_read_some(in.prepare(want), use_tuple);
     in.commit(n);
     if (n == want && want == kRelayRead) read_size = kRelayReadBulk;
@@ -152,7 +164,7 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, boost::beast::flat_bu
         body.kind = Framing::None;  // the close ends the message: flush the final chunk
         continue;
       }
-      co_return expired ? RelayResult::Expired : RelayResult::SourceError;
+      co_return r.expired ? RelayResult::Expired : RelayResult::SourceError;
     }
   }
 }

@@ -17,7 +17,7 @@
 #include "tls/cert_store.h"
 
 namespace proxy {
-class Worker;
+class WorkerContext;
 }
 
 namespace proxy::metrics {
@@ -32,7 +32,7 @@ struct ReloadStats {
 
 struct Sources {
   std::shared_ptr<const Snapshot> snapshot;
-  std::vector<const Worker*> workers;
+  std::vector<const WorkerContext*> workers;
   std::shared_ptr<const tls::CertStore> certs;  // null without TLS listeners
   const ReloadStats* reloads = nullptr;
   int64_t start_unix = 0;

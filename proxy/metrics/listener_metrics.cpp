@@ -1,7 +1,7 @@
 // passeur_listener_*: summed over workers, one series per listener (and label value).
 #include "proxy/metrics/exposition.h"
 #include "proxy/metrics/family_builder.h"
-#include "proxy/worker.h"
+#include "proxy/worker_context.h"
 
 namespace proxy::metrics {
 namespace {
@@ -11,7 +11,7 @@ using prometheus::MetricType;
 template <class Get>
 uint64_t sum(const Sources& s, size_t listener, Get get) {
   uint64_t total = 0;
-  for (const Worker* w : s.workers) total += get(w->listener_traffic(listener));
+  for (const WorkerContext* w : s.workers) total += get(w->listener_traffic(listener));
   return total;
 }
 
@@ -31,7 +31,7 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
                        MetricType::Gauge);
   for (size_t i = 0; i < n; ++i) {
     int64_t v = 0;
-    for (const Worker* w : s.workers) v += w->listener_traffic(i).active.get();
+    for (const WorkerContext* w : s.workers) v += w->listener_traffic(i).active.get();
     active.gauge({{"listener", listeners[i].name}}, static_cast<double>(v));
   }
 
@@ -68,7 +68,7 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
   for (size_t i = 0; i < n; ++i) {
     if (listeners[i].protocol != Protocol::Tcp) continue;
     HistogramSum h;
-    for (const Worker* w : s.workers) h.add(w->listener_traffic(i).session_time);
+    for (const WorkerContext* w : s.workers) h.add(w->listener_traffic(i).session_time);
     sessions.histogram({{"listener", listeners[i].name}}, h,
                        routing::SessionHistogram::bounds_ns());
   }

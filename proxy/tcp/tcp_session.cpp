@@ -22,7 +22,7 @@
 #include "proxy/tcp/splice_pump.h"
 #include "proxy/upstream/connector.h"
 #include "proxy/upstream/socket_transport.h"
-#include "proxy/worker.h"
+#include "proxy/worker_context.h"
 #include "routing/node_state.h"
 #include "tls/handshake_result.h"
 #include "tls/server_tls.h"
@@ -45,7 +45,7 @@ constexpr bool kSplicePlain = true;
 
 class TcpSession final : public TrackedConnection, private upstream::DialWatch {
  public:
-  TcpSession(Worker& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
+  TcpSession(WorkerContext& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
              const tls::ServerTls* tls)
       : w_(w),
         snap_(w.snapshot()),
@@ -65,7 +65,7 @@ class TcpSession final : public TrackedConnection, private upstream::DialWatch {
 
   static void start(std::unique_ptr<TcpSession> self) {
     TcpSession& s = *self;
-    asio::co_spawn(s.w_.context(), s.run(), [self = std::move(self)](std::exception_ptr e) {
+    asio::co_spawn(s.w_.io(), s.run(), [self = std::move(self)](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -135,7 +135,7 @@ class TcpSession final : public TrackedConnection, private upstream::DialWatch {
   void count_end();
   routing::NodeTraffic& traffic(const routing::Node& node) { return node.traffic(w_.index()); }
 
-  Worker& w_;
+  WorkerContext& w_;
   std::shared_ptr<const Snapshot> snap_;  // keeps the pool and its nodes for the whole session
   const ListenerSettings& ls_;
   tcp::socket sock_;                        // the client, until TLS takes it over
@@ -222,7 +222,7 @@ awaitable<bool> TcpSession::read_proxy_header() {
   deadline_in(ls_.handshake_timeout);
   std::array<uint8_t, kMaxV2Header> buf;
   ssize_t seen = 0;
-  asio::steady_timer pause(w_.context());
+  asio::steady_timer pause(w_.io());
   for (;;) {
     ssize_t n = ::recv(sock_.native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) {
@@ -280,7 +280,7 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
     options.proxy_destination =
         destination_ ? *destination_ : client_socket().local_endpoint(ignored);
   }
-  upstream::SocketTransport transport(w_.context().get_executor(), nullptr, *this,
+  upstream::SocketTransport transport(w_.io().get_executor(), nullptr, *this,
                                       ls_.connect_timeout, options, w_.index());
   upstream::Connector connector(transport, w_.random(), w_.index());
   upstream::Attempt<http::UpstreamConnection>& a = attempt_.emplace(pool);
@@ -456,8 +456,8 @@ void TcpSession::log_session() {
 
 }  // namespace
 
-void start_tcp_session(Worker& worker, tcp::socket socket, size_t listener, tcp::endpoint peer,
-                       const tls::ServerTls* tls) {
+void start_tcp_session(WorkerContext& worker, tcp::socket socket, size_t listener,
+                       tcp::endpoint peer, const tls::ServerTls* tls) {
   TcpSession::start(std::make_unique<TcpSession>(worker, std::move(socket), listener, peer, tls));
 }
 

@@ -11,7 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 namespace proxy {
-class Worker;
+class WorkerContext;
 }
 namespace tls {
 class ServerTls;
@@ -21,7 +21,7 @@ namespace proxy::tcp_relay {
 
 // Takes over an accepted connection. `tls` is set for a listener with tls = true. Returns at
 // once; the session lives in its coroutine.
-void start_tcp_session(Worker& worker, boost::asio::ip::tcp::socket socket, size_t listener,
+void start_tcp_session(WorkerContext& worker, boost::asio::ip::tcp::socket socket, size_t listener,
                        boost::asio::ip::tcp::endpoint peer, const tls::ServerTls* tls);
 
 }  // namespace proxy::tcp_relay
