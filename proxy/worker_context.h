@@ -17,9 +17,9 @@
 #include "proxy/http/body_buffer.h"
 #include "proxy/http/message_head.h"
 #include "proxy/http/recycler.h"
-#include "proxy/http/upstream_pool.h"
 #include "proxy/listener_traffic.h"
 #include "proxy/snapshot.h"
+#include "proxy/upstream/idle_pool.h"
 #include "routing/access_rule.h"
 #include "routing/country.h"
 #include "routing/geo_database.h"
@@ -39,7 +39,7 @@ class WorkerContext {
   // The config the next request uses (a session keeps the one it started with).
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   routing::Random& random() { return random_; }
-  http::UpstreamPool& upstreams() { return upstreams_; }
+  upstream::IdlePool& upstreams() { return upstreams_; }
   http::BufferPool& buffers() { return buffers_; }
   http::Recycler<http::RequestHead>& request_heads() { return request_heads_; }
   http::Recycler<http::ResponseHead>& response_heads() { return response_heads_; }
@@ -79,7 +79,7 @@ class WorkerContext {
   std::unique_ptr<ListenerTraffic[]> listener_traffic_;  // sessions count into it as they end
   size_t listener_count_ = 0;
   boost::asio::io_context io_{1};
-  http::UpstreamPool upstreams_;
+  upstream::IdlePool upstreams_;
   bool stopping_ = false;
 };
 

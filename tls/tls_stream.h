@@ -354,12 +354,6 @@ class Stream {
     return true;
   }
 
-  // The previous form of read_now, kept until its last caller moves to the one above.
-  detail::Attempt read_now(boost::asio::mutable_buffer buffer) {
-    if (buffer.size() == 0) return {};
-    return engine_.read(socket_.native_handle(), buffer.data(), buffer.size());
-  }
-
   // Waits until read_now can make progress, without holding a read buffer. Completes at once
   // (never inside the initiation) when the stream already holds the peer's bytes (plaintext
   // decrypted and not read, records read ahead) or the last read met the end of the stream or

@@ -97,8 +97,8 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
   std::string& head = x.head;
   const ListenerSettings& ls = x.listener;
   const routing::RouteSettings& route = x.route;
-  routing::NodeLease& lease = x.upstream.lease;
-  std::unique_ptr<UpstreamConnection>& up = x.upstream.up;
+  routing::NodeLease& lease = x.upstream.lease();
+  std::unique_ptr<upstream::Connection>& up = x.upstream.conn();
   const bool has_body = x.has_body;
 
   if (req.expect_continue && has_body && req.version == 11 && s.cbuf_.size() == 0) {

@@ -76,10 +76,10 @@ class Session final : public SessionCore<Stream> {
   }
   ~Session() { w_.listener_traffic(listener_).active.add(-1); }
 
-  // Waits for the next request without any coroutine frame, parser or large buffer: an idle
-  // keep-alive connection is this object, its socket and one pending operation, whose handler
-  // owns the session. The socket stays registered edge-triggered, so going idle and waking up
-  // cost no epoll_ctl. When bytes arrive, a coroutine serves the requests they start.
+  // Waits for the next request without any coroutine frame, parser or buffer: an idle
+  // keep-alive connection is this object, its socket and one pending wait, whose handler owns
+  // the session. The socket stays registered edge-triggered, so going idle and waking up cost
+  // no epoll_ctl. When bytes arrive, a coroutine serves the requests they start.
   static void wait_for_request(std::unique_ptr<Session> self) {
     Session& s = *self;
     if (s.close_after_ || s.w_.stopping()) return close(std::move(self));
@@ -87,58 +87,41 @@ class Session final : public SessionCore<Stream> {
     s.expired_ = false;
     const ListenerSettings& ls = s.w_.snapshot()->config().listeners[s.listener_];
     s.deadline_in(s.first_ ? ls.header_timeout : ls.keepalive_timeout);
-    if constexpr (kTls) {
-      if (!s.client_.offloaded()) {
-        // OpenSSL keeps the connection: a pending read with a 512-byte buffer (OpenSSL may
-        // hold decrypted bytes that no readiness event would announce).
-        if (s.cbuf_.capacity() > kIdleBuffer) s.cbuf_.shrink_to_fit();
-        s.idle_ = true;
-        s.client_.async_read_some(s.cbuf_.prepare(kIdleBuffer),
-                                  [self = std::move(self)](error_code ec, size_t n) mutable {
-                                    self->idle_ = false;
-                                    self->cbuf_.commit(n);
-                                    woken(std::move(self), ec);
-                                  });
-        return;
-      }
-    }
-    // Plain TCP, and TLS records Passeur protects itself, hold no buffer while idle, as nginx
-    // does. First a read that does not wait: under load the next request is often there
-    // already (one system call, as a pending read's first attempt). Otherwise a readiness
-    // wait, then the read. Asio re-arms the descriptor for a wait (EPOLL_CTL_MOD), and epoll
-    // then reports a socket that is already readable, so bytes that arrive in between are
-    // never missed. Measured under wrk -c50: 0.13 more system calls per request than a
-    // pending read, for 540 bytes less per idle connection.
+    // No buffer while idle, as nginx does. First a read that does not wait: under load the next
+    // request is often there already (one system call, as a pending read's first attempt).
+    // Otherwise a readiness wait, then the read. Asio re-arms the descriptor for a wait
+    // (EPOLL_CTL_MOD), and epoll then reports a socket that is already readable, so bytes that
+    // arrive in between are never missed; over TLS, the stream's wait also ends at once for
+    // bytes it holds already (decrypted, or records read ahead), which no readiness event would
+    // announce. Measured under wrk -c50: 0.13 more system calls per request than a pending
+    // read, for 540 bytes less per idle connection.
     error_code ec;
     if (s.read_ready(ec)) return woken(std::move(self), ec);
     s.cbuf_.shrink_to_fit();
     idle_wait(std::move(self));
   }
 
-  // Waits until the client's socket is readable, then reads. A wake-up with nothing to read
-  // (an event for bytes already read, or part of a TLS record) waits again, under the same
-  // deadline.
+  // Waits until the client's stream is readable, then reads. A wake-up with nothing to read
+  // (an event for bytes already read, part of a TLS record, a TLS 1.3 KeyUpdate) waits again,
+  // under the same deadline.
   static void idle_wait(std::unique_ptr<Session> self) {
     Session& s = *self;
     s.idle_ = true;
-    s.client_.lowest_layer().async_wait(tcp::socket::wait_read,
-                                        [self = std::move(self)](error_code ec) mutable {
-                                          Session& s = *self;
-                                          s.idle_ = false;
-                                          if (!ec && !s.read_ready(ec))
-                                            return idle_wait(std::move(self));
-                                          woken(std::move(self), ec);
-                                        });
+    wait_readable(s.client_, [self = std::move(self)](error_code ec) mutable {
+      Session& s = *self;
+      s.idle_ = false;
+      if (!ec && !s.read_ready(ec)) return idle_wait(std::move(self));
+      woken(std::move(self), ec);
+    });
   }
 
   // Reads what is there without waiting. False when nothing was (and no error).
   bool read_ready(error_code& ec) {
     auto buf = cbuf_.prepare(kIdleBuffer);
     if constexpr (kTls) {
-      const tls::detail::Attempt a = client_.read_now(buf);
-      if (a.want != tls::detail::Want::nothing) return false;
-      ec = a.ec;
-      cbuf_.commit(a.bytes);
+      size_t n = 0;
+      if (!client_.read_now(buf, n, ec)) return false;
+      cbuf_.commit(n);
       return true;
     } else {
       ssize_t n = ::recv(client_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
@@ -154,6 +137,16 @@ class Session final : public SessionCore<Stream> {
       if (errno == EINTR) return read_ready(ec);
       ec = error_code(errno, boost::system::system_category());
       return true;
+    }
+  }
+
+  // A socket is readable when the kernel has bytes; a TLS stream also when it holds some itself.
+  template <class Handler>
+  static void wait_readable(Stream& stream, Handler&& handler) {
+    if constexpr (kTls) {
+      stream.async_wait_readable(std::forward<Handler>(handler));
+    } else {
+      stream.async_wait(tcp::socket::wait_read, std::forward<Handler>(handler));
     }
   }
 
@@ -226,7 +219,7 @@ class Session final : public SessionCore<Stream> {
     cancel_stream(client_);
     if (upstream_) {
       error_code ignored;
-      upstream_->socket().cancel(ignored);
+      upstream_->lowest_layer().cancel(ignored);
     }
   }
 
@@ -354,10 +347,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   rec_.pool_name = pool.name();
 
   // 3. A connection to a node of the pool.
-  UpstreamAttempt at{.owner = this->upstream_owner(),
-                     .pool = pool,
-                     .tls = snap_->client_tls(pool),
-                     .route = route};
+  UpstreamAttempt at(this->upstream_owner(), pool, snap_->client_tls(pool), route);
   std::string head;
   Exchange x{.req = req,
              .head = head,
@@ -381,10 +371,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
     if (saw_timeout) co_return co_await send_error(504, "upstream connect timeout", true);
     co_return co_await send_error(503, "no usable node", has_body || !x.client_keep);
   }
-  rec_.node_name = at.lease.node()->name();
-  rec_.node = at.lease.node();
   drain_timeout_ = pool.settings().health.drain_timeout;
-  upstream_ = at.up.get();
 
   // 4. The request to the node and its answer back; 5. counted and logged as it ends.
   co_return co_await relay(*this, x);

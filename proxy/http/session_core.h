@@ -21,8 +21,8 @@
 #include "proxy/http/message_head.h"
 #include "proxy/http/request_log.h"
 #include "proxy/http/upstream_attempt.h"
-#include "proxy/http/upstream_pool.h"
 #include "proxy/snapshot.h"
+#include "proxy/upstream/idle_pool.h"
 #include "proxy/worker_context.h"
 #include "routing/country.h"
 #include "routing/node_state.h"
@@ -80,9 +80,9 @@ class SessionCore : public TrackedConnection {
   routing::Country country_;  // of the peer, looked up once at accept
   std::string hsts_;  // "Strict-Transport-Security: ...\r\n" for a TLS listener that sets it
   std::shared_ptr<const Snapshot> snap_;
-  UpstreamConnection* upstream_ = nullptr;  // in use by the current request, for expire()
-  Millis drain_timeout_{0};                 // of the current request's pool
-  size_t pending_head_ = 0;                 // bytes of the current request head still in cbuf_
+  upstream::Stream* upstream_ = nullptr;  // in use by the current request, for expire()
+  Millis drain_timeout_{0};               // of the current request's pool
+  size_t pending_head_ = 0;               // bytes of the current request head still in cbuf_
   bool first_ = true;
   bool idle_ = false;
   bool expired_ = false;

@@ -138,11 +138,11 @@ class TcpSession final : public TrackedConnection, private upstream::DialWatch {
   WorkerContext& w_;
   std::shared_ptr<const Snapshot> snap_;  // keeps the pool and its nodes for the whole session
   const ListenerSettings& ls_;
-  tcp::socket sock_;                        // the client, until TLS takes it over
-  std::optional<tls::Stream> tls_;          // the client, on a TLS listener
-  upstream::Stream* dialing_ = nullptr;     // while a dial runs, for expire()
-  http::UpstreamConnection* up_ = nullptr;  // the node's connection, once connected
-  std::optional<upstream::Attempt<http::UpstreamConnection>> attempt_;  // lease and connection
+  tcp::socket sock_;                     // the client, until TLS takes it over
+  std::optional<tls::Stream> tls_;       // the client, on a TLS listener
+  upstream::Stream* dialing_ = nullptr;  // while a dial runs, for expire()
+  upstream::Connection* up_ = nullptr;   // the node's connection, once connected
+  std::optional<upstream::Attempt<upstream::Connection>> attempt_;  // lease and connection
   const tls::ServerTls* server_tls_;
   tcp::endpoint peer_;    // who connected
   tcp::endpoint client_;  // the client: the peer, or the source of its PROXY header
@@ -280,10 +280,10 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
     options.proxy_destination =
         destination_ ? *destination_ : client_socket().local_endpoint(ignored);
   }
-  upstream::SocketTransport transport(w_.io().get_executor(), nullptr, *this,
-                                      ls_.connect_timeout, options, w_.index());
+  upstream::SocketTransport transport(w_.io().get_executor(), nullptr, *this, ls_.connect_timeout,
+                                      options, w_.index());
   upstream::Connector connector(transport, w_.random(), w_.index());
-  upstream::Attempt<http::UpstreamConnection>& a = attempt_.emplace(pool);
+  upstream::Attempt<upstream::Connection>& a = attempt_.emplace(pool);
   while (co_await connector.connect(a, false, false)) {
     routing::Node& node = *a.node();
     up_ = a.conn.get();

@@ -8,21 +8,21 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "proxy/http/upstream_pool.h"
 #include "proxy/upstream/dial.h"
 #include "proxy/upstream/dial_result.h"
 #include "proxy/upstream/dial_watch.h"
+#include "proxy/upstream/idle_pool.h"
 #include "routing/node.h"
 
 namespace proxy::upstream {
 
 class SocketTransport {
  public:
-  using Connection = http::UpstreamConnection;
+  using Connection = upstream::Connection;
 
   // `idle`: the worker's idle connections (null: the front never reuses, as a TCP session).
   // `options`: TLS and PROXY header of every dial; its server name is each node's own.
-  SocketTransport(boost::asio::any_io_executor ex, http::UpstreamPool* idle, DialWatch& watch,
+  SocketTransport(boost::asio::any_io_executor ex, upstream::IdlePool* idle, DialWatch& watch,
                   std::chrono::milliseconds connect_timeout, const DialOptions& options,
                   unsigned worker)
       : ex_(std::move(ex)),
@@ -44,7 +44,7 @@ class SocketTransport {
 
  private:
   boost::asio::any_io_executor ex_;
-  http::UpstreamPool* idle_;
+  upstream::IdlePool* idle_;
   DialWatch& watch_;
   std::chrono::milliseconds connect_timeout_;
   DialOptions options_;

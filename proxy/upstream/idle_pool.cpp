@@ -1,8 +1,8 @@
-#include "proxy/http/upstream_pool.h"
+#include "proxy/upstream/idle_pool.h"
 
-namespace proxy::http {
+namespace proxy::upstream {
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const routing::Node* node) {
+std::unique_ptr<Connection> IdlePool::take(const routing::Node* node) {
   auto it = idle_.find(node);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   // Most recently used first: it is the least likely to have been closed by the backend.
@@ -12,8 +12,8 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const routing::Node* node
   return conn;
 }
 
-void UpstreamPool::give_back(const routing::Node* node, std::unique_ptr<UpstreamConnection> conn,
-                             uint32_t max_idle, Clock::time_point now) {
+void IdlePool::give_back(const routing::Node* node, std::unique_ptr<Connection> conn,
+                         uint32_t max_idle, Clock::time_point now) {
   auto& v = idle_[node];
   if (v.size() >= max_idle) return;  // dropping conn closes it
   conn->idle_since = now;
@@ -22,10 +22,10 @@ void UpstreamPool::give_back(const routing::Node* node, std::unique_ptr<Upstream
   v.push_back(std::move(conn));
 }
 
-size_t UpstreamPool::idle_count() const {
+size_t IdlePool::idle_count() const {
   size_t n = 0;
   for (const auto& [node, v] : idle_) n += v.size();
   return n;
 }
 
-}  // namespace proxy::http
+}  // namespace proxy::upstream
