@@ -34,6 +34,7 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
 using boost::system::error_code;
+using routing::Cidr;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr size_t kMaxTries = 8;  // nodes tried for one session when connects fail
