@@ -13,12 +13,13 @@ void GeoWatcher::start(const GeoipSettings& settings) {
   settings_ = settings;
   if (settings_.database.empty()) return;
   std::string error;
-  auto db = routing::GeoDatabase::open(settings_.database, error);
+  auto db = open_geo_database(settings_.database, error, &current_identity_);
   if (!db)
     throw std::runtime_error("[geoip] database \"" + settings_.database +
                              "\" cannot be used: " + error);
   current_ = std::move(db);
-  log_info("geoip database " + current_->path() + ": " + current_->describe());
+  current_path_ = settings_.database;
+  log_info("geoip database " + current_path_ + ": " + current_->describe());
   publish_(current_);
   schedule();
 }
@@ -35,9 +36,9 @@ bool GeoWatcher::reload(const GeoipSettings& settings, std::string* message) {
     return true;
   }
   bool ok = true;
-  auto identity = routing::identify_file(settings_.database);
-  if (!current_ || current_->path() != settings_.database || !identity ||
-      *identity != current_->identity())
+  auto identity = identify_file(settings_.database);
+  if (!current_ || current_path_ != settings_.database || !identity ||
+      *identity != current_identity_)
     ok = open(settings_.database, "reload", message);
   if (!was_on) schedule();
   return ok;
@@ -59,22 +60,22 @@ void GeoWatcher::schedule() {
 }
 
 void GeoWatcher::check() {
-  auto identity = routing::identify_file(settings_.database);
+  auto identity = identify_file(settings_.database);
   if (!identity) return;  // between an unlink and a rename, or gone: keep what is in use
-  if (current_ && current_->path() == settings_.database && *identity == current_->identity())
-    return;
+  if (current_ && current_path_ == settings_.database && *identity == current_identity_) return;
   if (refused_ && *identity == *refused_) return;
   open(settings_.database, "replaced", nullptr);
 }
 
 bool GeoWatcher::open(const std::string& path, const char* why, std::string* message) {
-  auto identity = routing::identify_file(path);
+  auto identity = identify_file(path);
   std::string error;
-  auto db = routing::GeoDatabase::open(path, error);
+  FileIdentity opened;
+  auto db = open_geo_database(path, error, &opened);
   if (!db) {
     refused_ = identity;
     std::string line = "geoip database " + path + " (" + why + ") refused: " + error + "; " +
-                       (current_ ? "the one loaded from " + current_->path() + " keeps serving"
+                       (current_ ? "the one loaded from " + current_path_ + " keeps serving"
                                  : std::string("no database in use"));
     log_error(line);
     if (message) message->append(line).append("\n");
@@ -82,6 +83,8 @@ bool GeoWatcher::open(const std::string& path, const char* why, std::string* mes
   }
   refused_.reset();
   current_ = std::move(db);
+  current_path_ = path;
+  current_identity_ = opened;
   log_info("geoip database " + path + " loaded (" + why + "): " + current_->describe());
   publish_(current_);
   return true;

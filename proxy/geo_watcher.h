@@ -18,7 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "proxy/config/settings.h"
-#include "routing/geo_database.h"
+#include "proxy/geo_database_file.h"
 
 namespace proxy {
 
@@ -47,8 +47,11 @@ class GeoWatcher {
   boost::asio::steady_timer timer_;
   GeoipSettings settings_;
   Database current_;
+  // The file `current_` was opened from.
+  std::string current_path_;
+  FileIdentity current_identity_;
   // The last file refused: not tried again until it changes once more.
-  std::optional<routing::FileIdentity> refused_;
+  std::optional<FileIdentity> refused_;
   bool stopped_ = false;
 };
 

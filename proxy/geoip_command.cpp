@@ -6,9 +6,9 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "proxy/config/config_loader.h"
+#include "proxy/geo_database_file.h"
 #include "proxy/usage.h"
 #include "routing/access_rule.h"
-#include "routing/geo_database.h"
 
 namespace proxy {
 namespace {
@@ -71,7 +71,7 @@ int run_geoip_command(int argc, char** argv) {
     }
   }
   std::string error;
-  auto db = routing::GeoDatabase::open(database, error);
+  auto db = open_geo_database(database, error);
   if (!db) {
     std::fprintf(stderr, "geoip database %s cannot be used: %s\n", database.c_str(), error.c_str());
     return 1;

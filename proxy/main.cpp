@@ -12,11 +12,11 @@
 
 #include "proxy/admin/ctl.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/geo_database_file.h"
 #include "proxy/geoip_command.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/usage.h"
-#include "routing/geo_database.h"
 #include "tls/cert_store.h"
 
 namespace {
@@ -58,7 +58,7 @@ int check(const std::string& path) {
   }
   if (const std::string& db = r.config->geoip.database; !db.empty()) {
     std::string error;
-    if (!routing::GeoDatabase::open(db, error)) {
+    if (!proxy::open_geo_database(db, error)) {
       std::fprintf(stderr, "%s: [geoip] database \"%s\" cannot be used: %s\n", path.c_str(),
                    db.c_str(), error.c_str());
       return 1;

@@ -2,9 +2,7 @@
 
 #include <maxminddb.h>
 #include <netinet/in.h>
-#include <sys/stat.h>
 
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -13,8 +11,7 @@ namespace {
 
 namespace ip = boost::asio::ip;
 
-// Addresses looked up once when a file is opened: each answer, found or not, must decode. A
-// file cut short or scribbled over fails here rather than on a client's connection.
+// Addresses looked up by check(): each answer, found or not, must decode.
 constexpr const char* kProbeAddresses[] = {"1.1.1.1", "81.2.69.142", "89.160.20.128", "2001:218::1",
                                            "2a02:ff00::1"};
 
@@ -32,37 +29,17 @@ Country country_of(MMDB_entry_s& entry) {
 
 }  // namespace
 
-std::optional<FileIdentity> identify_file(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileIdentity{
-      .device = static_cast<uint64_t>(st.st_dev),
-      .inode = static_cast<uint64_t>(st.st_ino),
-      .mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-      .size = static_cast<uint64_t>(st.st_size)};
+GeoDatabase::GeoDatabase(std::unique_ptr<MMDB_s> mmdb) : mmdb_(std::move(mmdb)) {}
+
+GeoDatabase::~GeoDatabase() {
+  if (mmdb_) MMDB_close(mmdb_.get());
 }
 
-std::shared_ptr<const GeoDatabase> GeoDatabase::open(const std::string& path, std::string& error) {
-  auto identity = identify_file(path);
-  if (!identity) {
-    error = std::strerror(errno);
-    return nullptr;
-  }
-  std::shared_ptr<GeoDatabase> db(new GeoDatabase());
-  db->path_ = path;
-  db->identity_ = *identity;
-  db->mmdb_ = std::make_unique<MMDB_s>();
-  int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, db->mmdb_.get());
-  if (status != MMDB_SUCCESS) {
-    error = MMDB_strerror(status);
-    if (status == MMDB_IO_ERROR) error += std::string(": ") + std::strerror(errno);
-    db->mmdb_.reset();  // MMDB_open frees what it allocated on failure
-    return nullptr;
-  }
+std::string GeoDatabase::check() const {
   for (const char* text : kProbeAddresses) {
     boost::system::error_code ec;
     ip::address a = ip::make_address(text, ec);
-    if (a.is_v6() && db->mmdb_->metadata.ip_version == 4) continue;
+    if (a.is_v6() && mmdb_->metadata.ip_version == 4) continue;
     sockaddr_storage ss{};
     if (a.is_v4()) {
       auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
@@ -77,25 +54,17 @@ std::shared_ptr<const GeoDatabase> GeoDatabase::open(const std::string& path, st
     }
     int lookup_error = MMDB_SUCCESS;
     MMDB_lookup_result_s r =
-        MMDB_lookup_sockaddr(db->mmdb_.get(), reinterpret_cast<sockaddr*>(&ss), &lookup_error);
-    if (lookup_error != MMDB_SUCCESS) {
-      error = std::string("looking up ") + text + ": " + MMDB_strerror(lookup_error);
-      return nullptr;
-    }
+        MMDB_lookup_sockaddr(mmdb_.get(), reinterpret_cast<sockaddr*>(&ss), &lookup_error);
+    if (lookup_error != MMDB_SUCCESS)
+      return std::string("looking up ") + text + ": " + MMDB_strerror(lookup_error);
     if (!r.found_entry) continue;
     MMDB_entry_data_list_s* list = nullptr;
-    status = MMDB_get_entry_data_list(&r.entry, &list);
+    int status = MMDB_get_entry_data_list(&r.entry, &list);
     MMDB_free_entry_data_list(list);
-    if (status != MMDB_SUCCESS) {
-      error = std::string("reading the entry of ") + text + ": " + MMDB_strerror(status);
-      return nullptr;
-    }
+    if (status != MMDB_SUCCESS)
+      return std::string("reading the entry of ") + text + ": " + MMDB_strerror(status);
   }
-  return db;
-}
-
-GeoDatabase::~GeoDatabase() {
-  if (mmdb_) MMDB_close(mmdb_.get());
+  return {};
 }
 
 Country GeoDatabase::lookup(const sockaddr* address) const {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "proxy/geo_database_file.h"
 #include "routing/access_rule.h"
-#include "routing/geo_database.h"
 
 namespace {
 
@@ -18,7 +18,7 @@ namespace ip = boost::asio::ip;
 
 std::shared_ptr<const routing::GeoDatabase> open_test_db(const char* name) {
   std::string error;
-  auto db = routing::GeoDatabase::open(
+  auto db = proxy::open_geo_database(
       std::string(PASSEUR_SOURCE_DIR "/../shared/testdata/geoip/") + name, error);
   if (!db) std::fprintf(stderr, "%s: %s\n", name, error.c_str());
   return db;
@@ -86,7 +86,7 @@ BENCHMARK(BM_GeoLookupAndRule);
 // megabytes, so the cache misses of a production database show. Registered only when set.
 void BM_GeoLookupLarge(benchmark::State& state, std::string path) {
   std::string error;
-  auto db = routing::GeoDatabase::open(path, error);
+  auto db = proxy::open_geo_database(path, error);
   if (!db) {
     state.SkipWithError(error.c_str());
     return;

@@ -17,9 +17,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "proxy/admin/token.h"
 #include "proxy/config/address.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/config/token_file.h"
 #include "proxy/http/message_head.h"
 
 namespace proxy::admin {
@@ -318,7 +318,7 @@ int run_ctl(int argc, char** argv) {
   }
   if (!o.token_file.empty()) {
     std::string error;
-    auto t = read_token_file(o.token_file, error);
+    auto t = config::read_token_file(o.token_file, error);
     if (!t) {
       std::fprintf(stderr, "passeur ctl: token file %s: %s\n", o.token_file.c_str(), error.c_str());
       return 1;

@@ -13,11 +13,11 @@
 
 #include <toml++/toml.h>
 
-#include "proxy/admin/token.h"
 #include "proxy/config/access_keys.h"
 #include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
 #include "proxy/config/tcp_listener.h"
+#include "proxy/config/token_file.h"
 
 namespace proxy::config {
 namespace {
@@ -124,7 +124,7 @@ class Loader {
       std::string error;
       if (v->empty()) {
         s.error("admin_token_file", "\"admin_token_file\" must be a file path");
-      } else if (auto token = admin::read_token_file(*v, error)) {
+      } else if (auto token = read_token_file(*v, error)) {
         out.admin_token_file = *v;
         out.admin_token = std::move(*token);
       } else {

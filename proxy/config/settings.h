@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "proxy/tcp/cidr.h"
 #include "routing/access_rule.h"
+#include "routing/cidr.h"
 #include "routing/settings.h"
 #include "tls/settings.h"
 
@@ -48,7 +48,7 @@ struct ListenerSettings {
   Millis idle_timeout = Millis(30 * 60'000);  // no byte either way for this long: closed
   Millis connect_timeout = Millis(3'000);     // to a node; a failed connect tries another
   // Sources allowed (and required) to start with a PROXY header (v1 or v2); empty = none.
-  std::vector<tcp_relay::Cidr> accept_proxy;
+  std::vector<routing::Cidr> accept_proxy;
   // Who may connect: checked at accept (after the PROXY header), before TLS.
   routing::AccessRule access;
 };

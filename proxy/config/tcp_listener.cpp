@@ -17,7 +17,7 @@ void read_accept_proxy(const Section& s, Errors& errors, ListenerSettings& out) 
                  "each accept_proxy entry must be a string such as \"192.0.2.0/24\"");
       continue;
     }
-    if (auto cidr = tcp_relay::parse_cidr(text->get())) {
+    if (auto cidr = routing::parse_cidr(text->get())) {
       out.accept_proxy.push_back(*cidr);
     } else {
       errors.add(item.source(),

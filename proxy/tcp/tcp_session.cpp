@@ -35,6 +35,7 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
 using boost::system::error_code;
+using routing::Cidr;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr auto kCloseNotifyTime = Millis(1000);

@@ -1,12 +1,8 @@
 #include "routing/geo_database.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-
+#include "proxy/geo_database_file.h"
 #include "tests/unit/routing/geo_test_data.h"
 
 namespace routing {
@@ -21,7 +17,7 @@ std::string country(const GeoDatabase& db, const char* address) {
 
 std::shared_ptr<const GeoDatabase> open_ok(const std::string& name) {
   std::string error;
-  auto db = GeoDatabase::open(geo_test_file(name), error);
+  auto db = proxy::open_geo_database(geo_test_file(name), error);
   EXPECT_TRUE(db) << name << ": " << error;
   return db;
 }
@@ -77,48 +73,6 @@ TEST(GeoDatabase, Ipv6LookupInIpv4DatabaseIsUnknown) {
   ASSERT_TRUE(db);
   EXPECT_EQ(country(*db, "2001:218::1"), "unknown");
   EXPECT_NE(db->describe().find("IPv4 only"), std::string::npos);
-}
-
-TEST(GeoDatabase, MissingFileIsAnError) {
-  std::string error;
-  EXPECT_FALSE(GeoDatabase::open("/nonexistent/GeoLite2-Country.mmdb", error));
-  EXPECT_NE(error.find("No such file"), std::string::npos) << error;
-}
-
-TEST(GeoDatabase, TruncatedOrForeignFileIsAnError) {
-  auto dir = std::filesystem::temp_directory_path() / ("passeur-geo-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ifstream in(geo_test_file("GeoLite2-Country-Test.mmdb"), std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_GT(bytes.size(), 1000u);
-  auto truncated = (dir / "truncated.mmdb").string();
-  std::ofstream(truncated, std::ios::binary).write(bytes.data(), bytes.size() / 2);
-  auto text = (dir / "text.mmdb").string();
-  std::ofstream(text) << "not a database\n";
-  for (const auto& path : {truncated, text}) {
-    std::string error;
-    EXPECT_FALSE(GeoDatabase::open(path, error)) << path;
-    EXPECT_FALSE(error.empty());
-  }
-  std::filesystem::remove_all(dir);
-}
-
-TEST(GeoDatabase, IdentityChangesWhenTheFileIsReplaced) {
-  auto dir =
-      std::filesystem::temp_directory_path() / ("passeur-geo-id-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto path = (dir / "db.mmdb").string();
-  std::filesystem::copy_file(geo_test_file("GeoLite2-Country-Test.mmdb"), path);
-  auto before = identify_file(path);
-  ASSERT_TRUE(before);
-  std::filesystem::copy_file(geo_test_file("GeoLite2-City-Test.mmdb"), path + ".new");
-  std::filesystem::rename(path + ".new", path);
-  auto after = identify_file(path);
-  ASSERT_TRUE(after);
-  EXPECT_NE(*before, *after);
-  EXPECT_EQ(*after, *identify_file(path));
-  std::filesystem::remove_all(dir);
-  EXPECT_FALSE(identify_file(path));
 }
 
 }  // namespace

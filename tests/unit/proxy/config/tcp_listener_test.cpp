@@ -204,7 +204,7 @@ nodes = ["10.0.0.1:143"]
 }
 
 TEST(TcpListenerConfig, CidrParsing) {
-  using tcp_relay::parse_cidr;
+  using routing::parse_cidr;
   EXPECT_TRUE(parse_cidr("0.0.0.0/0"));
   EXPECT_TRUE(parse_cidr("::/0"));
   EXPECT_TRUE(parse_cidr("0.0.0.0/0")->contains(ip::make_address("203.0.113.1")));
