@@ -16,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "proxy/health/passive.h"
 #include "proxy/http/body_relay.h"
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
@@ -267,9 +266,7 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
                                         s.deadline_fn());
     s.upstream_ = nullptr;
     s.finish_request(req, status);
-    health::report_passive(
-        x.pool, *lease.node(),
-        status >= 500 ? routing::PassiveResult::ServerError : routing::PassiveResult::Success);
+    x.upstream.answered(status >= 500);
     if (r != RelayResult::Ok) co_return false;  // never pass a truncated body as complete
 
     // Keep the backend connection for the next request when both messages ended cleanly, it

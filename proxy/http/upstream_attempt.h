@@ -46,6 +46,9 @@ class UpstreamAttempt final : private upstream::DialWatch {
   boost::asio::awaitable<bool> resend_head(std::string_view head, bool whole_head_sent,
                                            bool idempotent);
 
+  // The node answered (a server error when `server_error`): passive checks learn it.
+  void answered(bool server_error) { connector_.succeeded(a_, server_error); }
+
   routing::NodeLease& lease() { return a_.lease; }
   std::unique_ptr<upstream::Connection>& conn() { return a_.conn; }
 
