@@ -36,6 +36,9 @@ def run_http(args):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "backend"
+        # Buffered: a small answer leaves in one write, head and body together, as real servers
+        # send it (the chunked answers flush each chunk themselves).
+        wbufsize = -1
 
         def log_message(self, fmt, *a):
             pass
