@@ -113,6 +113,11 @@ void Engine::begin_accept() {
 
 void Engine::handshake_done() {
   version = negotiated_version(ssl.get());
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl.get())) cipher = SSL_CIPHER_get_name(c);
+  if (SSL_is_server(ssl.get()) != 0) {
+    if (const char* name = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name))
+      server_name = name;
+  }
   if (!captured) return;
   attach_capture(ssl.get(), nullptr);
   records = RecordLayer::take_over(ssl.get(), *captured, unread(SSL_get_rbio(ssl.get())));

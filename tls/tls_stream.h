@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "tls/attempt.h"
@@ -78,6 +79,8 @@ struct Engine {
   std::unique_ptr<RecordLayer> records;
   std::unique_ptr<CapturedSecrets> captured;  // during a server handshake
   TlsVersion version = TlsVersion::Other;
+  const char* cipher = nullptr;  // OpenSSL's static name of the negotiated cipher
+  std::string server_name;       // what the client sent in SNI
   LastRead last_read = LastRead::bytes;
   std::unique_ptr<SSL, SslClose> ssl;  // last: freed before what its callbacks point to
 
@@ -324,6 +327,12 @@ class Stream {
 
   // The protocol version of the finished handshake.
   TlsVersion version() const { return engine_.version; }
+  // The cipher of the finished handshake, by OpenSSL's name ("TLS_AES_128_GCM_SHA256").
+  std::string_view cipher_name() const {
+    return engine_.cipher ? std::string_view(engine_.cipher) : std::string_view();
+  }
+  // The name the client asked for in SNI (a server's stream), empty when it sent none.
+  std::string_view server_name() const { return engine_.server_name; }
 
   // Introspection, for tests and measurements: whether the record layer protects this
   // connection (after a server handshake) rather than OpenSSL. Reading and writing are the same

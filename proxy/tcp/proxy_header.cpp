@@ -23,6 +23,12 @@ constexpr uint8_t kFamInet = 0x10;
 constexpr uint8_t kFamInet6 = 0x20;
 constexpr uint8_t kProtoStream = 0x01;
 
+constexpr uint8_t kTypeAuthority = 0x02;
+constexpr uint8_t kTypeSsl = 0x20;
+constexpr uint8_t kSubtypeSslVersion = 0x21;
+constexpr uint8_t kSubtypeSslCipher = 0x23;
+constexpr uint8_t kClientSsl = 0x01;
+
 ip::address_v6 as_v6(const ip::address& a) {
   return a.is_v6() ? a.to_v6() : ip::make_address_v6(ip::v4_mapped, a.to_v4());
 }
@@ -63,7 +69,34 @@ size_t encode_v1(const tcp::endpoint& src, const tcp::endpoint& dst, uint8_t* ou
   return static_cast<size_t>(p - begin);
 }
 
-size_t encode_v2(const tcp::endpoint& src, const tcp::endpoint& dst, uint8_t* out) {
+// One TLV at p; a value too long for the header is left out. Returns the end.
+uint8_t* put_tlv(uint8_t* p, uint8_t type, std::string_view value) {
+  if (value.empty() || value.size() > kMaxTlvValue) return p;
+  p[0] = type;
+  p[1] = static_cast<uint8_t>(value.size() >> 8);
+  p[2] = static_cast<uint8_t>(value.size());
+  std::memcpy(p + 3, value.data(), value.size());
+  return p + 3 + value.size();
+}
+
+// PP2_TYPE_SSL: client bit field, verify (non-zero: no client certificate was verified), then
+// the sub-TLVs; then PP2_TYPE_AUTHORITY.
+uint8_t* put_tls(uint8_t* p, const ClientTls& tls) {
+  uint8_t* const ssl = p;
+  ssl[0] = kTypeSsl;
+  ssl[3] = kClientSsl;
+  ssl[4] = ssl[5] = ssl[6] = 0;
+  ssl[7] = 1;
+  p = put_tlv(ssl + 8, kSubtypeSslVersion, tls.version);
+  p = put_tlv(p, kSubtypeSslCipher, tls.cipher);
+  const size_t len = static_cast<size_t>(p - ssl) - 3;
+  ssl[1] = static_cast<uint8_t>(len >> 8);
+  ssl[2] = static_cast<uint8_t>(len);
+  return put_tlv(p, kTypeAuthority, tls.server_name);
+}
+
+size_t encode_v2(const tcp::endpoint& src, const tcp::endpoint& dst, const ClientTls& tls,
+                 uint8_t* out) {
   std::memcpy(out, kV2Signature.data(), kV2Signature.size());
   out[12] = kV2Version | kCmdProxy;
   uint8_t* p = out + 16;
@@ -87,6 +120,7 @@ size_t encode_v2(const tcp::endpoint& src, const tcp::endpoint& dst, uint8_t* ou
   p[2] = static_cast<uint8_t>(dst.port() >> 8);
   p[3] = static_cast<uint8_t>(dst.port());
   p += 4;
+  if (tls.used) p = put_tls(p, tls);
   size_t len = static_cast<size_t>(p - out) - 16;
   out[14] = static_cast<uint8_t>(len >> 8);
   out[15] = static_cast<uint8_t>(len);
@@ -218,12 +252,13 @@ ParsedHeader parse_v2(std::span<const uint8_t> data) {
 }  // namespace
 
 size_t encode_proxy_header(ProxyVersion version, const tcp::endpoint& source,
-                           const tcp::endpoint& destination, std::span<uint8_t, kMaxEncoded> out) {
+                           const tcp::endpoint& destination, std::span<uint8_t, kMaxEncoded> out,
+                           const ClientTls& tls) {
   switch (version) {
     case ProxyVersion::V1:
       return encode_v1(source, destination, out.data());
     case ProxyVersion::V2:
-      return encode_v2(source, destination, out.data());
+      return encode_v2(source, destination, tls, out.data());
     case ProxyVersion::Off:
       break;
   }
@@ -231,9 +266,9 @@ size_t encode_proxy_header(ProxyVersion version, const tcp::endpoint& source,
 }
 
 std::string encode_proxy_header(ProxyVersion version, const tcp::endpoint& source,
-                                const tcp::endpoint& destination) {
+                                const tcp::endpoint& destination, const ClientTls& tls) {
   std::array<uint8_t, kMaxEncoded> buf;
-  size_t n = encode_proxy_header(version, source, destination, buf);
+  size_t n = encode_proxy_header(version, source, destination, buf, tls);
   return std::string(reinterpret_cast<const char*>(buf.data()), n);
 }
 

@@ -19,22 +19,37 @@ namespace proxy::tcp_relay {
 
 using ProxyVersion = routing::ProxyProtocol;
 
-// Longest headers: v1 is at most 107 bytes (spec); v2 with TCP6 addresses and no TLV is 52.
+// What a v2 header says about the client's TLS connection to Passeur (HAProxy's
+// `send-proxy-v2-ssl`): the PP2_TYPE_SSL TLV with the version and cipher sub-TLVs, and the SNI
+// as PP2_TYPE_AUTHORITY. Dovecot counts a proxied connection as secured only with it.
+struct ClientTls {
+  bool used = false;             // false: the client spoke plaintext, no TLV is sent
+  std::string_view version;      // "TLSv1.3"
+  std::string_view cipher;       // OpenSSL's name: "TLS_AES_128_GCM_SHA256"
+  std::string_view server_name;  // SNI, empty when the client sent none
+};
+// Longer values are left out of the header rather than cut.
+constexpr size_t kMaxTlvValue = 255;
+
+// Longest headers: v1 is at most 107 bytes (spec); v2 with TCP6 addresses is 52, plus the
+// TLVs: SSL (3 + 5, two sub-TLVs) and AUTHORITY.
 constexpr size_t kMaxV1Header = 107;
 constexpr size_t kV2FixedHeader = 16;
-constexpr size_t kMaxV2Encoded = 16 + 36;
+constexpr size_t kMaxV2Encoded = 16 + 36 + (3 + 5 + 2 * (3 + kMaxTlvValue)) + (3 + kMaxTlvValue);
 // What Passeur accepts from a front balancer: v2 TLVs beyond this are refused.
 constexpr size_t kMaxV2Header = 16 + 512;
-constexpr size_t kMaxEncoded = kMaxV1Header;
+constexpr size_t kMaxEncoded = kMaxV2Encoded;
 
 // Writes a header for a connection from `source` to `destination` (the address Passeur was
 // reached at) into `out` and returns its length. Both TCP4 when both addresses are IPv4,
-// else TCP6 (an IPv4 address is then written IPv4-mapped). Never more than kMaxEncoded.
+// else TCP6 (an IPv4 address is then written IPv4-mapped). A v2 header carries `tls` when the
+// client used it; v1 has no room for it. Never more than kMaxEncoded.
 size_t encode_proxy_header(ProxyVersion version, const boost::asio::ip::tcp::endpoint& source,
                            const boost::asio::ip::tcp::endpoint& destination,
-                           std::span<uint8_t, kMaxEncoded> out);
+                           std::span<uint8_t, kMaxEncoded> out, const ClientTls& tls = {});
 std::string encode_proxy_header(ProxyVersion version, const boost::asio::ip::tcp::endpoint& source,
-                                const boost::asio::ip::tcp::endpoint& destination);
+                                const boost::asio::ip::tcp::endpoint& destination,
+                                const ClientTls& tls = {});
 
 enum class ParseStatus : uint8_t { Complete, NeedMore, Invalid };
 

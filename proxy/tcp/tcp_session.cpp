@@ -280,6 +280,12 @@ awaitable<bool> TcpSession::connect(const routing::Pool& pool) {
     options.proxy_source = client_;
     options.proxy_destination =
         destination_ ? *destination_ : client_socket().local_endpoint(ignored);
+    if (handshaken_) {
+      options.client_tls = {.used = true,
+                            .version = tls::tls_version_name(tls_->version()),
+                            .cipher = tls_->cipher_name(),
+                            .server_name = tls_->server_name()};
+    }
   }
   upstream::SocketTransport transport(w_.io().get_executor(), nullptr, *this, ls_.connect_timeout,
                                       options, w_.index());

@@ -59,7 +59,8 @@ awaitable<DialError> dial(Stream& stream, const tcp::endpoint& to, const DialOpt
     const tcp::endpoint source =
         options.proxy_about_self ? socket.local_endpoint(ignored) : options.proxy_source;
     const tcp::endpoint destination = options.proxy_about_self ? to : options.proxy_destination;
-    const size_t n = tcp_relay::encode_proxy_header(options.proxy, source, destination, header);
+    const size_t n = tcp_relay::encode_proxy_header(options.proxy, source, destination, header,
+                                                    options.client_tls);
     auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(header.data(), n), use_tuple);
     if (wec) co_return DialError{wec, DialStage::ProxyHeader};
   }

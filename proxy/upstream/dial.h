@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "proxy/tcp/proxy_header.h"
 #include "proxy/upstream/stream.h"
 #include "routing/node_traffic.h"
 #include "routing/settings.h"
@@ -30,6 +31,8 @@ struct DialOptions {
   bool proxy_about_self = false;
   boost::asio::ip::tcp::endpoint proxy_source;
   boost::asio::ip::tcp::endpoint proxy_destination;
+  // The client's TLS connection to Passeur, told in a v2 header (the views outlive the dial).
+  tcp_relay::ClientTls client_tls;
 };
 
 enum class DialStage : uint8_t { Connect, ProxyHeader, TlsSetup, TlsHandshake };

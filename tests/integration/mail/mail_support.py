@@ -6,7 +6,9 @@ own config directory).
 
 Recipes: ../shared/TESTING.md. One user, alice@example.test / alicepw; Postfix delivers
 mail for example.test into the maildirs Dovecot serves, and authenticates SMTP AUTH through
-Dovecot's auth socket.
+Dovecot's auth socket. Both run with their stock security settings (Dovecot's
+`disable_plaintext_auth = yes`): a login goes over TLS, ended at Passeur (which says so in its
+PROXY v2 header) or at the node (STARTTLS end to end).
 """
 
 import imaplib
@@ -73,7 +75,6 @@ log_path={d}/dovecot.log
 info_log_path={d}/dovecot.log
 protocols=imap pop3
 listen=127.0.0.1
-disable_plaintext_auth=no
 auth_mechanisms=plain login
 ssl=yes
 ssl_cert=<{d}/cert.pem
@@ -141,7 +142,17 @@ service auth {{
         for port in (self.imap_port, self.imap_proxy_port, self.pop3_port,
                      self.pop3_proxy_port):
             wait_port(port, 15, self.proc, "dovecot " + self.name, self.log_path)
+        wait_until(self._auth_ready, 15, message="dovecot %s's auth process" % self.name)
         return self
+
+    def _auth_ready(self):
+        """Whether a greeting is the usual one: a fresh Dovecot whose auth process is not up
+        yet greets with "Waiting for authentication process to respond", late."""
+        try:
+            with socket.create_connection((LOOPBACK, self.imap_port), timeout=5) as s:
+                return b"ready." in s.recv(4096)
+        except OSError:
+            return False
 
     def log(self):
         return read_text(self.log_path)
@@ -386,7 +397,13 @@ class Pop3Ssl(poplib.POP3_SSL):
 
 
 def imap_login(port, tls=False, context=None, source="127.0.0.1", timeout=10):
-    c = ImapSsl(port, context, source, timeout) if tls else Imap(port, source, timeout)
+    """A logged-in IMAP client: over implicit TLS (`tls`), or on a plain port after STARTTLS with
+    `context`, as Dovecot's stock `disable_plaintext_auth = yes` wants."""
+    if tls:
+        c = ImapSsl(port, context, source, timeout)
+    else:
+        c = Imap(port, source, timeout)
+        c.starttls(ssl_context=context)
     c.login(USER, PASSWORD)
     return c
 

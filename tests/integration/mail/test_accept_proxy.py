@@ -43,9 +43,15 @@ class AcceptProxyTest(MailTestCase):
             {"imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v2"}})
         self.imaps_port = int(self.proxy.extra_listeners[0]["listen"].rsplit(":", 1)[1])
 
-    def login_over(self, s):
+    def login_over(self, s, starttls=False):
+        """Logs in; on a plain listener after STARTTLS with Dovecot, as its stock
+        disable_plaintext_auth = yes wants. Returns the socket to go on with."""
         greeting = read_line(s)
         self.assertIn(b"Dovecot node1 ready", greeting)
+        if starttls:
+            s.sendall(b"a0 STARTTLS\r\n")
+            self.assertTrue(read_line(s).startswith(b"a0 OK"))
+            s = self.starttls_context().wrap_socket(s)
         s.sendall(b"a1 LOGIN alice alicepw\r\n")
         reply = b""
         while b"a1 " not in reply:
@@ -55,13 +61,14 @@ class AcceptProxyTest(MailTestCase):
             reply += chunk
         self.assertIn(b"a1 OK", reply)
         s.sendall(b"a2 LOGOUT\r\n")
+        return s
 
     def test_trusted_front_v1_and_v2_carry_the_client_address(self):
         for header in (proxy_header_v1("192.0.2.44", 40001, "192.0.2.1", 143),
                        proxy_header_v2("198.51.100.45", 40002, "192.0.2.1", 143)):
             with connect_from(FRONT, self.proxy.port) as s:
                 s.sendall(header)
-                self.login_over(s)
+                self.login_over(s, starttls=True).close()
         wait_log(self.dovecot.log, "rip=198.51.100.45")
         logins = [l for l in self.dovecot.log().splitlines() if "Login: user=<alice>" in l]
         self.assertIn("rip=192.0.2.44", logins[0])

@@ -2,12 +2,13 @@
 style) and plain listeners where STARTTLS stays end to end; the client's own address reaches
 Dovecot's log (rip=) through a PROXY v1 or v2 header; one access log line per session."""
 
+import imaplib
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mail_support import (MAIL_NAME, MailTestCase, Pop3, Pop3Ssl, imap_login,  # noqa: E402
-                          wait_log)
+from mail_support import (MAIL_NAME, Imap, ImapSsl, MailTestCase, Pop3, Pop3Ssl,  # noqa: E402
+                          imap_login, wait_log)
 from harness import main, wait_until  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -56,6 +57,28 @@ class ImapPop3Test(MailTestCase):
         self.assertEqual(m.total("passeur_node_in_flight_requests", pool="imap"), 0)
         self.assertGreaterEqual(m.value("passeur_listener_sent_bytes_total", listener="imaps"),
                                 bytes_out)
+
+    def test_stock_dovecot_trusts_tls_at_passeur_only(self):
+        """Dovecot's stock disable_plaintext_auth = yes: a client over TLS ended at Passeur may
+        log in (the PROXY v2 header carries the SSL TLV), a plaintext client may not."""
+        d = self.dovecot
+        proxy = self.start_mail_proxy(
+            [{"name": "imaps", "tls": True, "pool": "imap"},
+             {"name": "imap", "pool": "imap"}],
+            {"imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v2"}})
+        plain_port = int(proxy.extra_listeners[0]["listen"].rsplit(":", 1)[1])
+        over_tls = ImapSsl(proxy.port, self.client_context(), source="127.0.0.11")
+        self.assertNotIn("LOGINDISABLED", over_tls.capabilities)
+        over_tls.login("alice", "alicepw")
+        over_tls.logout()
+        wait_log(d.log, "rip=127.0.0.11")
+        login = [l for l in d.log().splitlines() if "rip=127.0.0.11" in l][-1]
+        self.assertIn("Login: user=<alice>", login)
+        plain = Imap(plain_port, source="127.0.0.12")
+        self.assertIn("LOGINDISABLED", plain.capabilities)
+        with self.assertRaisesRegex(imaplib.IMAP4.error, "PRIVACYREQUIRED|disabled"):
+            plain.login("alice", "alicepw")
+        plain.logout()
 
     def test_imap_starttls_end_to_end_and_proxy_v1(self):
         d = self.dovecot

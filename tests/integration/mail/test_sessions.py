@@ -48,7 +48,7 @@ class TwoNodesTest(MailTestCase):
                 pass
 
     def login(self):
-        c = imap_login(self.proxy.port)
+        c = imap_login(self.proxy.port, context=self.starttls_context())
         self.sessions.append(c)
         return c
 
@@ -93,6 +93,8 @@ class TwoNodesTest(MailTestCase):
         self.n1.deliver("while draining", b"still here\r\n")
         idle.sock.settimeout(10)
         line = idle.readline()
+        while line.startswith(b"* OK Still here"):  # Dovecot's IDLE keepalive
+            line = idle.readline()
         self.assertRegex(line, rb"^\* \d+ EXISTS")
         idle.send(b"DONE\r\n")
         while True:
@@ -114,8 +116,8 @@ class RelayTest(MailTestCase):
         proxy = self.start_mail_proxy(
             [{"name": "imap", "pool": "imap", "idle_timeout": "2s"}],
             {"imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v1"}})
-        busy = imap_login(proxy.port)
-        quiet = imap_login(proxy.port)
+        busy = imap_login(proxy.port, context=self.starttls_context())
+        quiet = imap_login(proxy.port, context=self.starttls_context())
         t0 = time.monotonic()
         while time.monotonic() - t0 < 4:  # twice the idle timeout, with traffic
             self.assertEqual(busy.noop()[0], "OK")
@@ -253,14 +255,16 @@ class StopReloadTest(MailTestCase):
                                      "name": "node1"}], "proxy_protocol": "v2"}}
         proxy = self.start_mail_proxy([{"name": "imap", "pool": "imap"}], pools,
                                       grace_period="2s")
-        old = imap_login(proxy.port)
+        old = imap_login(proxy.port, context=self.starttls_context())
         self.assertEqual(greeting_node(old), "node1")
         # Reload: the pool now has node2 only. The open session stays on node1.
         pools["imap"]["nodes"] = [{"address": n2.address(n2.imap_proxy_port), "name": "node2"}]
         proxy.write_config(pools=pools)
         proxy.signal(signal.SIGHUP)
         wait_until(lambda: "reloaded" in proxy.stderr_text(), 5, message="reload")
-        self.assertEqual(greeting_node(imap_login(proxy.port)), "node2")
+        new = imap_login(proxy.port, context=self.starttls_context())
+        self.assertEqual(greeting_node(new), "node2")
+        new.logout()
         self.assertEqual(old.noop()[0], "OK")
         # Stop: no new connections, the open session goes on within the grace period...
         t0 = time.monotonic()

@@ -19,7 +19,7 @@ class SmtpTest(MailTestCase):
         self.postfix = self.start_postfix(self.dovecot)
 
     def inbox_subjects(self, imap_port):
-        c = imap_login(imap_port)
+        c = imap_login(imap_port, context=self.starttls_context())
         c.select("INBOX")
         typ, data = c.search(None, "ALL")
         subjects = []
@@ -106,7 +106,7 @@ class SmtpTest(MailTestCase):
         s.quit()
         wait_until(lambda: "Subject: big" in self.inbox_subjects(ports["imap"]), 60,
                    message="big message delivered")
-        c = imap_login(ports["imap"], timeout=120)
+        c = imap_login(ports["imap"], context=self.starttls_context(), timeout=120)
         c.select("INBOX")
         typ, data = c.search(None, "HEADER", "Subject", "big")
         typ, fetched = c.fetch(data[0].split()[0], "(BODY[TEXT])")

@@ -64,6 +64,58 @@ TEST(ProxyHeader, EncodesV2Tcp6) {
   EXPECT_EQ(static_cast<uint8_t>(h[51]), 2);
 }
 
+TEST(ProxyHeader, V2CarriesTheClientsTlsAsHaproxysSslTlvs) {
+  const ClientTls tls{.used = true,
+                      .version = "TLSv1.3",
+                      .cipher = "TLS_AES_128_GCM_SHA256",
+                      .server_name = "imap.example.org"};
+  std::string h =
+      encode_proxy_header(ProxyVersion::V2, ep("192.0.2.7", 0x1234), ep("10.0.0.1", 993), tls);
+  std::string tlvs = h.substr(16 + 12);
+  // PP2_TYPE_SSL: client = PP2_CLIENT_SSL, verify = 1 (no client certificate), then the
+  // version (0x21) and cipher (0x23) sub-TLVs.
+  std::string ssl_value = std::string("\x01\x00\x00\x00\x01", 5) + "\x21" +
+                          std::string("\x00\x07", 2) + "TLSv1.3" + "\x23" +
+                          std::string("\x00\x16", 2) + "TLS_AES_128_GCM_SHA256";
+  std::string want = "\x20" + std::string(1, '\0') + std::string(1, char(ssl_value.size())) +
+                     ssl_value + "\x02" + std::string(1, '\0') + "\x10" + "imap.example.org";
+  EXPECT_EQ(tlvs, want);
+  EXPECT_EQ((size_t{static_cast<uint8_t>(h[14])} << 8) | static_cast<uint8_t>(h[15]),
+            12 + want.size());
+  // What a node parses: the addresses, and a header as long as what was written.
+  ParsedHeader p = parse(h);
+  ASSERT_EQ(p.status, ParseStatus::Complete);
+  EXPECT_EQ(p.length, h.size());
+  EXPECT_EQ(p.source, ep("192.0.2.7", 0x1234));
+}
+
+TEST(ProxyHeader, PlaintextClientsAndV1CarryNoTls) {
+  const ClientTls plain{.used = false, .version = "TLSv1.3", .cipher = "x", .server_name = "y"};
+  EXPECT_EQ(
+      encode_proxy_header(ProxyVersion::V2, ep("192.0.2.7", 1), ep("10.0.0.1", 2), plain).size(),
+      28u);
+  const ClientTls tls{.used = true, .version = "TLSv1.3", .cipher = "x", .server_name = "y"};
+  EXPECT_EQ(encode_proxy_header(ProxyVersion::V1, ep("192.0.2.7", 1), ep("10.0.0.1", 2), tls),
+            "PROXY TCP4 192.0.2.7 10.0.0.1 1 2\r\n");
+}
+
+TEST(ProxyHeader, WithoutSniTheAuthorityIsLeftOutAndTheLongestFits) {
+  const ClientTls no_sni{
+      .used = true, .version = "TLSv1.2", .cipher = "ECDHE-RSA-AES128-GCM-SHA256"};
+  std::string h = encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), no_sni);
+  EXPECT_EQ(h.size(), 52u + 3 + 5 + 3 + 7 + 3 + 27);
+  EXPECT_TRUE(h.ends_with("ECDHE-RSA-AES128-GCM-SHA256"));  // the SSL TLV is last
+  const std::string longest(kMaxTlvValue, 'a');
+  const std::string too_long(kMaxTlvValue + 1, 'b');
+  const ClientTls big{.used = true, .version = longest, .cipher = longest, .server_name = longest};
+  EXPECT_EQ(encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), big).size(),
+            kMaxEncoded);
+  const ClientTls over{.used = true, .version = "TLSv1.3", .cipher = "c", .server_name = too_long};
+  EXPECT_EQ(
+      encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), over).find('b'),
+      std::string::npos);
+}
+
 TEST(ProxyHeader, OffEncodesNothing) {
   EXPECT_EQ(encode_proxy_header(ProxyVersion::Off, ep("192.0.2.7", 1), ep("10.0.0.1", 2)), "");
 }
