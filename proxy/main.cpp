@@ -50,7 +50,10 @@ int check(const std::string& path) {
   if (!r.ok()) return 1;
   // Like nginx -t and haproxy -c: the certificates are loaded too.
   if (!r.config->certificates.empty()) {
-    auto certs = tls::CertStore::load(r.config->certificates);
+    bool capturing = false;  // the contexts of listeners with tls_records = "passeur" too
+    for (const auto& l : r.config->listeners)
+      capturing = capturing || (l.tls && l.tls_options.records == tls::Records::passeur);
+    auto certs = tls::CertStore::load(r.config->certificates, capturing);
     for (const auto& w : certs.warnings)
       std::fprintf(stderr, "%s: warning: %s\n", path.c_str(), w.c_str());
     for (const auto& e : certs.errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), e.c_str());

@@ -46,8 +46,18 @@ std::string listener_change(const Config& old_cfg, const Config& new_cfg) {
     if (a.name != b.name || a.listen != b.listen || a.protocol != b.protocol)
       return "listener \"" + b.name + "\" changed its name, address or protocol";
     if (a.tls != b.tls) return "listener \"" + b.name + "\" changed its tls setting";
+    if (a.tls_options.records != b.tls_options.records || a.tls_options.ktls != b.tls_options.ktls)
+      return "listener \"" + b.name + "\" changed its tls_records or ktls setting";
   }
   return "";
+}
+
+// Who protects a TLS listener's records, and whether kernel TLS is asked for.
+void log_listener_tls(const ListenerSettings& l) {
+  const bool own = l.tls_options.records == tls::Records::passeur;
+  log_info("listener \"" + l.name + "\": TLS records by " +
+           (own ? "Passeur's record layer after the handshake" : "OpenSSL") + ", kernel TLS " +
+           (l.tls_options.ktls ? "requested (SSL_OP_ENABLE_KTLS)" : "not requested"));
 }
 
 }  // namespace
@@ -66,8 +76,10 @@ Server::Server(Config config) {
   unsigned n = config.server.workers ? config.server.workers : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   access_log_ = std::make_unique<AccessLog>(config.server.access_log);
-  for (const auto& l : config.listeners)
-    listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>() : nullptr);
+  for (const auto& l : config.listeners) {
+    listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>(l.tls_options) : nullptr);
+    if (l.tls) log_listener_tls(l);
+  }
   load_certificates(config, true);
   // Before anything is bound: a missing or broken database stops the start.
   geo_ = std::make_unique<GeoWatcher>(control_, [this](GeoWatcher::Database db) {
@@ -104,7 +116,10 @@ bool Server::load_certificates(const Config& config, bool at_start) {
   bool any_tls = false;
   for (const auto& t : listener_tls_) any_tls = any_tls || t;
   if (!any_tls) return true;
-  auto result = tls::CertStore::load(config.certificates);
+  bool capturing = false;  // contexts for Passeur's record layer too
+  for (const auto& t : listener_tls_)
+    capturing = capturing || (t && t->options().records == tls::Records::passeur);
+  auto result = tls::CertStore::load(config.certificates, capturing);
   if (!result.errors.empty()) {
     std::string all;
     for (const auto& e : result.errors) {

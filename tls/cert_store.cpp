@@ -42,7 +42,7 @@ Providers choose_providers(const std::vector<LoadedCertificate>& loaded,
 
 CertStore::~CertStore() = default;
 
-CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs) {
+CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bool capturing) {
   LoadResult result;
   if (certs.empty()) {
     result.errors.push_back("no certificate configured");
@@ -58,34 +58,43 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs) {
   if (!result.errors.empty()) return result;
 
   auto store = std::make_shared<CertStore>(Token{});
+  store->capturing_ = capturing;
   for (const LoadedCertificate& cert : loaded) store->certificates_.push_back(cert.info);
 
+  // A context serving a set of certificates; null after adding to result.errors.
+  auto make_context = [&](const std::vector<size_t>& set, Records records) -> SSL_CTX* {
+    std::string error;
+    SslCtxPtr made = make_server_context(error, records);
+    if (!made) {
+      result.errors.push_back(loaded[set.front()].info.cert_path + ": " + error);
+      return nullptr;
+    }
+    for (size_t index : set) {
+      const LoadedCertificate& cert = loaded[index];
+      ERR_clear_error();
+      if (SSL_CTX_use_cert_and_key(made.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(),
+                                   1) != 1) {
+        result.errors.push_back(cert.info.cert_path + ": " +
+                                take_openssl_error("cannot use this certificate"));
+        return nullptr;
+      }
+    }
+    store->contexts_.push_back(std::move(made));
+    return store->contexts_.back().get();
+  };
+
   // One context per distinct set of serving certificates, shared by all names it serves.
-  std::map<std::vector<size_t>, SSL_CTX*> by_set;
+  std::map<std::vector<size_t>, Contexts> by_set;
   for (const auto& [name, by_type] : choose_providers(loaded, result.warnings)) {
     std::vector<size_t> set;
     for (const auto& [type, index] : by_type) set.push_back(index);
     std::sort(set.begin(), set.end());
-    SSL_CTX*& ctx = by_set[set];
-    if (ctx == nullptr) {
-      std::string error;
-      SslCtxPtr made = make_server_context(error);
-      if (!made) {
-        result.errors.push_back(loaded[set.front()].info.cert_path + ": " + error);
+    Contexts& ctx = by_set[set];
+    if (ctx.plain == nullptr) {
+      if ((ctx.plain = make_context(set, Records::openssl)) == nullptr) return result;
+      if (capturing && (ctx.capturing = make_context(set, Records::passeur)) == nullptr) {
         return result;
       }
-      for (size_t index : set) {
-        const LoadedCertificate& cert = loaded[index];
-        ERR_clear_error();
-        if (SSL_CTX_use_cert_and_key(made.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(),
-                                     1) != 1) {
-          result.errors.push_back(cert.info.cert_path + ": " +
-                                  take_openssl_error("cannot use this certificate"));
-          return result;
-        }
-      }
-      ctx = made.get();
-      store->contexts_.push_back(std::move(made));
     }
     if (name.starts_with("*.")) {
       store->wildcard_.emplace(name.substr(2), ctx);
@@ -100,28 +109,33 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs) {
   return result;
 }
 
-SSL_CTX* CertStore::find(std::string_view server_name) const {
+SSL_CTX* CertStore::find(std::string_view server_name, Records records) const {
+  const Contexts* found = find_contexts(server_name);
+  return found != nullptr ? found->get(records) : nullptr;
+}
+
+const CertStore::Contexts* CertStore::find_contexts(std::string_view server_name) const {
   char buffer[256];
   size_t length = normalize_server_name(server_name, buffer);
   if (length == 0) return nullptr;
   std::string_view name(buffer, length);
-  if (auto it = exact_.find(name); it != exact_.end()) return it->second;
+  if (auto it = exact_.find(name); it != exact_.end()) return &it->second;
   // "*.example.coop" covers exactly one non-empty label before "example.coop".
   size_t dot = name.find('.');
   if (dot == 0 || dot == std::string_view::npos) return nullptr;
-  if (auto it = wildcard_.find(name.substr(dot + 1)); it != wildcard_.end()) return it->second;
+  if (auto it = wildcard_.find(name.substr(dot + 1)); it != wildcard_.end()) return &it->second;
   return nullptr;
 }
 
-SSL_CTX* CertStore::default_context(std::string_view default_name) const {
+SSL_CTX* CertStore::default_context(std::string_view default_name, Records records) const {
   if (default_name.starts_with("*.")) {
     // A wildcard name as written in a certificate.
     auto it = wildcard_.find(default_name.substr(2));
-    if (it != wildcard_.end()) return it->second;
+    if (it != wildcard_.end()) return it->second.get(records);
   } else if (!default_name.empty()) {
-    if (SSL_CTX* ctx = find(default_name)) return ctx;
+    if (SSL_CTX* ctx = find(default_name, records)) return ctx;
   }
-  return first_;
+  return first_.get(records);
 }
 
 }  // namespace tls

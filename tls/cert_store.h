@@ -19,6 +19,10 @@ namespace tls {
 // certificates serving a name (an RSA and an ECDSA certificate for the same name share one
 // context, and the client's signature algorithms choose between them). Immutable after load
 // and shared between threads; a reload loads a new store.
+//
+// Listeners with Passeur's record layer need contexts that capture the traffic secrets
+// (secret_capture.h): OpenSSL reads the key log callback from the context SNI switched to. A
+// store loaded for them holds a second, capturing context beside each one.
 class CertStore {
  public:
   struct LoadResult {
@@ -27,15 +31,19 @@ class CertStore {
     std::vector<std::string> warnings;       // "PATH: message" (expired, unusable names, ...)
   };
 
-  // Reads and checks every certificate; any broken one fails the whole load.
-  static LoadResult load(const std::vector<CertSettings>& certs);
+  // Reads and checks every certificate; any broken one fails the whole load. With
+  // `capturing`, also makes the capturing contexts (for Records::passeur).
+  static LoadResult load(const std::vector<CertSettings>& certs, bool capturing = false);
 
   // The context for a client's SNI name: exact name, else a wildcard one label deep;
-  // case-insensitive, a trailing dot ignored. Null when none.
-  SSL_CTX* find(std::string_view server_name) const;
+  // case-insensitive, a trailing dot ignored. Null when none. For Records::passeur, the
+  // capturing context when the store has them (else the plain one: OpenSSL then keeps the
+  // connection's records).
+  SSL_CTX* find(std::string_view server_name, Records records = Records::openssl) const;
   // The context for clients without SNI or with an unknown name: the one serving
   // `default_name` when it is set and served, else that of the first certificate.
-  SSL_CTX* default_context(std::string_view default_name) const;
+  SSL_CTX* default_context(std::string_view default_name, Records records = Records::openssl) const;
+  bool has_capturing_contexts() const { return capturing_; }
   // In configuration order.
   const std::vector<CertificateInfo>& certificates() const { return certificates_; }
 
@@ -50,11 +58,22 @@ class CertStore {
   explicit CertStore(Token) {}
 
  private:
+  // The contexts serving one set of certificates; `capturing` null unless loaded with them.
+  struct Contexts {
+    SSL_CTX* plain = nullptr;
+    SSL_CTX* capturing = nullptr;
+    SSL_CTX* get(Records records) const {
+      return records == Records::passeur && capturing != nullptr ? capturing : plain;
+    }
+  };
+  const Contexts* find_contexts(std::string_view server_name) const;
+
   std::vector<CertificateInfo> certificates_;
   std::vector<SslCtxPtr> contexts_;
-  std::map<std::string, SSL_CTX*, std::less<>> exact_;
-  std::map<std::string, SSL_CTX*, std::less<>> wildcard_;  // keyed by the part after "*."
-  SSL_CTX* first_ = nullptr;
+  std::map<std::string, Contexts, std::less<>> exact_;
+  std::map<std::string, Contexts, std::less<>> wildcard_;  // keyed by the part after "*."
+  Contexts first_;
+  bool capturing_ = false;
 };
 
 }  // namespace tls

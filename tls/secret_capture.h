@@ -1,19 +1,18 @@
 #pragma once
 
-// What a server handshake must leave behind for its records to be protected outside OpenSSL
-// afterwards (see record_layer.h): the TLS 1.3 application traffic secrets, and how many records
-// OpenSSL sent under the server's application key (its NewSessionTicket messages).
+// What a server handshake must leave behind for Passeur's own record layer (record_layer.h) to
+// protect the connection's records afterwards: the TLS 1.3 application traffic secrets, and how
+// many records OpenSSL sent under the server's application key (its NewSessionTicket messages).
+// TLS 1.2 needs nothing from here: the record layer reads the master secret and the randoms
+// from the connection's session.
 //
-// OpenSSL 3.0 has no call that returns the traffic secrets. Its key log callback does, but
-// formats five lines with one sprintf per byte first (about 10 % of a server handshake). So
-// the secrets are taken where OpenSSL derives them: its TLS 1.3 key schedule fetches the
-// "TLS13-KDF" algorithm with the context's property query. Capturing contexts are made with
-// the query "?provider=passeur-secrets", which prefers a small built-in provider whose only
-// algorithm is that KDF: it derives the SHA-256 and SHA-384 secrets itself (hkdf.h, about a
-// quarter of the default implementation's cost), hands any other derivation to the default
-// implementation, and keeps the output of the "c ap traffic" and "s ap traffic" derivations
-// when a capture is active on the calling thread (CaptureScope, around each SSL_accept() call
-// of the connection).
+// OpenSSL derives every secret with its own key schedule; the secrets are read from its key log
+// callback (SSL_CTX_set_keylog_callback), which it calls with one NSS key log line per secret
+// ("CLIENT_TRAFFIC_SECRET_0 <client random> <secret>", hex). Only capturing contexts have the
+// callback, since OpenSSL formats those lines only for them: the contexts of listeners with
+// tls_records = "passeur". The callback takes the secrets of the connection's current context,
+// which after SNI is its certificate's: those contexts capture too (cert_store.h). It keeps the
+// two application traffic secrets of a connection a capture is attached to, and nothing else.
 
 #include <openssl/ssl.h>
 
@@ -39,30 +38,24 @@ struct CapturedSecrets {
   CapturedSecrets& operator=(const CapturedSecrets&) = delete;
 };
 
-// A new server SSL_CTX (TLS_server_method) whose handshakes can be captured; a plain one when
-// the capturing provider could not be loaded. Null when OpenSSL fails.
+// Makes `ctx` a capturing context: marks it and sets its key log callback. False when OpenSSL
+// fails.
+bool enable_capture(SSL_CTX* ctx);
+
+// A new capturing server SSL_CTX (TLS_server_method). Null when OpenSSL fails.
 SSL_CTX* new_capturing_server_context();
 
 // Whether the connection's current context captures secrets.
 bool captures_secrets(const SSL* ssl);
 
-// Counts the connection's session tickets into `captured` (nullptr: stops).
+// Sends the connection's application traffic secrets and session ticket count to `captured`
+// (nullptr: stops). `captured` must outlive the attachment.
 void attach_capture(SSL* ssl, CapturedSecrets* captured);
 
-// While it lives, the traffic secrets derived on this thread go to `captured` (may be null).
-class CaptureScope {
- public:
-  explicit CaptureScope(CapturedSecrets* captured);
-  ~CaptureScope();
-  CaptureScope(const CaptureScope&) = delete;
-  CaptureScope& operator=(const CaptureScope&) = delete;
-
- private:
-  CapturedSecrets* previous_;
-};
-
-// Keeps a derivation's output when its label is a traffic secret's and a capture is active.
-// Used by the provider; exposed for its tests.
-void capture_derived(std::string_view label, const uint8_t* out, size_t size);
+// Keeps the secret of one NSS key log line into `captured` when the line is the client's or the
+// server's first application traffic secret; ignores any other line. False for a line of either
+// label that is not well formed (nothing kept then). Used by the key log callback; exposed for
+// its tests.
+bool capture_key_log_line(std::string_view line, CapturedSecrets& captured);
 
 }  // namespace tls

@@ -1,6 +1,9 @@
 #include "tls/server_context.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <cstring>
 
@@ -40,13 +43,32 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// The RFC 7919 group ffdhe2048 as a key's parameters, for the DHE suites. Null when OpenSSL fails.
+EvpPkeyPtr ffdhe2048() {
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> pctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr), EVP_PKEY_CTX_free);
+  char group[] = "ffdhe2048";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  EVP_PKEY* key = nullptr;
+  if (!pctx || EVP_PKEY_paramgen_init(pctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_params(pctx.get(), params) != 1 ||
+      EVP_PKEY_paramgen(pctx.get(), &key) != 1) {
+    return nullptr;
+  }
+  return EvpPkeyPtr(key);
+}
+
 }  // namespace
 
-SslCtxPtr make_server_context(std::string& error) {
+SslCtxPtr make_server_context(std::string& error, Records records) {
   ERR_clear_error();
-  // Its TLS 1.3 traffic secrets can be captured: the stream takes the records over after the
-  // handshake (tls_stream.h).
-  SslCtxPtr ctx(new_capturing_server_context());
+  // With Passeur's record layer, the stream takes the records over after the handshake
+  // (tls_stream.h) with the secrets captured here.
+  SslCtxPtr ctx(records == Records::passeur ? new_capturing_server_context()
+                                            : SSL_CTX_new(TLS_server_method()));
   auto fail = [&](const char* what) {
     error = std::string(what) + ": " + take_openssl_error("failed");
     return SslCtxPtr();
@@ -58,15 +80,18 @@ SslCtxPtr make_server_context(std::string& error) {
   }
   if (SSL_CTX_set_cipher_list(ctx.get(), kCiphers) != 1) return fail("setting ciphers");
   if (SSL_CTX_set1_groups_list(ctx.get(), kGroups) != 1) return fail("setting groups");
-  // DHE suites use the RFC 7919 group matching the certificate's strength (ffdhe2048 for
-  // RSA-2048), as the Mozilla profile asks.
-  if (SSL_CTX_set_dh_auto(ctx.get(), 1) != 1) return fail("enabling DHE groups");
+  // DHE suites (TLS 1.2) use the RFC 7919 group ffdhe2048, as the Mozilla profile asks
+  // (SSL_CTX_set_dh_auto would pick RFC 3526's group 14 for a 2048-bit key).
+  EvpPkeyPtr dh = ffdhe2048();
+  if (!dh || SSL_CTX_set0_tmp_dh_pkey(ctx.get(), dh.get()) != 1) return fail("setting ffdhe2048");
+  static_cast<void>(dh.release());  // owned by the context now
   SSL_CTX_clear_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   // Read ahead: one read(2) takes a whole record (and what follows it, up to the record
   // buffer) instead of one for its 5-byte header and one for its body. The buffer is still
-  // released as soon as it is empty.
+  // released as soon as it is empty. (Passeur's record layer turns it off for the handshake,
+  // and so does a listener asking for kernel TLS: server_tls.cpp.)
   SSL_CTX_set_read_ahead(ctx.get(), 1);
   SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
   if (SSL_CTX_set_session_id_context(ctx.get(), kSessionIdContext, sizeof kSessionIdContext - 1) !=

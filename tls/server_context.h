@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "tls/settings.h"
 #include "tls/ssl_handles.h"
 
 namespace tls {
@@ -9,8 +10,10 @@ namespace tls {
 // A new server SSL_CTX carrying the listener policy, the same for the base context of a
 // listener and for every certificate context SNI switches to: TLS 1.2 and 1.3 only, the cipher
 // list of Mozilla's "intermediate" profile with the client's preference order, groups X25519,
-// P-256, P-384, ALPN selecting http/1.1 when offered, small idle buffers, one session id context.
-// Null on failure, with `error` set.
-SslCtxPtr make_server_context(std::string& error);
+// P-256, P-384 (and ffdhe2048 for the DHE suites of TLS 1.2), ALPN selecting http/1.1 when
+// offered, small idle buffers, one session id context. With Records::passeur the context also
+// captures the traffic secrets (secret_capture.h), so that Passeur's record layer can take the
+// connection over. Null on failure, with `error` set.
+SslCtxPtr make_server_context(std::string& error, Records records = Records::openssl);
 
 }  // namespace tls

@@ -24,8 +24,9 @@ struct ListenerSelection {
 // What the callbacks of one listener need. Owned by the base SSL_CTX, so that it lives as long
 // as any connection created from it, whatever happens to the ServerTls object.
 struct ListenerState {
-  explicit ListenerState(TicketKeys::Clock clock) : keys(std::move(clock)) {}
+  ListenerState(TicketKeys::Clock clock, Records r) : keys(std::move(clock)), records(r) {}
   TicketKeys keys;
+  const Records records;  // which contexts of the store its connections switch to
   std::atomic<std::shared_ptr<const ListenerSelection>> selection;
 };
 
@@ -66,7 +67,7 @@ int on_server_name(SSL* ssl, int* alert, void* arg) {
   SSL_CTX* ctx = nullptr;
   if (selection && selection->store) {
     if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
-      ctx = selection->store->find(name);
+      ctx = selection->store->find(name, state->records);
     }
     if (ctx == nullptr) ctx = selection->fallback;
   }
@@ -97,11 +98,24 @@ int on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPH
 
 ServerTls::ServerTls() : ServerTls(std::function<int64_t()>{}) {}
 
-ServerTls::ServerTls(std::function<int64_t()> clock) {
+ServerTls::ServerTls(ServerOptions options) : ServerTls(std::function<int64_t()>{}, options) {}
+
+ServerTls::ServerTls(std::function<int64_t()> clock, ServerOptions options) : options_(options) {
+  if (options_.ktls && options_.records != Records::openssl) {
+    throw std::runtime_error("kernel TLS needs OpenSSL's record layer");
+  }
   std::string error;
-  base_ = make_server_context(error);
+  base_ = make_server_context(error, options_.records);
   if (!base_) throw std::runtime_error(error);
-  auto state = std::make_unique<ListenerState>(std::move(clock));
+  if (options_.ktls) {
+    // Copied into each connection (SSL_new); the certificate contexts SNI switches to do not
+    // change a connection's options. No read ahead: OpenSSL can hand the receiving side to the
+    // kernel only when what it has read from the socket ends on a record boundary, and without
+    // read ahead it never reads past the record it needs.
+    SSL_CTX_set_options(base_.get(), SSL_OP_ENABLE_KTLS);
+    SSL_CTX_set_read_ahead(base_.get(), 0);
+  }
+  auto state = std::make_unique<ListenerState>(std::move(clock), options_.records);
   if (context_index() < 0 || connection_index() < 0 ||
       SSL_CTX_set_ex_data(base_.get(), context_index(), state.get()) != 1) {
     ERR_clear_error();
@@ -121,7 +135,7 @@ ServerTls::~ServerTls() = default;
 
 void ServerTls::set_store(std::shared_ptr<const CertStore> store, std::string default_name) {
   auto selection = std::make_shared<detail::ListenerSelection>();
-  if (store) selection->fallback = store->default_context(default_name);
+  if (store) selection->fallback = store->default_context(default_name, options_.records);
   selection->store = std::move(store);
   state_->selection.store(std::move(selection), std::memory_order_release);
 }

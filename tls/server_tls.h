@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "tls/settings.h"
 #include "tls/ssl_handles.h"
 
 namespace tls {
@@ -27,15 +28,18 @@ class ServerTls {
   static constexpr long kSessionLifetimeSeconds = 24 * 3600;
 
   // Builds the base context: protocols, ciphers, groups, ALPN, session cache, ticket keys,
-  // SNI callback. Throws std::runtime_error on failure.
+  // SNI callback, and the listener's options (who protects the records, kernel TLS). Throws
+  // std::runtime_error on failure.
   ServerTls();
+  explicit ServerTls(ServerOptions options);
   // The same, with the clock the ticket keys rotate by (unix seconds).
-  explicit ServerTls(std::function<int64_t()> clock);
+  explicit ServerTls(std::function<int64_t()> clock, ServerOptions options = {});
   ~ServerTls();
   ServerTls(const ServerTls&) = delete;
   ServerTls& operator=(const ServerTls&) = delete;
 
-  // Thread-safe: new handshakes use the new store; connections already open keep the
+  // Thread-safe: new handshakes use the new store (its capturing contexts for a listener with
+  // Records::passeur, see CertStore::load); connections already open keep the
   // certificate context they were given (each SSL holds a reference to it). A null store makes
   // handshakes fail. `default_name` picks the certificate for clients without SNI or with an
   // unknown name (see CertStore::default_context).
@@ -47,8 +51,10 @@ class ServerTls {
   SSL* new_ssl() const;
   SSL_CTX* base() const { return base_.get(); }
   TicketKeys& ticket_keys() const;
+  const ServerOptions& options() const { return options_; }
 
  private:
+  ServerOptions options_;
   SslCtxPtr base_;
   detail::ListenerState* state_ = nullptr;  // owned by base_ (freed with it, through ex_data)
 };

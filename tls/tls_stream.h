@@ -8,12 +8,14 @@
 // keep-alive connection holds no record buffer at all. When OpenSSL reports WANT_READ or
 // WANT_WRITE, the operation waits for readiness with the socket's async_wait and tries again.
 //
-// On the server side, once the handshake is done, the record layer (record_layer.h) takes the
-// connection over when the context captures secrets (secret_capture.h) and the cipher is
-// one it handles; OpenSSL's SSL object is then freed, and what a connection holds drops from
-// about 14 KiB to about 2.5 KiB. Its handshake reads records one by one (no read ahead), so that
-// no application data is left inside OpenSSL, from a BIO that reads the socket once for them
-// and hands what follows the handshake to the record layer (read_bio.h).
+// By default OpenSSL protects the records for the connection's whole life. On the server side of
+// a listener with tls_records = "passeur", once the handshake is done, Passeur's record layer
+// (record_layer.h) takes the connection over when the context captured the secrets
+// (secret_capture.h) and the cipher is one it handles; OpenSSL's SSL object is then freed, and
+// what a connection holds drops from about 14 KiB to about 2.5 KiB. Such a handshake reads
+// records one by one (no read ahead), so that no application data is left inside OpenSSL, from
+// a BIO that reads the socket once for them and hands what follows the handshake to the record
+// layer (read_bio.h).
 //
 // Callers read and write the same way whichever engine protects the records. A connection
 // waiting for its peer can hold no read buffer at all: read_now() reads without waiting, and
@@ -86,7 +88,8 @@ struct Engine {
 
   explicit Engine(SSL* s) : ssl(s) {}
 
-  // Server handshake: capture the secrets when the connection's context allows it.
+  // Server handshake: capture the secrets when the connection's context asks for it
+  // (a listener with Passeur's record layer).
   void begin_accept();
   // After a successful handshake: the version; for a server, the record layer if it can.
   void handshake_done();
@@ -156,11 +159,7 @@ boost::asio::mutable_buffer first_non_empty(const MutableBufferSequence& buffers
 
 struct AcceptAction {
   Attempt operator()(Engine& e, int) {
-    Attempt a;
-    {
-      const CaptureScope scope(e.captured.get());
-      a = try_accept(e.ssl.get());
-    }
+    Attempt a = try_accept(e.ssl.get());
     if (!a.ec && a.want == Want::nothing) e.handshake_done();
     return a;
   }

@@ -1,9 +1,9 @@
 // What the record layer adds to a server handshake, without any socket: TLS 1.3 handshakes,
 // full and resumed, between an OpenSSL client and a server context made as Passeur makes them
 // (ECDSA P-256), stepped in memory through a BIO pair. "records" 0: OpenSSL keeps the
-// connection (a context without the capturing key schedule); 1: the traffic secrets are
-// captured during the handshake (secret_capture.h) and the record layer takes the connection
-// over afterwards (key derivation, two cipher contexts).
+// connection (a context without the key log callback); 1: the traffic secrets are captured
+// from OpenSSL's key log during the handshake (secret_capture.h) and the record layer takes the
+// connection over afterwards (key derivation, two cipher contexts).
 #include <benchmark/benchmark.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -44,7 +44,7 @@ struct Contexts {
   explicit Contexts(bool records) {
     std::string error;
     if (records) {
-      server = tls::make_server_context(error);
+      server = tls::make_server_context(error, tls::Records::passeur);
     } else {
       server.reset(SSL_CTX_new(TLS_server_method()));
       SSL_CTX_set_min_proto_version(server.get(), TLS1_2_VERSION);
@@ -79,10 +79,7 @@ SSL_SESSION* handshake(Contexts& c, SSL_SESSION* session, bool records) {
   int client_done = 0;
   for (int i = 0; i < 20 && (server_done != 1 || client_done != 1); ++i) {
     if (client_done != 1) client_done = SSL_do_handshake(client);
-    if (server_done != 1) {
-      const tls::CaptureScope scope(records ? &captured : nullptr);
-      server_done = SSL_do_handshake(server);
-    }
+    if (server_done != 1) server_done = SSL_do_handshake(server);
   }
   // The client reads the session tickets.
   char byte;

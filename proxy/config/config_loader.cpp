@@ -151,6 +151,8 @@ class Loader {
                "via",
                "tls",
                "default_certificate",
+               "tls_records",
+               "ktls",
                "handshake_timeout",
                "hsts",
                "redirect_to_https",
@@ -240,13 +242,29 @@ class Loader {
   void read_listener_tls(const Section& s, ListenerSettings& out) {
     if (auto v = s.boolean("tls")) out.tls = *v;
     if (auto v = s.string("default_certificate")) out.default_certificate = *v;
+    if (auto v = s.string("tls_records")) {
+      if (*v == "openssl") {
+        out.tls_options.records = tls::Records::openssl;
+      } else if (*v == "passeur") {
+        out.tls_options.records = tls::Records::passeur;
+      } else {
+        s.error("tls_records",
+                "unknown tls_records " + quoted(*v) + " (expected \"openssl\" or \"passeur\")");
+      }
+    }
+    if (auto v = s.boolean("ktls")) out.tls_options.ktls = *v;
+    if (out.tls_options.ktls && out.tls_options.records == tls::Records::passeur) {
+      s.error("ktls",
+              "\"ktls = true\" needs OpenSSL's record layer: it cannot be used with "
+              "tls_records = \"passeur\"");
+    }
     if (auto v = s.duration("handshake_timeout")) out.handshake_timeout = *v;
     if (auto v = s.string("hsts")) out.hsts = *v;
     if (auto v = s.boolean("redirect_to_https")) out.redirect_to_https = *v;
     if (out.tls && !root_.get("certificate"))
       errors_.add(s.find("tls")->source(), "\"tls = true\" needs at least one [[certificate]]");
     if (!out.tls) {
-      for (auto key : {"default_certificate", "hsts", "handshake_timeout"}) {
+      for (auto key : {"default_certificate", "tls_records", "ktls", "hsts", "handshake_timeout"}) {
         // A PROXY header from a front balancer has the handshake's deadline too.
         if (key == std::string_view("handshake_timeout") && s.find("accept_proxy")) continue;
         if (s.find(key)) s.error(key, quoted(key) + " applies only to a listener with tls = true");

@@ -40,6 +40,7 @@ struct ListenerSettings {
   // TLS termination.
   bool tls = false;
   std::string default_certificate;  // name whose certificate answers clients without SNI
+  tls::ServerOptions tls_options;   // tls_records, ktls
   Millis handshake_timeout = Millis(10'000);
   std::string hsts;                // Strict-Transport-Security value; empty = off
   bool redirect_to_https = false;  // 301 to https:// except ACME challenges

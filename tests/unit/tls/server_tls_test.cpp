@@ -1,9 +1,10 @@
 #include "tls/server_tls.h"
 
-#include "tls/secret_capture.h"
-
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "tests/unit/tls/in_memory_handshake.h"
@@ -26,6 +27,12 @@ std::shared_ptr<const CertStore> load_ok(const std::vector<CertSettings>& certs)
   EXPECT_TRUE(result.errors.empty()) << result.errors.front();
   return result.store;
 }
+
+// Hands out one SSL made earlier, as the handshake driver asks for a server SSL.
+struct PreparedSsl {
+  SSL* new_ssl() const { return ssl; }
+  SSL* ssl;
+};
 
 class ServerTlsTest : public ::testing::Test {
  protected:
@@ -153,15 +160,79 @@ TEST_F(ServerTlsTest, ConnectionsReleaseIdleBuffers) {
   ASSERT_TRUE(ssl);
   EXPECT_NE(SSL_get_mode(ssl.get()) & SSL_MODE_RELEASE_BUFFERS, 0);
   EXPECT_TRUE(SSL_is_server(ssl.get()));
-  // The stream takes the records over after the handshake (tls_stream.h); the certificates'
-  // contexts, which SNI switches to, capture the secrets too.
-  EXPECT_TRUE(tls::captures_secrets(ssl.get()));
+}
+
+// By default OpenSSL keeps the records: nothing captures secrets, neither the base context nor
+// the certificates' contexts SNI switches to, and no key log line is even formatted.
+TEST_F(ServerTlsTest, ByDefaultOpenSslKeepsTheRecords) {
+  EXPECT_EQ(server.options().records, Records::openssl);
+  SslPtr ssl(server.new_ssl());
+  ASSERT_TRUE(ssl);
+  EXPECT_FALSE(tls::captures_secrets(ssl.get()));
+  EXPECT_EQ(SSL_CTX_get_keylog_callback(server.base()), nullptr);
+  EXPECT_EQ(SSL_get_read_ahead(ssl.get()), 1);
+  EXPECT_EQ(SSL_get_options(ssl.get()) & SSL_OP_ENABLE_KTLS, 0u);
   const std::shared_ptr<const CertStore> store = server.store();
   ASSERT_TRUE(store);
   SSL_CTX* webmail = store->find("webmail.example.coop");
   ASSERT_NE(webmail, nullptr);
+  EXPECT_EQ(SSL_CTX_get_keylog_callback(webmail), nullptr);
   SSL_set_SSL_CTX(ssl.get(), webmail);
-  EXPECT_TRUE(tls::captures_secrets(ssl.get()));
+  EXPECT_FALSE(tls::captures_secrets(ssl.get()));
+}
+
+TEST(ServerTlsOptions, KtlsIsAskedOfOpenSslPerListener) {
+  ServerTls listener(ServerOptions{.ktls = true});
+  listener.set_store(load_ok({test_certificates().cloud}), "");
+  SslPtr ssl(listener.new_ssl());
+  ASSERT_TRUE(ssl);
+  EXPECT_NE(SSL_get_options(ssl.get()) & SSL_OP_ENABLE_KTLS, 0u);
+  // No read ahead: OpenSSL hands the receiving side to the kernel only on a record boundary.
+  EXPECT_EQ(SSL_get_read_ahead(ssl.get()), 0);
+  // The certificate's context SNI switches to keeps the connection's options.
+  auto hs = handshake(PreparedSsl{ssl.release()}, {.server_name = "cloud.example.coop"});
+  ASSERT_TRUE(hs.ok) << hs.server_error;
+  EXPECT_NE(SSL_get_options(hs.server.get()) & SSL_OP_ENABLE_KTLS, 0u);
+}
+
+TEST(ServerTlsOptions, KtlsWithPasseursRecordLayerIsRefused) {
+  EXPECT_THROW(ServerTls(ServerOptions{.records = Records::passeur, .ktls = true}),
+               std::runtime_error);
+}
+
+// The DHE suites of TLS 1.2 use ffdhe2048 (RFC 7919), not RFC 3526's group 14.
+TEST_F(ServerTlsTest, DheUsesFfdhe2048) {
+  auto hs = handshake(server, {.server_name = "webmail.example.coop",
+                               .max_version = TLS1_2_VERSION,
+                               .sigalgs = kRsaOnly,
+                               .ciphers = "DHE-RSA-AES128-GCM-SHA256"});
+  ASSERT_TRUE(hs.ok) << hs.client_error << hs.server_error;
+  EXPECT_STREQ(SSL_get_cipher_name(hs.client.get()), "DHE-RSA-AES128-GCM-SHA256");
+  EVP_PKEY* peer = nullptr;
+  ASSERT_EQ(SSL_get_peer_tmp_key(hs.client.get(), &peer), 1);
+  EvpPkeyPtr key(peer);
+  EXPECT_EQ(EVP_PKEY_get_base_id(key.get()), EVP_PKEY_DH);
+  EXPECT_EQ(EVP_PKEY_get_bits(key.get()), 2048);
+  BIGNUM* p = nullptr;
+  ASSERT_EQ(EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_FFC_P, &p), 1);
+  BIGNUM* expected = nullptr;
+  // RFC 7919 appendix A.1: the ffdhe2048 prime.
+  ASSERT_NE(BN_hex2bn(&expected,
+                      "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1"
+                      "D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
+                      "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD6561"
+                      "2433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
+                      "984F0C70E0E68B77E2A689DAF3EFE8721DF158A136ADE735"
+                      "30ACCA4F483A797ABC0AB182B324FB61D108A94BB2C8E3FB"
+                      "B96ADAB760D7F4681D4F42A3DE394DF4AE56EDE76372BB19"
+                      "0B07A7C8EE0A6D709E02FCE1CDF7E2ECC03404CD28342F61"
+                      "9172FE9CE98583FF8E4F1232EEF28183C3FE3B1B4C6FAD73"
+                      "3BB5FCBC2EC22005C58EF1837D1683B2C6F34A26C1B2EFFA"
+                      "886B423861285C97FFFFFFFFFFFFFFFF"),
+            0);
+  EXPECT_EQ(BN_cmp(p, expected), 0);
+  BN_free(expected);
+  BN_free(p);
 }
 
 TEST_F(ServerTlsTest, BaseContextKeepsSessionsForAllCertificates) {
@@ -172,12 +243,6 @@ TEST_F(ServerTlsTest, BaseContextKeepsSessionsForAllCertificates) {
   EXPECT_EQ(SSL_CTX_get_options(base) & SSL_OP_NO_TICKET, 0u);
   EXPECT_EQ(SSL_CTX_get_options(base) & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);
 }
-
-// Hands out one SSL made earlier, as the handshake driver asks for a server SSL.
-struct PreparedSsl {
-  SSL* new_ssl() const { return ssl; }
-  SSL* ssl;
-};
 
 TEST_F(ServerTlsTest, ConnectionOutlivesItsServerTls) {
   auto listener = std::make_unique<ServerTls>();
