@@ -84,8 +84,11 @@ class HeadersTest(ProxyTestCase):
             ("X-Hop", "secret"),
             ("X-Custom", "kept"),
         ])
-        for name in ("keep-alive", "proxy-connection", "te", "trailer", "x-hop"):
+        for name in ("keep-alive", "proxy-connection", "x-hop"):
             self.assertEqual(values(hs, name), [], "%s reached the backend: %r" % (name, hs))
+        # Trailer is end-to-end (RFC 9110 6.6.2); TE is Passeur's own: it passes trailers on.
+        self.assertEqual(values(hs, "trailer"), ["X-Checksum"], hs)
+        self.assertEqual(values(hs, "te"), ["trailers"], hs)
         for v in values(hs, "connection"):
             self.assertNotIn("x-hop", v.lower(), hs)
         self.assertEqual(values(hs, "x-custom"), ["kept"])
