@@ -106,6 +106,7 @@ struct UpstreamTimeouts {
   Millis connect = Millis(3'000);
   Millis response = Millis(60'000);   // from request sent to response header, and between reads
   Millis tunnel = Millis(3'600'000);  // idle time of an upgraded (WebSocket) tunnel
+  Millis expect = Millis(1'000);      // wait for a node's 100 Continue before the body goes anyway
 };
 
 struct RouteSettings {

@@ -279,8 +279,8 @@ class Loader {
   void read_route(const toml::table& table) {
     Section s(errors_, table, "in [[route]]",
               {"host", "path_prefix", "pool", "max_body", "connect_timeout", "response_timeout",
-               "tunnel_timeout", "allow_countries", "deny_countries", "allow_unknown_country",
-               "allow_sources", "deny_sources"});
+               "tunnel_timeout", "expect_timeout", "allow_countries", "deny_countries",
+               "allow_unknown_country", "allow_sources", "deny_sources"});
     routing::RouteSettings out;
     bool matchable = true;  // host and path_prefix are valid: check for a repeated route
     if (auto v = s.string("host")) {
@@ -315,6 +315,7 @@ class Loader {
     if (auto v = s.duration("connect_timeout")) out.timeouts.connect = *v;
     if (auto v = s.duration("response_timeout")) out.timeouts.response = *v;
     if (auto v = s.duration("tunnel_timeout")) out.timeouts.tunnel = *v;
+    if (auto v = s.duration("expect_timeout")) out.timeouts.expect = *v;
     read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
 
     auto key = std::pair(out.host.value_or(""), out.path_prefix);

@@ -27,6 +27,9 @@ void format_access_line(const AccessLine& l, std::string& out) {
   append_seconds(out, l.upstream_seconds);
   out.append(" request_time=");
   append_seconds(out, l.total_seconds);
+  n = std::snprintf(num, sizeof num,
+                    " bytes_in=%llu close=", static_cast<unsigned long long>(l.bytes_in));
+  out.append(num, static_cast<size_t>(n)).append(l.close.empty() ? "-" : l.close);
   if (!l.country.empty()) out.append(" country=").append(l.country);
   out.push_back('\n');
 }

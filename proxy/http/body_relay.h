@@ -77,6 +77,13 @@ struct BodyRelay {
   uint64_t limit = 0;   // body bytes allowed; 0: no limit
   uint64_t& bytes_out;  // counts what was written
   const bool& expired;  // whether an error was caused by the connection's deadline
+  // Optional. Chunked source: its trailer fields are kept here and, when the data goes out
+  // chunked, passed on in the last chunk. Without it they are dropped.
+  std::string* trailers = nullptr;
+  uint64_t* bytes_in = nullptr;                // counts the source's bytes used (framing included)
+  boost::system::error_code* error = nullptr;  // the source's or destination's error
+  const bool* stop = nullptr;    // set (with the streams' operations cancelled) to end early
+  bool* write_failed = nullptr;  // set when the failure (or the expiry) hit a write
 };
 
 // Relays the body described by `r.body` from `from` (whose already-read bytes are in `r.in`)
@@ -96,7 +103,14 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, To& to, BodyRelay r,
   char frame[24];
   uint64_t total = 0;
   size_t read_size = kRelayRead;
+  if (r.trailers && body.kind == Framing::Chunked) body.decoder.keep_trailers(r.trailers);
+  auto failed = [&](boost::system::error_code ec, RelayResult why) {
+    if (r.error) *r.error = ec;
+    if (r.write_failed) *r.write_failed = why == RelayResult::DestError;
+    return r.expired ? RelayResult::Expired : why;
+  };
   for (;;) {
+    if (r.stop && *r.stop) co_return RelayResult::SourceError;
     // 1. Pass on what is already buffered.
     parts.clear();
     if (!head.empty()) parts.push_back(asio::buffer(head));
@@ -140,7 +154,13 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, To& to, BodyRelay r,
         parts[frame_at] = asio::buffer(frame, static_cast<size_t>(len));
         parts.push_back(asio::buffer("\r\n", 2));
       }
-      if (finished) parts.push_back(asio::buffer("0\r\n\r\n", 5));
+      if (finished && r.trailers && !r.trailers->empty()) {
+        parts.push_back(asio::buffer("0\r\n", 3));
+        parts.push_back(asio::buffer(*r.trailers));
+        parts.push_back(asio::buffer("\r\n", 2));
+      } else if (finished) {
+        parts.push_back(asio::buffer("0\r\n\r\n", 5));
+      }
     }
     if (asio::buffer_size(parts) > 0) {
       deadline(r.write_timeout);
@@ -149,13 +169,15 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, To& to, BodyRelay r,
       auto [ec, n] = co_await asio::async_write(
           to, std::span<const asio::const_buffer>(parts.data(), parts.size()), use_tuple);
       r.bytes_out += n;
-      if (ec) co_return r.expired ? RelayResult::Expired : RelayResult::DestError;
+      if (ec) co_return failed(ec, RelayResult::DestError);
       head.clear();
     }
     in.consume(consumed);
+    if (r.bytes_in) *r.bytes_in += consumed;
     if (finished) co_return RelayResult::Ok;
 
     // 2. Read more from the source.
+    if (r.stop && *r.stop) co_return RelayResult::SourceError;
     size_t want = read_size;
     if (body.kind == Framing::Length)
       want = static_cast<size_t>(std::min<uint64_t>(body.remaining, read_size));
@@ -168,7 +190,7 @@ boost::asio::awaitable<RelayResult> relay_body(From& from, To& to, BodyRelay r,
         body.kind = Framing::None;  // the close ends the message: flush the final chunk
         continue;
       }
-      co_return r.expired ? RelayResult::Expired : RelayResult::SourceError;
+      co_return failed(ec, RelayResult::SourceError);
     }
   }
 }

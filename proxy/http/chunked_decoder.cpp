@@ -114,9 +114,11 @@ size_t ChunkedDecoder::advance(const char* p, size_t n) {
         }
         if (!(kClass[c] & kToken)) break;  // also refuses obs-fold and an empty name
         state_ = State::TrailerName;
+        if (trailers_) trailers_->push_back(static_cast<char>(c));
         continue;
       case State::TrailerName:
         if (++count_ > kMaxTrailer) break;
+        if (trailers_) trailers_->push_back(static_cast<char>(c));
         if (c == ':') {
           state_ = State::TrailerValue;
           continue;
@@ -125,6 +127,7 @@ size_t ChunkedDecoder::advance(const char* p, size_t n) {
         continue;
       case State::TrailerValue:
         if (++count_ > kMaxTrailer) break;
+        if (trailers_) trailers_->push_back(static_cast<char>(c));
         if (c == '\r') {
           state_ = State::TrailerLf;
           continue;
@@ -133,6 +136,7 @@ size_t ChunkedDecoder::advance(const char* p, size_t n) {
         continue;
       case State::TrailerLf:
         if (++count_ > kMaxTrailer || c != '\n') break;
+        if (trailers_) trailers_->push_back('\n');
         state_ = State::TrailerStart;
         continue;
       case State::FinalLf:

@@ -4,12 +4,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace proxy::http {
 
 // Decodes a chunked body incrementally. Chunk extensions are validated and dropped; trailers
-// are validated and dropped (bounded by kMaxTrailer bytes).
+// are validated (bounded by kMaxTrailer bytes) and dropped, or kept for the next hop.
 //
 // Strict: chunk-size is 1 to 16 hex digits, optionally followed by whitespace and ";" extensions
 // (no CTL but HTAB); every line ends in CRLF; chunk data is followed by CRLF exactly; trailer
@@ -29,6 +30,10 @@ class ChunkedDecoder {
   // calls), so consumed < in.size() only once done(): the rest follows the body.
   template <class OnData>
   Status feed(std::string_view in, size_t& consumed, OnData&& on_data);
+
+  // Keeps the trailer fields, as they came ("Name: value\r\n" each, the final empty line
+  // left out), in `out`; nullptr drops them.
+  void keep_trailers(std::string* out) { trailers_ = out; }
 
   bool done() const { return state_ == State::Done; }  // last chunk and trailers consumed
   uint64_t total() const { return total_; }            // data bytes decoded so far
@@ -62,6 +67,7 @@ class ChunkedDecoder {
   uint64_t total_ = 0;
   size_t count_ = 0;  // bytes of the current size line, or of the trailer section
   unsigned digits_ = 0;
+  std::string* trailers_ = nullptr;
 };
 
 template <class OnData>

@@ -12,7 +12,7 @@ bool is_hop_by_hop(std::string_view n) {
     case 2:
       return iequals(n, "te");
     case 7:
-      return iequals(n, "trailer") || iequals(n, "upgrade");
+      return iequals(n, "upgrade");
     case 10:
       return iequals(n, "connection") || iequals(n, "keep-alive");
     case 14:
@@ -26,8 +26,8 @@ bool is_hop_by_hop(std::string_view n) {
   }
 }
 
-// Request fields Passeur writes itself: X-Forwarded-For/-Proto/-Host, and Expect (a 100
-// Continue is answered by Passeur).
+// Request fields Passeur writes itself: X-Forwarded-For/-Proto/-Host, and Expect (sent on only
+// as "100-continue", when the relay waits for the node's answer).
 bool is_rewritten_request_field(std::string_view n) {
   if (n.size() == 6) return iequals(n, "expect");
   return n.size() >= 15 && iequals(n.substr(0, 12), "x-forwarded-") &&
@@ -93,6 +93,8 @@ void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::s
     append_line(out, rw.country_header, rw.country);
   if (rw.websocket)
     out.append("Connection: upgrade\r\nUpgrade: ").append(req.upgrade).append("\r\n");
+  if (rw.expect_continue) out.append("Expect: 100-continue\r\n");
+  if (rw.te_trailers) out.append("TE: trailers\r\n");
   if (rw.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (rw.content_length) {

@@ -17,12 +17,14 @@ struct RequestRewrite {
   // [geoip] header: any copy from the client is removed, and `country` sent when not empty.
   std::string_view country_header;
   std::string_view country;
-  std::string_view proto;  // "http" or "https"
-  std::string_view host;   // original Host, for X-Forwarded-Host
-  bool forwarded = false;  // also send RFC 7239 Forwarded
-  bool via = false;        // add Via
-  bool websocket = false;  // keep Upgrade / Connection: upgrade
-  bool chunked = false;    // body is sent chunked
+  std::string_view proto;        // "http" or "https"
+  std::string_view host;         // original Host, for X-Forwarded-Host
+  bool forwarded = false;        // also send RFC 7239 Forwarded
+  bool via = false;              // add Via
+  bool websocket = false;        // keep Upgrade / Connection: upgrade
+  bool chunked = false;          // body is sent chunked
+  bool expect_continue = false;  // send "Expect: 100-continue"
+  bool te_trailers = false;      // send "TE: trailers": the client takes trailers
   std::optional<uint64_t> content_length;
 };
 

@@ -26,7 +26,9 @@ void log_request(const RequestSource& from, const RequestRecord& r, const Reques
                   .upstream_seconds = r.upstream_end > r.upstream_start
                                           ? Seconds(r.upstream_end - r.upstream_start).count()
                                           : -1.0,
-                  .total_seconds = Seconds(end - r.start).count()};
+                  .total_seconds = Seconds(end - r.start).count(),
+                  .bytes_in = r.bytes_received,
+                  .close = r.close};
   format_access_line(line, log.line_buffer());
   log.line_done();
 }

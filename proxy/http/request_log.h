@@ -19,6 +19,10 @@ struct RequestRecord {
   Clock::time_point upstream_end{};
   uint64_t bytes_sent = 0;      // to the client
   uint64_t bytes_received = 0;  // from the client: head and body
+  // How the exchange ended, in the TCP lines' words: "keepalive" (the connection waits for the
+  // next request), "done" (answered, then closed), "client_fin"/"client_error" (the client
+  // closed or failed), "node_fin"/"node_error", "timeout", "early_response", "upgrade", ...
+  std::string_view close;
   std::string_view pool_name;
   std::string_view node_name;
   routing::Node* node = nullptr;  // the node answering it (drain_timeout, counters)

@@ -17,6 +17,7 @@
 #include "proxy/http/relay.h"
 #include "proxy/http/request_log.h"
 #include "proxy/http/session_core.h"
+#include "proxy/http/te_field.h"
 #include "proxy/http/upstream_attempt.h"
 #include "proxy/worker_context.h"
 #include "routing/node_state.h"
@@ -44,6 +45,7 @@ constexpr size_t kHeadRead = 4096;
 template <class Stream>
 class Session final : public SessionCore<Stream> {
   using Core = SessionCore<Stream>;
+  using Core::answer_error;
   using Core::cbuf_;
   using Core::client_;
   using Core::close_after_;
@@ -300,31 +302,31 @@ awaitable<bool> Session<Stream>::serve_one() {
   const bool body = req.chunked || req.content_length.value_or(0) > 0;
   bool keep = false;
   switch (d.kind) {
-    case Decision::Kind::Reject:
-      co_return co_await reject(d.status, d.text);
+    case Decision::Kind::Reject:  // the head was read: logged too
+      co_return co_await answer_error(req, d.status, d.text, true, "done");
     case Decision::Kind::Redirect: {
       std::string out;
       build_https_redirect(req.host, d.target, body || !req.keep_alive(), out);
       deadline_in(ls.client_timeout);
       auto [wec, wn] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
       rec_.bytes_sent = wn;
-      finish_request(req, 301);
+      finish_request(req, 301,
+                     wec                         ? "client_error"
+                     : !body && req.keep_alive() ? "keepalive"
+                                                 : "done");
       cbuf_.consume(pending_head_);
       pending_head_ = 0;
       co_return !wec && !body && req.keep_alive();
     }
     case Decision::Kind::NoRoute:
-      keep = co_await send_error(404, "no route", body || !req.keep_alive());
-      finish_request(req, 404);
+      keep = co_await answer_error(req, 404, "no route", body || !req.keep_alive(), "done");
       break;
     case Decision::Kind::Forbidden:
-      keep = co_await send_error(403, "forbidden", body || !req.keep_alive());
-      finish_request(req, 403);
+      keep = co_await answer_error(req, 403, "forbidden", body || !req.keep_alive(), "done");
       break;
     case Decision::Kind::TooLarge:
       rec_.pool_name = snap_->route_pool(d.route).name();
-      finish_request(req, 413);
-      keep = co_await send_error(413, "request body too large", true);
+      keep = co_await answer_error(req, 413, "request body too large", true, "body_too_large");
       break;
     case Decision::Kind::Proxy:
       keep = co_await proxy_request(req, d.target, d.route);
@@ -361,15 +363,19 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
              // A request that may be sent again when its connection failed before any answer.
              .idempotent = req.method == "GET" || req.method == "HEAD"};
   x.client_keep = req.keep_alive() && !x.websocket;
+  // An HTTP/1.1 client's expectation goes on to the node, which is assumed to speak HTTP/1.1.
+  x.expect = req.expect_continue && has_body && req.version == 11;
+  x.te_trailers = req.version == 11 && accepts_trailers(req.get("te"));
   std::string saved_head;
   build_forward_head(*this, x, target, kTls, saved_head);
 
   bool saw_timeout = false;
   rec_.upstream_start = w_.now();
   if (!co_await at.get(has_body, saw_timeout)) {
-    finish_request(req, saw_timeout ? 504 : 503);
-    if (saw_timeout) co_return co_await send_error(504, "upstream connect timeout", true);
-    co_return co_await send_error(503, "no usable node", has_body || !x.client_keep);
+    if (saw_timeout)
+      co_return co_await answer_error(req, 504, "upstream connect timeout", true, "timeout");
+    co_return co_await answer_error(req, 503, "no usable node", has_body || !x.client_keep,
+                                    "no_node");
   }
   drain_timeout_ = pool.settings().health.drain_timeout;
 

@@ -55,7 +55,22 @@ class SessionCore : public TrackedConnection {
     co_return !close && !ec;
   }
 
-  // Every request ends here, whatever its outcome: counted, then logged.
+  // Answers a request with an error of Passeur's own, then counts and logs it with the bytes
+  // of that answer. True when the connection stays open.
+  boost::asio::awaitable<bool> answer_error(const RequestHead& req, unsigned status,
+                                            std::string_view text, bool close,
+                                            std::string_view why) {
+    const bool keep = co_await send_error(status, text, close);
+    finish_request(req, status, keep ? "keepalive" : why);
+    co_return keep;
+  }
+
+  // Every request ends here, whatever its outcome: counted, then logged. `why`: how its
+  // exchange ended, for the access log (RequestRecord::close).
+  void finish_request(const RequestHead& req, unsigned status, std::string_view why) {
+    rec_.close = why;
+    finish_request(req, status);
+  }
   void finish_request(const RequestHead& req, unsigned status) {
     http::finish_request(RequestSource{.w = w_,
                                        .listener = listener_,

@@ -13,6 +13,13 @@
                                       request headers), echoes every message, and closes with
                                       4001 "bye" when it receives "close-me"
 
+  backends.py plain     --port P      HTTP/1.1 keep-alive server written on a raw socket: never
+                                      sends a 100 Continue; reads the body (Content-Length or
+                                      chunked, with its trailers), then answers a chunked JSON
+                                      report (request headers, body length, trailers received,
+                                      seconds from the head to the first body byte) followed by
+                                      the trailer "X-Node-Sum: 42"
+
 Each request received is written to stdout as "REQ <method> <target>".
 """
 
@@ -164,6 +171,68 @@ def run_partial(args):
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
+def run_plain(args):
+    srv = socket.create_server(("127.0.0.1", args.port), backlog=256)
+
+    def serve(conn):
+        f = conn.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                method, target = line.decode("latin-1").split(" ")[:2]
+                t0 = time.monotonic()
+                headers = []
+                while True:
+                    h = f.readline()
+                    if h in (b"\r\n", b""):
+                        break
+                    k, v = h.decode("latin-1").split(":", 1)
+                    headers.append((k.strip(), v.strip()))
+                log("REQ %s %s" % (method, target))
+                fields = {k.lower(): v for k, v in headers}
+                n, first, trailers = 0, None, []
+                if "chunked" in fields.get("transfer-encoding", "").lower():
+                    while True:
+                        size = int(f.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while True:
+                                t = f.readline()
+                                if t in (b"\r\n", b""):
+                                    break
+                                trailers.append(t.decode("latin-1").rstrip("\r\n"))
+                            break
+                        data = f.read(size)
+                        f.readline()
+                        if first is None:
+                            first = time.monotonic() - t0
+                        n += len(data)
+                else:
+                    length = int(fields.get("content-length", 0))
+                    while n < length:
+                        data = f.read1(min(65536, length - n))
+                        if not data:
+                            return
+                        if first is None:
+                            first = time.monotonic() - t0
+                        n += len(data)
+                report = json.dumps({"method": method, "target": target, "headers": headers,
+                                     "body_length": n, "body_wait": first,
+                                     "trailers": trailers}).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Transfer-Encoding: chunked\r\nTrailer: X-Node-Sum\r\n\r\n"
+                             b"%x\r\n%s\r\n0\r\nX-Node-Sum: 42\r\n\r\n" % (len(report), report))
+        except (OSError, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 def run_ws(args):
     import websockets
 
@@ -186,13 +255,13 @@ def run_ws(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["http", "blackhole", "partial", "ws"])
+    ap.add_argument("mode", choices=["http", "blackhole", "partial", "plain", "ws"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--name", default="backend")
     ap.add_argument("--delay", type=float, default=0.0)
     args = ap.parse_args()
     {"http": run_http, "blackhole": run_blackhole, "partial": run_partial,
-     "ws": run_ws}[args.mode](args)
+     "plain": run_plain, "ws": run_ws}[args.mode](args)
 
 
 if __name__ == "__main__":

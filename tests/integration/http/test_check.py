@@ -72,6 +72,15 @@ class CheckTest(ProxyTestCase):
         rc, out, err = run_check(self.binary, path)
         self.assertErrorAt(path, 11, rc, err)
 
+    def test_expect_timeout(self):
+        path = self.write(self.with_line(17, 'expect_timeout = "250ms"'))
+        rc, out, err = run_check(self.binary, path)
+        self.assertEqual(rc, 0, err)
+        path = self.write(self.with_line(17, 'expect_timeout = "soon"'))
+        rc, out, err = run_check(self.binary, path)
+        self.assertErrorAt(path, 17, rc, err)
+        self.assertIn("expect_timeout", err)
+
     def test_bad_size(self):
         path = self.write(self.with_line(17, 'max_body = "lots"'))
         rc, out, err = run_check(self.binary, path)

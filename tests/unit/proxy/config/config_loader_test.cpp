@@ -146,6 +146,7 @@ nodes = ["10.0.0.1:80"]
   EXPECT_EQ(r.timeouts.connect, milliseconds(3'000));
   EXPECT_EQ(r.timeouts.response, milliseconds(60'000));
   EXPECT_EQ(r.timeouts.tunnel, milliseconds(3'600'000));
+  EXPECT_EQ(r.timeouts.expect, milliseconds(1'000));
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].balance, routing::Balance::LeastLoaded);
   EXPECT_EQ(c.pools[0].max_idle, 32u);
@@ -174,6 +175,7 @@ max_body = 1048576
 connect_timeout = "1s"
 response_timeout = "2m"
 tunnel_timeout = "2h"
+expect_timeout = "300ms"
 [pool.p]
 balance = "round_robin"
 max_idle = 0
@@ -196,6 +198,7 @@ nodes = [{ address = "[2001:db8::1]:80", weight = 256 }]
   EXPECT_EQ(r.timeouts.connect, milliseconds(1'000));
   EXPECT_EQ(r.timeouts.response, milliseconds(120'000));
   EXPECT_EQ(r.timeouts.tunnel, milliseconds(7'200'000));
+  EXPECT_EQ(r.timeouts.expect, milliseconds(300));
   const auto& p = c.pools.at(0);
   EXPECT_EQ(p.balance, routing::Balance::RoundRobin);
   EXPECT_EQ(p.max_idle, 0u);

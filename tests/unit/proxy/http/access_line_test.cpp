@@ -19,7 +19,9 @@ TEST(AccessLine, HasEveryField) {
                                 .pool = "webmail",
                                 .node = "node1",
                                 .upstream_seconds = 0.002,
-                                .total_seconds = 0.25},
+                                .total_seconds = 0.25,
+                                .bytes_in = 95,
+                                .close = "keepalive"},
                      out);
   // 127.0.0.1:5555 - [21/Nov/2026:18:30:00.123 +0000] "GET /x HTTP/1.1" 200 130 ...
   ASSERT_TRUE(out.starts_with("127.0.0.1:5555 - [")) << out;
@@ -32,7 +34,7 @@ TEST(AccessLine, HasEveryField) {
   EXPECT_TRUE(stamp.ends_with(" +0000")) << stamp;
   EXPECT_EQ(out.substr(close + 2),
             "\"GET /x HTTP/1.1\" 200 130 host=\"webmail.example.coop\" listener=web pool=webmail "
-            "node=node1 upstream_time=0.002 request_time=0.250\n");
+            "node=node1 upstream_time=0.002 request_time=0.250 bytes_in=95 close=keepalive\n");
 }
 
 TEST(AccessLine, CountryFieldOnlyWithADatabase) {
@@ -42,7 +44,7 @@ TEST(AccessLine, CountryFieldOnlyWithADatabase) {
   out.clear();
   format_access_line(AccessLine{.client = "::1", .status = 200, .listener = "web", .country = "DE"},
                      out);
-  EXPECT_TRUE(out.ends_with(" request_time=0.000 country=DE\n")) << out;
+  EXPECT_TRUE(out.ends_with(" request_time=0.000 bytes_in=0 close=- country=DE\n")) << out;
 }
 
 TEST(AccessLine, EscapesQuotesAndControlCharacters) {

@@ -363,3 +363,44 @@ TEST(ChunkedDecoder, RandomSplits) {
 
 }  // namespace
 }  // namespace proxy::http
+
+namespace proxy::http {
+namespace {
+
+// Trailers kept for the next hop come out as they came, the final empty line left out, however
+// the input is split.
+TEST(ChunkedDecoder, KeepsTrailersWhenAsked) {
+  const std::string in = "3\r\nabc\r\n0\r\nX-Sum: 12\r\nX-Other:\tv w\r\n\r\nNEXT";
+  for (size_t step : {in.size(), size_t{1}, size_t{5}}) {
+    ChunkedDecoder dec;
+    std::string trailers;
+    dec.keep_trailers(&trailers);
+    std::string data;
+    std::string buf;
+    size_t pos = 0;
+    while (!dec.done() && pos < in.size()) {
+      buf += in.substr(pos, step);
+      pos += step;
+      size_t used = 0;
+      ASSERT_EQ(dec.feed(buf, used, [&](std::string_view d) { data += d; }),
+                ChunkedDecoder::Status::Ok);
+      buf.erase(0, used);
+    }
+    EXPECT_TRUE(dec.done());
+    EXPECT_EQ(data, "abc");
+    EXPECT_EQ(trailers, "X-Sum: 12\r\nX-Other:\tv w\r\n") << "step " << step;
+  }
+}
+
+TEST(ChunkedDecoder, NoTrailersKeptByDefaultOrWhenNoneCame) {
+  ChunkedDecoder dec;
+  std::string trailers;
+  dec.keep_trailers(&trailers);
+  size_t used = 0;
+  dec.feed("0\r\n\r\n", used, [](std::string_view) {});
+  EXPECT_TRUE(dec.done());
+  EXPECT_TRUE(trailers.empty());
+}
+
+}  // namespace
+}  // namespace proxy::http

@@ -78,6 +78,25 @@ TEST(HeaderRewrite, EveryXForwardedForCopyIsKeptInOrder) {
       << out;
 }
 
+TEST(HeaderRewrite, ExpectAndTeSentOnlyWhenTheRelayAsks) {
+  RequestHead req = parse_req(
+      "PUT /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTE: trailers, gzip\r\n"
+      "Trailer: X-Sum\r\nContent-Length: 5\r\n\r\n");
+  std::string out;
+  build_request_head(req,
+                     RequestRewrite{.target = "/up",
+                                    .client_ip = "127.0.0.1",
+                                    .proto = "http",
+                                    .expect_continue = true,
+                                    .te_trailers = true,
+                                    .content_length = 5},
+                     out);
+  EXPECT_NE(out.find("\r\nExpect: 100-continue\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\r\nTE: trailers\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("gzip"), std::string::npos) << out;
+  EXPECT_NE(out.find("\r\nTrailer: X-Sum\r\n"), std::string::npos) << out;  // end-to-end
+}
+
 TEST(HeaderRewrite, FramingIsRewrittenAndExpectAnsweredLocally) {
   RequestHead req = parse_req(
       "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
