@@ -1,4 +1,4 @@
-#include "tls/record_cipher.h"
+#include "tls/records/record_cipher.h"
 
 #include <openssl/err.h>
 

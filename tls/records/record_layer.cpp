@@ -1,4 +1,4 @@
-#include "tls/record_layer.h"
+#include "tls/records/record_layer.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>

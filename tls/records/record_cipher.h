@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <span>
 
-#include "tls/traffic_keys.h"
+#include "tls/records/traffic_keys.h"
 
 namespace tls {
 

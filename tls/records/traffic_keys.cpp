@@ -1,4 +1,4 @@
-#include "tls/traffic_keys.h"
+#include "tls/records/traffic_keys.h"
 
 #include "tls/hkdf.h"
 

@@ -1,4 +1,4 @@
-#include "tls/record_layer.h"
+#include "tls/records/record_layer.h"
 
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
@@ -19,7 +19,7 @@
 #include "tests/unit/tls/stream_harness.h"
 #include "tls/secret_capture.h"
 #include "tls/tls_stream.h"
-#include "tls/traffic_keys.h"
+#include "tls/records/traffic_keys.h"
 
 namespace {
 

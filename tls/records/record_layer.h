@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "tls/attempt.h"
-#include "tls/record_cipher.h"
+#include "tls/records/record_cipher.h"
 #include "tls/secret_capture.h"
 
 namespace tls {
