@@ -1,5 +1,6 @@
 # The layers of the source tree, one library each: routing/ (deciding) and tls/ (certificates,
-# the record layer) include nothing of ours but their own folder; proxy/ composes them both.
+# the TLS stream) include nothing of ours but their own folder, tls/records/ (Passeur's own
+# record layer, a library of its own) nothing of proxy/ or routing/; proxy/ composes them all.
 # Refuses, naming file:line, an include that runs back up a layer.
 #   cmake -DSOURCE_DIR=<repository> -P scripts/check-layers.cmake
 # The build runs it before compiling a library (target passeur_layers) and ctest as "layers".
@@ -10,9 +11,10 @@ endif()
 # folder: the folders of ours it must not include
 set(forbidden_routing proxy tls)
 set(forbidden_tls proxy routing)
+set(forbidden_tls/records proxy routing)
 
 set(violations "")
-foreach(layer routing tls)
+foreach(layer routing tls tls/records)
   file(GLOB_RECURSE files "${SOURCE_DIR}/${layer}/*.h" "${SOURCE_DIR}/${layer}/*.cpp")
   list(SORT files)
   foreach(file ${files})

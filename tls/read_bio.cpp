@@ -3,10 +3,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <new>
+
+#include "tls/records/bio_ctrl.h"
 
 namespace tls {
 namespace {
@@ -14,12 +17,48 @@ namespace {
 // A ClientHello, or a client's second flight with its first request, fits in one read.
 constexpr size_t kBufferSize = 4096;
 
+constexpr unsigned char kChangeCipherSpec = 20;
+
+// The records of the bytes passed on to OpenSSL, for the record layer that takes over: how
+// many came after the peer's last ChangeCipherSpec.
+struct RecordCount {
+  std::array<unsigned char, 5> header{};
+  size_t header_size = 0;
+  size_t body_left = 0;
+  bool after_change_cipher_spec = false;
+  long records = 0;
+
+  void observe(const unsigned char* p, size_t n) {
+    while (n > 0) {
+      if (body_left > 0) {
+        const size_t k = std::min(n, body_left);
+        body_left -= k;
+        p += k;
+        n -= k;
+        continue;
+      }
+      header[header_size++] = *p++;
+      --n;
+      if (header_size < header.size()) continue;
+      header_size = 0;
+      body_left = static_cast<size_t>(header[3]) << 8 | header[4];
+      if (header[0] == kChangeCipherSpec) {
+        after_change_cipher_spec = true;
+        records = 0;
+      } else if (after_change_cipher_spec) {
+        ++records;
+      }
+    }
+  }
+};
+
 struct ReadBio {
   int fd = -1;
   bool eof = false;
   std::unique_ptr<unsigned char[]> buffer;  // only while it holds bytes
   size_t pos = 0;
   size_t len = 0;
+  RecordCount count;
 };
 
 ReadBio* state(BIO* b) {
@@ -48,10 +87,17 @@ int bio_read(BIO* b, char* out, int size) {
   if (r == nullptr || out == nullptr || size <= 0) return 0;
   const auto want = static_cast<size_t>(size);
   if (r->pos == r->len) {
+    if (want < kBufferSize && !r->buffer) {
+      r->buffer.reset(new (std::nothrow) unsigned char[kBufferSize]);
+    }
     // A large read goes straight to OpenSSL's buffer.
-    if (want >= kBufferSize) return receive(b, *r, out, want);
-    if (!r->buffer) r->buffer.reset(new (std::nothrow) unsigned char[kBufferSize]);
-    if (!r->buffer) return receive(b, *r, out, want);
+    if (want >= kBufferSize || !r->buffer) {
+      const int n = receive(b, *r, out, want);
+      if (n > 0) {
+        r->count.observe(reinterpret_cast<const unsigned char*>(out), static_cast<size_t>(n));
+      }
+      return n;
+    }
     const int n = receive(b, *r, r->buffer.get(), kBufferSize);
     if (n <= 0) {
       r->buffer.reset();
@@ -62,6 +108,7 @@ int bio_read(BIO* b, char* out, int size) {
   }
   const size_t n = std::min(want, r->len - r->pos);
   std::memcpy(out, r->buffer.get() + r->pos, n);
+  r->count.observe(r->buffer.get() + r->pos, n);
   r->pos += n;
   if (r->pos == r->len) {
     r->buffer.reset();
@@ -83,6 +130,8 @@ long bio_ctrl(BIO* b, int cmd, long, void* ptr) {
       return r != nullptr && r->eof ? 1 : 0;
     case BIO_CTRL_PENDING:
       return r != nullptr ? static_cast<long>(r->len - r->pos) : 0;
+    case kBioCtrlRecordsAfterChangeCipherSpec:
+      return r != nullptr && r->count.after_change_cipher_spec ? r->count.records : 0;
     case BIO_C_GET_FD:  // SSL_get_rfd
       if (r == nullptr) return -1;
       if (ptr != nullptr) *static_cast<int*>(ptr) = r->fd;

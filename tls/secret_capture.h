@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "tls/traffic_keys.h"
+#include "tls/records/traffic_keys.h"
 
 namespace tls {
 

@@ -49,7 +49,7 @@
 
 #include "tls/attempt.h"
 #include "tls/handshake_result.h"
-#include "tls/record_layer.h"
+#include "tls/records/record_layer.h"
 #include "tls/secret_capture.h"
 
 namespace tls {

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "tls/record_layer.h"
+#include "tls/records/record_layer.h"
 #include "tls/secret_capture.h"
 #include "tls/server_context.h"
 

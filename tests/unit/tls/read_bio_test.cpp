@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "tls/records/bio_ctrl.h"
+
 namespace {
 
 struct SocketPair {
@@ -90,6 +92,36 @@ TEST(ReadBio, UnreadOfAnotherBioIsEmpty) {
   EXPECT_TRUE(tls::unread(mem).empty());
   EXPECT_TRUE(tls::unread(nullptr).empty());
   BIO_free(mem);
+}
+
+// The records passed on after the peer's ChangeCipherSpec are counted, however OpenSSL reads
+// them; what is still unread is not.
+TEST(ReadBio, CountsRecordsAfterChangeCipherSpec) {
+  SocketPair p;
+  BIO* bio = tls::new_read_bio(p.ours);
+  ASSERT_NE(bio, nullptr);
+  const auto count = [&] {
+    return BIO_ctrl(bio, tls::kBioCtrlRecordsAfterChangeCipherSpec, 0, nullptr);
+  };
+  using namespace std::string_literals;
+  const std::string handshake =
+      "\x16\x03\x03\x00\x02"
+      "ab"s;
+  const std::string ccs = "\x14\x03\x03\x00\x01\x01"s;
+  const std::string one = "\x16\x03\x03\x00\x01x"s;
+  p.send(handshake + ccs + one + one + one + "\x17\x03\x03\x00\x01y"s);
+  EXPECT_EQ(read(bio, 7), handshake);
+  EXPECT_EQ(count(), 0);  // no ChangeCipherSpec yet
+  EXPECT_EQ(read(bio, 5), ccs.substr(0, 5));
+  EXPECT_EQ(read(bio, 1), ccs.substr(5));
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(read(bio, 3), one.substr(0, 3));  // part of a header
+  EXPECT_EQ(read(bio, 9), one.substr(3) + one);
+  EXPECT_EQ(count(), 2);
+  EXPECT_EQ(read(bio, 6), one);
+  EXPECT_EQ(count(), 3);  // the application data record after them is not OpenSSL's
+  EXPECT_EQ(unread_text(bio).size(), 6u);
+  BIO_free(bio);
 }
 
 }  // namespace

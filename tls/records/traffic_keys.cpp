@@ -1,6 +1,4 @@
-#include "tls/traffic_keys.h"
-
-#include "tls/hkdf.h"
+#include "tls/records/traffic_keys.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -16,14 +14,21 @@ namespace tls {
 namespace {
 
 // OpenSSL 3 looks algorithms up by name, under a lock, on every implicit fetch: fetch once.
+// OpenSSL's own implementations are preferred over any other a loaded provider offers.
 EVP_KDF* fetched_kdf(const char* name) {
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, name, nullptr);
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, name, "?provider=default");
   if (kdf == nullptr) ERR_clear_error();
   return kdf;
 }
 
 EVP_KDF* tls1_prf() {
   static EVP_KDF* const kdf = fetched_kdf("TLS1-PRF");
+  return kdf;
+}
+
+// HKDF-Expand-Label of RFC 8446 section 7.1, as OpenSSL's own TLS 1.3 key schedule derives it.
+EVP_KDF* tls13_kdf() {
+  static EVP_KDF* const kdf = fetched_kdf("TLS13-KDF");
   return kdf;
 }
 
@@ -80,12 +85,21 @@ bool aead_from_nid(int nid, AeadKind& kind) {
 
 bool hkdf_expand_label(const EVP_MD* md, std::span<const uint8_t> secret, std::string_view label,
                        std::span<uint8_t> out) {
-  constexpr std::string_view kPrefix = "tls13 ";
-  const auto hash = hkdf::hash_of(md);
-  auto bytes = [](std::string_view s) {
-    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  if (md == nullptr) return false;
+  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+  static constexpr std::string_view kPrefix = "tls13 ";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name(md), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()),
+                                        secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PREFIX, const_cast<char*>(kPrefix.data()),
+                                        kPrefix.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_LABEL, const_cast<char*>(label.data()),
+                                        label.size()),
+      OSSL_PARAM_construct_end(),
   };
-  return hash && hkdf::expand_label(*hash, secret, bytes(kPrefix), bytes(label), {}, out);
+  return derive(tls13_kdf(), params, out);
 }
 
 bool tls13_traffic_key(const EVP_MD* md, AeadKind kind, std::span<const uint8_t> secret,

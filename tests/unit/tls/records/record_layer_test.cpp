@@ -1,4 +1,4 @@
-#include "tls/record_layer.h"
+#include "tls/records/record_layer.h"
 
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
@@ -17,9 +17,9 @@
 
 #include "tests/unit/tls/hex.h"
 #include "tests/unit/tls/stream_harness.h"
+#include "tls/records/traffic_keys.h"
 #include "tls/secret_capture.h"
 #include "tls/tls_stream.h"
-#include "tls/traffic_keys.h"
 
 namespace {
 
@@ -47,6 +47,37 @@ TEST(TrafficKeys, ApplicationKeysOfRfc8448) {
             unhex("17422dda596ed5d9acd890e3c63f5051"));
   EXPECT_EQ(std::vector<uint8_t>(client.iv.begin(), client.iv.end()),
             unhex("5b78923dee08579033e523d9"));
+}
+
+// The KeyUpdate derivation, checked against OpenSSL's plain HKDF-Expand with the HkdfLabel of
+// RFC 8446 section 7.1 written out here.
+TEST(TrafficKeys, NextSecretIsHkdfExpandLabelTrafficUpd) {
+  const auto secret = unhex("9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5");
+  std::vector<uint8_t> info = {0, 32, 17};  // length 32, label "tls13 traffic upd", context ""
+  for (char c : std::string_view("tls13 traffic upd")) info.push_back(static_cast<uint8_t>(c));
+  info.push_back(0);
+  std::vector<uint8_t> expected(32);
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", "provider=default");
+  ASSERT_NE(kdf, nullptr);
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()),
+                                        secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  ASSERT_EQ(EVP_KDF_derive(ctx, expected.data(), expected.size(), params), 1);
+  EVP_KDF_CTX_free(ctx);
+
+  std::vector<uint8_t> next = secret;
+  ASSERT_TRUE(tls::tls13_next_secret(EVP_sha256(), next));
+  EXPECT_EQ(next, expected);
+  EXPECT_NE(next, secret);
 }
 
 TEST(TrafficKeys, CipherNids) {

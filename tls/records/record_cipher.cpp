@@ -1,4 +1,4 @@
-#include "tls/record_cipher.h"
+#include "tls/records/record_cipher.h"
 
 #include <openssl/err.h>
 
@@ -40,6 +40,7 @@ bool RecordCipher::init(AeadKind kind, bool tls13, bool sealing, const Direction
   explicit_nonce_ = (!tls13 && kind != AeadKind::Chacha20Poly1305) ? 8 : 0;
   iv_ = key.iv;
   seq_ = sequence;
+  exhausted_ = false;
   return true;
 }
 
@@ -49,7 +50,16 @@ bool RecordCipher::rekey(const DirectionKey& key) {
     return fail();
   iv_ = key.iv;
   seq_ = 0;
+  exhausted_ = false;
   return true;
+}
+
+void RecordCipher::advance() {
+  if (seq_ == UINT64_MAX) {
+    exhausted_ = true;  // 2^64 records: the next one would wrap to 0 and reuse a nonce
+  } else {
+    ++seq_;
+  }
 }
 
 void RecordCipher::nonce_for(uint64_t seq, uint8_t* nonce) const {
@@ -78,6 +88,7 @@ size_t RecordCipher::additional_data(const uint8_t* header, size_t plain, uint8_
 
 size_t RecordCipher::seal(uint8_t type, std::span<const boost::asio::const_buffer> pieces,
                           uint8_t* out) {
+  if (exhausted_) return 0;
   size_t plain = 0;
   for (const auto& b : pieces) plain += b.size();
   const size_t payload = plain + overhead() - kRecordHeader;
@@ -124,16 +135,15 @@ size_t RecordCipher::seal(uint8_t type, std::span<const boost::asio::const_buffe
     fail();
     return 0;
   }
-  ++seq_;
+  advance();
   return kRecordHeader + payload;
 }
 
-bool RecordCipher::open(uint8_t* record, size_t size, uint8_t& type, uint8_t*& plain,
-                        size_t& plain_size) {
-  if (size < kRecordHeader + explicit_nonce_ + kRecordTag + (tls13_ ? 1 : 0)) return false;
-  if (tls13_ && record[0] != kContentApplicationData) return false;
-  size_t cipher_size = size - kRecordHeader - explicit_nonce_ - kRecordTag;
-  if (cipher_size > kMaxPlaintext + (tls13_ ? 256 : 0)) return false;
+OpenError RecordCipher::open(uint8_t* record, size_t size, uint8_t& type, uint8_t*& plain,
+                             size_t& plain_size) {
+  if (exhausted_) return OpenError::sequence_exhausted;
+  if (size < kRecordHeader + explicit_nonce_ + kRecordTag) return OpenError::bad_record_mac;
+  const size_t cipher_size = size - kRecordHeader - explicit_nonce_ - kRecordTag;
 
   uint8_t nonce[kNonce];
   nonce_for(seq_, nonce);
@@ -151,23 +161,24 @@ bool RecordCipher::open(uint8_t* record, size_t size, uint8_t& type, uint8_t*& p
       EVP_CipherUpdate(ctx_, p, &n, p, static_cast<int>(cipher_size)) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kRecordTag, p + cipher_size) != 1 ||
       EVP_CipherFinal_ex(ctx_, p + n, &last) != 1) {
-    return fail();
+    fail();
+    return OpenError::bad_record_mac;
   }
-  ++seq_;
+  advance();
   if (tls13_) {
-    // The content type is the last non-zero byte; zeros after it are padding.
+    // The content type is the last non-zero byte; zeros after it are padding (RFC 8446 5.4).
     size_t end = cipher_size;
     while (end > 0 && p[end - 1] == 0) --end;
-    if (end == 0) return false;
+    if (end == 0) return OpenError::no_content_type;
     type = p[end - 1];
     plain_size = end - 1;
-    if (plain_size > kMaxPlaintext) return false;
   } else {
     type = record[0];
     plain_size = cipher_size;
   }
+  if (plain_size > kMaxPlaintext) return OpenError::record_overflow;
   plain = p;
-  return true;
+  return OpenError::none;
 }
 
 }  // namespace tls

@@ -37,7 +37,7 @@ struct DirectionKey {
 };
 
 // HKDF-Expand-Label(secret, label, "", out.size()) of RFC 8446 section 7.1, with the digest of
-// the handshake (SHA-256 or SHA-384). False when OpenSSL fails.
+// the handshake (SHA-256 or SHA-384), by OpenSSL's own TLS13-KDF. False when OpenSSL fails.
 bool hkdf_expand_label(const EVP_MD* md, std::span<const uint8_t> secret, std::string_view label,
                        std::span<uint8_t> out);
 

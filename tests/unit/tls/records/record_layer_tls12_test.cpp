@@ -1,0 +1,221 @@
+// The record layer against exact TLS 1.2 records: size limits, alerts, sequence numbers. The
+// client's records are sealed by tests/unit/tls/records/record_builder.h.
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <boost/asio/error.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/unit/tls/records/record_builder.h"
+#include "tls/records/record_layer.h"
+
+namespace {
+
+using namespace tls::testing;
+using tls::AeadKind;
+using tls::DirectionKey;
+using tls::RecordLayer;
+
+constexpr uint8_t kChangeCipherSpec = 20;
+constexpr uint8_t kAlert = 21;
+constexpr uint8_t kApplicationData = 23;
+constexpr int kNoAlert = -1;
+
+DirectionKey fixed_key(uint8_t fill) {
+  DirectionKey key;
+  key.key.fill(fill);
+  key.iv.fill(static_cast<uint8_t>(fill + 1));
+  key.iv_length = 4;
+  return key;
+}
+
+std::string reason(const boost::system::error_code& ec) {
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);
+  const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+  return r != nullptr ? r : ec.message();
+}
+
+struct Outcome {
+  std::string data;
+  boost::system::error_code ec;
+};
+
+class Tls12Records : public ::testing::Test {
+ protected:
+  explicit Tls12Records(uint64_t read_sequence = 1, uint64_t write_sequence = 1)
+      : layer(RecordLayer::tls12(AeadKind::Aes128Gcm, fixed_key(1), fixed_key(7), read_sequence,
+                                 write_sequence)),
+        client(false, AeadKind::Aes128Gcm, fixed_key(1), read_sequence),
+        server(false, AeadKind::Aes128Gcm, fixed_key(7), write_sequence) {}
+
+  void SetUp() override { ASSERT_NE(layer, nullptr); }
+
+  Outcome feed(const std::vector<Bytes>& records) {
+    for (const Bytes& r : records) sockets.send(r);
+    Outcome o;
+    std::array<char, 70000> buf;
+    for (;;) {
+      const auto a = layer->read(sockets.ours, buf.data(), buf.size());
+      if (a.ec) {
+        o.ec = a.ec;
+        break;
+      }
+      if (a.bytes == 0) break;
+      o.data.append(buf.data(), a.bytes);
+    }
+    return o;
+  }
+
+  int alert_sent() {
+    Bytes in = sockets.received();
+    int alert = kNoAlert;
+    uint8_t type = 0;
+    Bytes content;
+    while (!in.empty()) {
+      if (!server.open(in, type, content)) {
+        ADD_FAILURE() << "the layer sent a record that does not open";
+        break;
+      }
+      if (type == kAlert && content.size() == 2 && content[0] == 2) alert = content[1];
+    }
+    return alert;
+  }
+
+  Bytes data(std::string_view s) { return client.tls12(kApplicationData, bytes(s)); }
+
+  SocketPair sockets;
+  std::unique_ptr<RecordLayer> layer;
+  RecordBuilder client;
+  RecordBuilder server;
+};
+
+// ---- Record sizes (RFC 5246 section 6.2.3) -----------------------------------------------------
+
+TEST_F(Tls12Records, FullRecordIsAccepted) {
+  const Outcome o = feed({client.tls12(kApplicationData, Bytes(16384, 'a'))});
+  EXPECT_FALSE(o.ec) << reason(o.ec);
+  EXPECT_EQ(o.data.size(), 16384u);
+}
+
+TEST_F(Tls12Records, CiphertextOf2To14Plus2048IsOpenedAndItsPlaintextTooLong) {
+  // 8 bytes of explicit nonce, 16 of tag: 2^14 + 2024 bytes of plaintext.
+  const Bytes record = client.tls12(kApplicationData, Bytes(16384 + 2024, 'a'));
+  ASSERT_EQ(record.size(), 5u + 16384 + 2048);
+  const Outcome o = feed({record});
+  EXPECT_EQ(reason(o.ec), "data length too long");  // decrypted: the length was allowed
+  EXPECT_EQ(alert_sent(), 22);                      // record_overflow
+}
+
+TEST_F(Tls12Records, CiphertextOf2To14Plus2049IsRecordOverflow) {
+  const Bytes record = client.tls12(kApplicationData, Bytes(16384 + 2025, 'a'));
+  ASSERT_EQ(record.size(), 5u + 16384 + 2049);
+  const Outcome o = feed({record});
+  EXPECT_EQ(reason(o.ec), "encrypted length too long");  // refused from its header
+  EXPECT_EQ(alert_sent(), 22);
+}
+
+// ---- Alerts ------------------------------------------------------------------------------------
+
+// A fatal user_canceled ends the connection (OpenSSL: any fatal alert); nothing after it is
+// served.
+TEST_F(Tls12Records, FatalUserCanceledEndsTheStream) {
+  const Outcome o = feed({data("first"), client.tls12(kAlert, Bytes{2, 90}), data("second")});
+  EXPECT_EQ(o.data, "first");
+  EXPECT_EQ(reason(o.ec), "tlsv1 alert user cancelled");
+  EXPECT_EQ(alert_sent(), kNoAlert);
+  std::array<char, 16> buf;
+  EXPECT_EQ(layer->read(sockets.ours, buf.data(), buf.size()).ec, o.ec);  // and stays ended
+}
+
+// A warning user_canceled is ignored, as OpenSSL does; the close_notify that follows ends it.
+TEST_F(Tls12Records, WarningUserCanceledThenCloseNotify) {
+  const Outcome o =
+      feed({client.tls12(kAlert, Bytes{1, 90}), data("served"), client.tls12(kAlert, Bytes{1, 0})});
+  EXPECT_EQ(o.data, "served");
+  EXPECT_EQ(o.ec, boost::asio::error::eof);
+  EXPECT_EQ(alert_sent(), kNoAlert);
+}
+
+TEST_F(Tls12Records, MalformedAlertIsDecodeError) {
+  const Outcome o = feed({client.tls12(kAlert, Bytes{2})});
+  EXPECT_EQ(reason(o.ec), "invalid alert");
+  EXPECT_EQ(alert_sent(), 50);  // decode_error
+}
+
+TEST_F(Tls12Records, UnknownAlertLevelIsIllegalParameter) {
+  const Outcome o = feed({client.tls12(kAlert, Bytes{3, 10})});
+  EXPECT_EQ(reason(o.ec), "unknown alert type");
+  EXPECT_EQ(alert_sent(), 47);  // illegal_parameter
+}
+
+TEST_F(Tls12Records, ChangeCipherSpecAfterFinishedIsUnexpectedMessage) {
+  const Outcome o = feed({client.tls12(kChangeCipherSpec, Bytes{1})});
+  EXPECT_EQ(reason(o.ec), "ccs received early");
+  EXPECT_EQ(alert_sent(), 10);  // unexpected_message
+}
+
+TEST_F(Tls12Records, RenegotiationIsUnexpectedMessage) {
+  const Outcome o = feed({client.tls12(22, Bytes{1, 0, 0, 0})});
+  EXPECT_EQ(reason(o.ec), "no renegotiation");
+  EXPECT_EQ(alert_sent(), 10);
+}
+
+TEST_F(Tls12Records, BadMacIsBadRecordMac) {
+  Bytes record = data("genuine");
+  record.back() ^= 1;
+  const Outcome o = feed({record});
+  EXPECT_EQ(reason(o.ec), "decryption failed or bad record mac");
+  EXPECT_EQ(alert_sent(), 20);
+}
+
+TEST_F(Tls12Records, WrongRecordVersionIsProtocolVersion) {
+  Bytes record = data("x");
+  record[2] = 1;
+  const Outcome o = feed({record});
+  EXPECT_EQ(reason(o.ec), "wrong version number");
+  EXPECT_EQ(alert_sent(), 70);  // protocol_version
+}
+
+// ---- Sequence numbers never wrap (RFC 5246 section 6.1) ----------------------------------------
+
+class Tls12NearWrap : public Tls12Records {
+ protected:
+  Tls12NearWrap() : Tls12Records(UINT64_MAX - 1, UINT64_MAX - 1) {}
+};
+
+TEST_F(Tls12NearWrap, WriteRefusesToWrap) {
+  for (const char* text : {"a", "b"}) {
+    const boost::asio::const_buffer piece(text, 1);
+    const auto w = layer->write(sockets.ours, {&piece, 1});
+    EXPECT_FALSE(w.ec) << reason(w.ec);
+    EXPECT_EQ(w.bytes, 1u);
+  }
+  const boost::asio::const_buffer piece("c", 1);
+  const auto w = layer->write(sockets.ours, {&piece, 1});
+  EXPECT_EQ(reason(w.ec), "invalid sequence number");
+  EXPECT_EQ(w.bytes, 0u);
+  // Two records went out, the third never did.
+  Bytes in = sockets.received();
+  uint8_t type = 0;
+  Bytes content;
+  ASSERT_TRUE(server.open(in, type, content));
+  EXPECT_EQ(content, bytes("a"));
+  ASSERT_TRUE(server.open(in, type, content));
+  EXPECT_EQ(content, bytes("b"));
+  EXPECT_TRUE(in.empty());
+}
+
+TEST_F(Tls12NearWrap, ReadRefusesToWrap) {
+  const Outcome o = feed({data("a"), data("b"), data("c")});
+  EXPECT_EQ(o.data, "ab");
+  EXPECT_EQ(reason(o.ec), "invalid sequence number");
+}
+
+}  // namespace
