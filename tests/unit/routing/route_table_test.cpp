@@ -44,7 +44,8 @@ TEST(RouteTableTest, OptionsAsterisk) {
   EXPECT_EQ(t.match("dav.example.coop", "*"), 5u);      // the route made for it
   EXPECT_EQ(t.match("other.example.coop", "*"), 6u);    // the any-host group
   // A "*" route serves nothing else.
-  EXPECT_EQ(t.match("dav.example.coop", "/"), 6u);
+  EXPECT_EQ(t.match("dav.example.coop", "/"), std::nullopt);
+  EXPECT_EQ(t.match("dav.example.coop", "/any/z"), 6u);
   EXPECT_EQ(t.match("dav.example.coop", "/x/y"), 4u);
   RouteTable star_only({route("dav.example.coop", "*")});
   EXPECT_EQ(star_only.match("dav.example.coop", "/"), std::nullopt);

@@ -113,15 +113,15 @@ nodes = ["10.0.0.1:80"]
           "t.toml:7:14: a header rule cannot change \"Host\": it must be sent exactly once: only "
           "a \"set\" rule may change it",
           "t.toml:8:3: missing key \"value\" in a rule of request_headers",
-          "t.toml:9:40: \"pattern\" does not apply to a \"add\" rule",
+          "t.toml:9:41: \"pattern\" does not apply to a \"add\" rule",
           "t.toml:10:3: a header rule needs exactly one of \"set\", \"add\", \"remove\" or "
           "\"replace\", naming the header field (in a rule of request_headers)",
           "t.toml:11:11: \"Bad Name\" is not a header field name",
-          "t.toml:12:23: \"value\": unknown variable $nope (known: $remote_addr, $host, "
+          "t.toml:12:26: \"value\": unknown variable $nope (known: $remote_addr, $host, "
           "$http_host, $scheme; $$ for a literal $) (at character 1 of the string)",
           "t.toml:13:46: \"with\": capture 2 is named but the pattern has 1 group (at character "
           "1 of the string)",
-          "t.toml:14:23: \"value\": captures ($1, \\1) are allowed only in the \"with\" of a "
+          "t.toml:14:26: \"value\": captures ($1, \\1) are allowed only in the \"with\" of a "
           "replace rule (at character 1 of the string)",
           "t.toml:15:3: each rule of \"request_headers\" must be a table such as { remove = "
           "\"X-Name\" }",
@@ -145,7 +145,7 @@ nodes = ["10.0.0.1:80"]
 )toml"),
               ElementsAre("t.toml:5:19: \"request_headers\" applies only to a listener with "
                           "protocol = \"http\"",
-                          "t.toml:8:42: \"a b\" is not a valid Host"));
+                          "t.toml:8:44: \"a b\" is not a valid Host"));
 }
 
 TEST(HeaderRulesConfig, OptionsStarRoute) {
