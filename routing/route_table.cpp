@@ -47,6 +47,16 @@ std::string_view RouteTable::normalize_host(std::string_view host, char (&buf)[2
 }
 
 std::optional<size_t> RouteTable::match_group(const Group& g, std::string_view path) {
+  if (path == "*") {
+    // OPTIONS *: the group's route for "*", else its route with the shortest prefix.
+    const Entry* shortest = nullptr;
+    for (const Entry& e : g) {
+      if (e.prefix == "*") return e.index;
+      if (!shortest || e.prefix.size() < shortest->prefix.size()) shortest = &e;
+    }
+    if (shortest) return shortest->index;
+    return std::nullopt;
+  }
   for (const Entry& e : g)
     if (path.starts_with(e.prefix)) return e.index;
   return std::nullopt;

@@ -5,6 +5,10 @@
 // "a.b.example.coop", not "example.coop"), then routes with no host. Within a group the longest
 // path prefix wins (plain string prefix, as nginx's prefix locations); a group with no matching
 // prefix falls through to the next one. Equal routes: the first in the file wins.
+//
+// The target "*" (OPTIONS *) goes to the most specific host group that has routes: to its route
+// whose path_prefix is "*", else to its route with the shortest prefix. A "*" route matches
+// nothing else.
 #pragma once
 
 #include <cstddef>

@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "proxy/config/access_keys.h"
+#include "proxy/config/header_rule_keys.h"
 #include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
 #include "proxy/config/tcp_listener.h"
@@ -164,7 +165,9 @@ class Loader {
                "deny_countries",
                "allow_unknown_country",
                "allow_sources",
-               "deny_sources"});
+               "deny_sources",
+               "request_headers",
+               "response_headers"});
     ListenerSettings out;
     std::optional<Address> listen;
     if (s.require("listen")) listen = s.address("listen");
@@ -199,6 +202,12 @@ class Loader {
     read_listener_tls(s, out);
     read_listener_protocol_keys(s, errors_, pool_names_, out);
     read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
+    read_header_rules(s, errors_, out.header_rules);
+    if (out.protocol != Protocol::Http) {
+      for (auto key : {"request_headers", "response_headers"})
+        if (s.find(key))
+          s.error(key, quoted(key) + " applies only to a listener with protocol = \"http\"");
+    }
 
     bool address_repeated = false;
     if (listen) {
@@ -280,7 +289,8 @@ class Loader {
     Section s(errors_, table, "in [[route]]",
               {"host", "path_prefix", "pool", "max_body", "connect_timeout", "response_timeout",
                "tunnel_timeout", "expect_timeout", "allow_countries", "deny_countries",
-               "allow_unknown_country", "allow_sources", "deny_sources"});
+               "allow_unknown_country", "allow_sources", "deny_sources", "request_headers",
+               "response_headers"});
     routing::RouteSettings out;
     bool matchable = true;  // host and path_prefix are valid: check for a repeated route
     if (auto v = s.string("host")) {
@@ -293,9 +303,12 @@ class Loader {
       }
     }
     if (auto v = s.string("path_prefix")) {
-      if (!v->starts_with("/")) {
+      if (*v == "*") {
+        out.path_prefix = *v;  // OPTIONS * only
+      } else if (!v->starts_with("/")) {
         matchable = false;
-        s.error("path_prefix", "\"path_prefix\" must start with \"/\"");
+        s.error("path_prefix",
+                "\"path_prefix\" must start with \"/\" (or be \"*\", for OPTIONS *)");
       } else if (!plain_path(*v)) {
         matchable = false;
         s.error("path_prefix", "\"path_prefix\" must not contain spaces, \"?\" or \"#\"");
@@ -317,6 +330,8 @@ class Loader {
     if (auto v = s.duration("tunnel_timeout")) out.timeouts.tunnel = *v;
     if (auto v = s.duration("expect_timeout")) out.timeouts.expect = *v;
     read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
+    http::HeaderRules rules;
+    read_header_rules(s, errors_, rules);
 
     auto key = std::pair(out.host.value_or(""), out.path_prefix);
     auto line = matchable ? routes_.repeat(key, s.source()) : std::nullopt;
@@ -326,6 +341,7 @@ class Loader {
                                   " repeats the one at line " + std::to_string(*line));
     }
     config_.routes.push_back(std::move(out));
+    config_.route_headers.push_back(std::move(rules));
   }
 
   void read_pools(const toml::table& pools) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/http/header_rules.h"
 #include "routing/access_rule.h"
 #include "routing/cidr.h"
 #include "routing/settings.h"
@@ -52,6 +53,8 @@ struct ListenerSettings {
   std::vector<routing::Cidr> accept_proxy;
   // Who may connect: checked at accept (after the PROXY header), before TLS.
   routing::AccessRule access;
+  // request_headers / response_headers: applied before the route's (protocol = "http").
+  http::HeaderRules header_rules;
 };
 
 // [geoip]: the MaxMind database that countries are looked up in.
@@ -67,6 +70,8 @@ struct Config {
   std::vector<tls::CertSettings> certificates;
   std::vector<ListenerSettings> listeners;
   std::vector<routing::RouteSettings> routes;
+  // The header rules of each route (request_headers / response_headers), in the same order.
+  std::vector<http::HeaderRules> route_headers;
   std::vector<routing::PoolSettings> pools;
   GeoipSettings geoip;
 };

@@ -18,6 +18,9 @@ Decision decide(const RequestHead& req, const RequestOrigin& origin) {
   } else if (d.target.front() != '/' && !(d.target == "*" && req.method == "OPTIONS")) {
     return Decision::reject(400, "bad request target");
   }
+  // RFC 9112 6.1: a transfer coding the server does not understand gets 501. Passeur decodes
+  // chunked only, and passing the others on would change the message.
+  if (req.other_coding) return Decision::reject(501, "transfer coding not implemented");
   if (req.version == 11 && req.host_count != 1)
     return Decision::reject(400, "missing or repeated Host");
   if (req.host_count > 1 || (!d.host.empty() && !valid_host(d.host)))

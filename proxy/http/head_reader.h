@@ -40,8 +40,13 @@ boost::asio::awaitable<HeadStatus> read_head(Stream& s, boost::beast::flat_buffe
     if (data.size() > from) {
       auto hit = std::string_view(data.data() + from, data.size() - from).find("\r\n\r\n");
       if (hit != std::string_view::npos) co_return parse(data, max, head);
-      // Also let the parser judge what it can (a bad request line is refused early).
+      // Also let the parser judge what it can: a line ending in a bare LF is refused at once
+      // rather than waited on, as no CRLF CRLF would ever end that head.
       if (data.size() > max) co_return HeadStatus::TooLarge;
+      for (size_t lf = data.find('\n', from); lf != std::string_view::npos;
+           lf = data.find('\n', lf + 1)) {
+        if (lf == 0 || data[lf - 1] != '\r') co_return parse(data, max, head);
+      }
     }
     scanned = data.size();
     auto [e, n] = co_await s.async_read_some(buf.prepare(read_size),

@@ -323,6 +323,7 @@ bool parse_content_length(std::string_view v, uint64_t& out) {
 struct Framing {
   bool chunked_seen = false;
   bool last_chunked = false;
+  bool other = false;  // a coding other than chunked
 };
 
 // One Transfer-Encoding field: a list of codings, each a bare token.
@@ -337,6 +338,7 @@ bool parse_transfer_encoding(std::string_view v, Framing& f) {
       f.chunked_seen = f.last_chunked = true;
     } else {
       f.last_chunked = false;
+      f.other = true;
     }
   });
   return ok && any;
@@ -360,6 +362,7 @@ void reset(MessageHead& h) {
   h.content_length.reset();
   h.chunked = false;
   h.has_transfer_encoding = false;
+  h.other_coding = false;
   h.connection_close = false;
   h.connection_keep_alive = false;
   h.connection_upgrade = false;
@@ -509,6 +512,7 @@ HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHea
     // HTTP/1.0 message with Transfer-Encoding has faulty framing.
     if (out.version == 10 || !framing.last_chunked || out.content_length) return HeadStatus::Bad;
     out.chunked = true;
+    out.other_coding = framing.other;
   }
   return HeadStatus::Complete;
 }
@@ -525,7 +529,7 @@ HeadStatus parse_response_head(std::string_view data, size_t max_size, ResponseH
   if (out.has_transfer_encoding) {
     // RFC 9112 6.3: Transfer-Encoding overrides Content-Length; a final coding other than
     // chunked means the body runs to the close of the connection.
-    if (out.version == 10) return HeadStatus::Bad;
+    if (out.version == 10 || framing.other) return HeadStatus::Bad;
     out.content_length.reset();
     out.chunked = framing.last_chunked;
   }

@@ -35,6 +35,9 @@ struct MessageHead {
   std::optional<uint64_t> content_length;
   bool chunked = false;  // Transfer-Encoding whose final coding is chunked
   bool has_transfer_encoding = false;
+  // Transfer-Encoding names a coding other than chunked (gzip, deflate...), which Passeur
+  // does not decode: a request with one is refused with 501, a response with one is Bad.
+  bool other_coding = false;
   bool connection_close = false;       // Connection lists "close"
   bool connection_keep_alive = false;  // Connection lists "keep-alive"
   bool connection_upgrade = false;     // Connection lists "upgrade"
@@ -69,8 +72,9 @@ struct ResponseHead : MessageHead {
 //  - Transfer-Encoding fields are combined as one list of tokens; "chunked" may appear at most
 //    once. A Transfer-Encoding in an HTTP/1.0 message is refused (RFC 9112 6.1).
 //  - Requests: Transfer-Encoding must end in "chunked" and must not come with Content-Length.
-//  - Responses: Transfer-Encoding overrides Content-Length (content_length is cleared); if its
-//    final coding is not chunked, the body runs until the connection closes.
+//  - Responses: Transfer-Encoding overrides Content-Length (content_length is cleared); it must
+//    be "chunked" alone: another coding (gzip, or a body delimited by the close under a coding)
+//    could not be passed on exactly, and is refused as Bad.
 HeadStatus parse_request_head(std::string_view data, size_t max_size, RequestHead& out);
 HeadStatus parse_response_head(std::string_view data, size_t max_size, ResponseHead& out);
 

@@ -22,6 +22,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 
 #include "proxy/http/body_relay.h"
+#include "proxy/http/forward_rules.h"
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
 #include "proxy/http/message_head.h"
@@ -85,6 +86,7 @@ void build_forward_head(SessionCore<Stream>& s, Exchange& x, std::string_view ta
                      .content_length = x.has_body && !req.chunked ? std::optional(x.content_length)
                                                                   : std::nullopt},
       x.head);
+  apply_request_rules({*s.snap_, x.listener, x.route, req, s.peer_ip_}, x.head);
   if (x.has_body) {
     const char* base = static_cast<const char*>(s.cbuf_.data().data());
     saved_head.assign(base, req.size);
@@ -448,6 +450,7 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
                                         .via = ls.via,
                                         .extra = s.hsts_},
                         out);
+    apply_response_rules({*s.snap_, ls, route, req, s.peer_ip_}, out);
     const bool backend_keep = !early && res.keep_alive() && res_body.kind != Framing::Close;
     up->buffer.consume(res.size);
     // Trailers go on to a client that takes them (TE: trailers), else they are dropped.

@@ -34,6 +34,24 @@ TEST(RouteTableTest, EmptyTableMatchesNothing) {
   EXPECT_EQ(t.match("", "/"), std::nullopt);
 }
 
+TEST(RouteTableTest, OptionsAsterisk) {
+  RouteTable t({route("cloud.example.coop", "/dav/"), route("cloud.example.coop", "/"),
+                route("webmail.example.coop", "/a/"), route("webmail.example.coop", "/b/"),
+                route("dav.example.coop", "/x/"), route("dav.example.coop", "*"),
+                route(kAny, "/any/")});
+  EXPECT_EQ(t.match("cloud.example.coop", "*"), 1u);    // shortest prefix: "/"
+  EXPECT_EQ(t.match("webmail.example.coop", "*"), 2u);  // equal prefixes: the first in the file
+  EXPECT_EQ(t.match("dav.example.coop", "*"), 5u);      // the route made for it
+  EXPECT_EQ(t.match("other.example.coop", "*"), 6u);    // the any-host group
+  // A "*" route serves nothing else.
+  EXPECT_EQ(t.match("dav.example.coop", "/"), std::nullopt);
+  EXPECT_EQ(t.match("dav.example.coop", "/any/z"), 6u);
+  EXPECT_EQ(t.match("dav.example.coop", "/x/y"), 4u);
+  RouteTable star_only({route("dav.example.coop", "*")});
+  EXPECT_EQ(star_only.match("dav.example.coop", "/"), std::nullopt);
+  EXPECT_EQ(star_only.match("other.example.coop", "*"), std::nullopt);
+}
+
 TEST(RouteTableTest, ExactHost) {
   RouteTable t({route("webmail.example.coop"), route("cloud.example.coop")});
   EXPECT_EQ(t.match("webmail.example.coop", "/"), 0u);

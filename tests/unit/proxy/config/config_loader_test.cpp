@@ -532,7 +532,8 @@ nodes = ["10.0.0.1:80"]
 }
 
 TEST(ConfigLoader, PathPrefixMustStartWithSlash) {
-  EXPECT_THAT(errors_of(R"([[listener]]
+  EXPECT_THAT(
+      errors_of(R"([[listener]]
 listen = "127.0.0.1:80"
 [[route]]
 path_prefix = "api"
@@ -546,9 +547,9 @@ pool = "p"
 [pool.p]
 nodes = ["10.0.0.1:80"]
 )"),
-              ElementsAre("t.toml:4:15: \"path_prefix\" must start with \"/\"",
-                          "t.toml:7:15: \"path_prefix\" must not contain spaces, \"?\" or \"#\"",
-                          "t.toml:10:15: \"path_prefix\" must not contain spaces, \"?\" or \"#\""));
+      ElementsAre("t.toml:4:15: \"path_prefix\" must start with \"/\" (or be \"*\", for OPTIONS *)",
+                  "t.toml:7:15: \"path_prefix\" must not contain spaces, \"?\" or \"#\"",
+                  "t.toml:10:15: \"path_prefix\" must not contain spaces, \"?\" or \"#\""));
 }
 
 TEST(ConfigLoader, EmptyNamesAndAccessLog) {

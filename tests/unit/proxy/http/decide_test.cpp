@@ -127,13 +127,32 @@ TEST(Decide, RefusesATargetThatIsNeitherOriginNorAbsoluteForm) {
   EXPECT_EQ(d.text, "bad request target");
 }
 
-TEST(Decide, OptionsAsteriskIsNotRefusedAndMatchesNoRoute) {
+TEST(Decide, OptionsAsteriskGoesToTheHostsShortestPrefix) {
   Fixture f;
   RequestHead h = get("*");
   h.method = "OPTIONS";
   Decision d = f.run(h);
-  EXPECT_EQ(d.kind, Kind::NoRoute);
+  EXPECT_EQ(d.kind, Kind::Proxy);
+  EXPECT_EQ(d.route, 0u);  // www.example.coop "/", not /admin nor /upload
   EXPECT_EQ(d.target, "*");
+  h.host = "big.example.coop";
+  d = f.run(h);
+  EXPECT_EQ(d.kind, Kind::Proxy);
+  EXPECT_EQ(d.route, 4u);
+}
+
+TEST(Decide, UnknownTransferCodingIsNotImplemented) {
+  Fixture f;
+  RequestHead h = get("/upload");
+  h.method = "POST";
+  h.chunked = true;
+  h.has_transfer_encoding = true;
+  h.other_coding = true;  // Transfer-Encoding: gzip, chunked
+  Decision d = f.run(h);
+  EXPECT_EQ(d.kind, Kind::Reject);
+  EXPECT_EQ(d.status, 501u);
+  h.other_coding = false;
+  EXPECT_EQ(f.run(h).kind, Kind::Proxy);
 }
 
 TEST(Decide, Http11NeedsExactlyOneHost) {
