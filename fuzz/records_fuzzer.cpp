@@ -128,6 +128,7 @@ class Run {
           ::send(sockets_.theirs, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       if (n > 0) {
         sent += static_cast<size_t>(n);
+        unread_ = true;
       } else if (n < 0 && errno == EAGAIN) {
         if (!drain()) return;  // the layer took nothing: it stopped reading
       } else {
@@ -138,6 +139,8 @@ class Run {
 
   // Reads until the layer wants more input; false when it read nothing.
   bool drain() {
+    if (!unread_) return false;
+    unread_ = false;
     discard_output();
     bool progress = false;
     while (!failed_ && !eof_) {
@@ -220,6 +223,7 @@ class Run {
   bool checking_ = true;
   bool failed_ = false;
   bool eof_ = false;
+  bool unread_ = false;  // bytes sent since the layer last read everything
 };
 
 }  // namespace
