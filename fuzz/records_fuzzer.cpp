@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
@@ -110,9 +111,11 @@ class Run {
                                           read_sequence, 0)),
         client_(tls13, kind, tls13 ? tls13_key(kind, kClientSecret) : tls12_key(1, kind),
                 read_sequence),
+        server_(tls13, kind, tls13 ? tls13_key(kind, kServerSecret) : tls12_key(7, kind), 0),
         tls13_(tls13),
         kind_(kind),
         secret_(kClientSecret),
+        server_secret_(kServerSecret),
         buf_(read_size) {
     if (!layer_) std::abort();
   }
@@ -163,9 +166,33 @@ class Run {
     return progress;
   }
 
+  // Receives what the layer sent and opens it with the server's keys (following the layer's own
+  // KeyUpdates): every record must open, and its application data is what the layer took.
   void discard_output() {
-    std::array<uint8_t, 16384> sink;
-    while (::recv(sockets_.theirs, sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
+    std::array<uint8_t, 16384> chunk;
+    for (;;) {
+      const ssize_t n = ::recv(sockets_.theirs, chunk.data(), chunk.size(), MSG_DONTWAIT);
+      if (n <= 0) break;
+      sent_.insert(sent_.end(), chunk.data(), chunk.data() + n);
+    }
+    while (sent_.size() >= 5 && sent_.size() >= 5 + (size_t{sent_[3]} << 8 | sent_[4])) {
+      uint8_t type = 0;
+      Bytes content;
+      if (!server_.open(sent_, type, content)) {
+        std::fprintf(stderr, "the layer sent a record that does not open\n");
+        std::abort();
+      }
+      if (type == kApplicationData) {
+        written_.insert(written_.end(), content.begin(), content.end());
+        if (written_.size() > accepted_.size() ||
+            !std::equal(written_.begin(), written_.end(), accepted_.begin())) {
+          std::fprintf(stderr, "the layer sent other application data than it was given\n");
+          std::abort();
+        }
+      } else if (tls13_ && type == kHandshake && content.size() == 5 && content[0] == 24) {
+        if (!tls::tls13_next_secret(EVP_sha256(), server_secret_)) std::abort();
+        server_.rekey(tls13_key(kind_, server_secret_));
+      }
     }
   }
 
@@ -186,7 +213,10 @@ class Run {
     const boost::asio::const_buffer piece(body.data(), body.size());
     if (layer_->has_output()) layer_->flush(sockets_.ours);
     discard_output();
-    if (!layer_->has_output()) layer_->write(sockets_.ours, {&piece, 1});
+    if (!layer_->has_output()) {
+      const auto a = layer_->write(sockets_.ours, {&piece, 1});
+      if (!a.ec) accepted_.insert(accepted_.end(), body.begin(), body.begin() + a.bytes);
+    }
     discard_output();
   }
 
@@ -203,6 +233,13 @@ class Run {
 
   void finish() {
     drain();
+    if (layer_->has_output()) layer_->flush(sockets_.ours);
+    discard_output();
+    if (!layer_->has_output() && written_ != accepted_) {
+      std::fprintf(stderr, "the layer took %zu bytes to send and sent %zu\n", accepted_.size(),
+                   written_.size());
+      std::abort();
+    }
     if (checking_ && (failed_ || eof_ || read_ != expected_)) {
       std::fprintf(stderr, "sealed %zu bytes of application data, read %zu%s\n", expected_.size(),
                    read_.size(), failed_ ? " and an error" : "");
@@ -214,9 +251,14 @@ class Run {
   Sockets sockets_;
   std::unique_ptr<RecordLayer> layer_;
   RecordBuilder client_;
+  RecordBuilder server_;  // opens what the layer sends
   bool tls13_;
   AeadKind kind_;
   Bytes secret_;
+  Bytes server_secret_;
+  Bytes sent_;      // received from the layer, not opened yet
+  Bytes accepted_;  // plaintext the layer's writes took
+  Bytes written_;   // application data opened from its records
   std::vector<uint8_t> buf_;
   Bytes expected_;
   Bytes read_;
