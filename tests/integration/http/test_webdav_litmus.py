@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -85,8 +86,9 @@ GROUP = re.compile(r"^-> running `([^']+)':", re.M)
 def run_litmus(url):
     """Runs litmus against url; returns {group: {test: result}} and the output."""
     litmus = require_tool("litmus")
-    p = subprocess.run([litmus, "-k", url], capture_output=True, text=True, timeout=300,
-                       stdin=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="litmus-") as cwd:  # its debug.log, child.log
+        p = subprocess.run([litmus, "-k", url], capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL, cwd=cwd)
     out = p.stdout + p.stderr
     results = {}
     group = None
