@@ -60,6 +60,10 @@ class MetricsTest(TlsTestCase):
             except ConnectionResetError:
                 pass
 
+        # A request is counted once its answer is written, as it is logged: a scrape right after
+        # the client read the last answer may come first.
+        wait_until(lambda: scrape(proxy).total("passeur_listener_requests_total") >= 39, 5,
+                   message="the 39 requests counted")
         m = scrape(proxy)
         self.assertEqual(m.total("passeur_node_requests_total", pool="app", code="2xx"), 35)
         self.assertEqual(m.total("passeur_node_requests_total", pool="app", code="4xx"), 0)
@@ -137,6 +141,9 @@ class MetricsTest(TlsTestCase):
         # Every GET still succeeds: connects refused by n2 are retried on n1.
         for _ in range(12):
             self.assertEqual(http(proxy.plain_port, "GET", "/", APP).status, 200)
+        wait_until(lambda: scrape(proxy).value("passeur_node_requests_total", node="n1",
+                                               code="2xx") == 12, 5,
+                   message="the 12 requests counted (once each answer is written)")
         m = scrape(proxy)
         refused = m.value("passeur_node_connect_errors_total", node="n2", reason="refused")
         self.assertGreaterEqual(refused, 1)
