@@ -33,7 +33,8 @@ constexpr uint8_t kProtocolVersion = 70;
 constexpr uint8_t kInternalError = 80;
 constexpr uint8_t kUserCanceled = 90;
 constexpr uint8_t kNoRenegotiation = 100;
-constexpr uint8_t kKeyUpdate = 24;  // handshake message type
+constexpr uint8_t kClientHello = 1;  // handshake message types
+constexpr uint8_t kKeyUpdate = 24;
 
 // OpenSSL 3.0's limits: warning alerts in a row, empty records in a row.
 constexpr uint8_t kMaxWarningAlerts = 5;
@@ -367,8 +368,7 @@ error_code RecordLayer::on_alert(int fd, const uint8_t* body, size_t size) {
 }
 
 error_code RecordLayer::on_handshake(int fd, const uint8_t* body, size_t size) {
-  // TLS 1.2: a new handshake (renegotiation), which this server does not do.
-  if (!tls13_) return fail(fd, kUnexpectedMessage, SSL_R_NO_RENEGOTIATION);
+  if (!tls13_) return on_renegotiation(fd, body, size);
   // TLS 1.3: only KeyUpdate may come from a client; like any handshake message it may span
   // records, and as a key change it ends its record (RFC 8446 section 5.1).
   for (size_t i = 0; i < size;) {
@@ -383,6 +383,28 @@ error_code RecordLayer::on_handshake(int fd, const uint8_t* body, size_t size) {
       return on_key_update(fd, handshake_[4]);
     }
   }
+  return {};
+}
+
+// TLS 1.2: a new handshake, which this server does not do. As OpenSSL 3.0 without
+// SSL_OP_ALLOW_CLIENT_RENEGOTIATION: a ClientHello (whose 4-byte header may span records) gets
+// a warning no_renegotiation (RFC 5246 section 7.2.2) and is dropped with the rest of its
+// record, and the client may go on; any other handshake message is unexpected.
+error_code RecordLayer::on_renegotiation(int fd, const uint8_t* body, size_t size) {
+  constexpr uint8_t kHeader = 4;
+  for (size_t i = 0; i < size && handshake_size_ < kHeader;) {
+    handshake_[handshake_size_++] = body[i++];
+  }
+  if (handshake_size_ < kHeader) return {};
+  handshake_size_ = 0;
+  if (handshake_[0] != kClientHello) {
+    return fail(fd, kUnexpectedMessage, SSL_R_UNEXPECTED_MESSAGE);
+  }
+  const uint8_t alert[2] = {kAlertWarning, kNoRenegotiation};
+  if (!queue(kContentAlert, alert, sizeof alert)) {
+    return fail(fd, kInternalError, ERR_R_INTERNAL_ERROR);
+  }
+  flush(fd);  // best effort; a pending write or the next one sends the rest
   return {};
 }
 

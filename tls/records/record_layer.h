@@ -14,7 +14,8 @@
 // that does not authenticate; unexpected_message for a record type not allowed now (a
 // ChangeCipherSpec, an inner plaintext without a content type, other records inside a
 // fragmented handshake message, a KeyUpdate not ending its record, any other handshake message;
-// in TLS 1.2 a handshake message, i.e. renegotiation); decode_error for a malformed alert or
+// in TLS 1.2 any handshake message but a ClientHello, which gets a warning no_renegotiation and
+// is dropped, as OpenSSL does); decode_error for a malformed alert or
 // KeyUpdate; illegal_parameter for a KeyUpdate request that is neither 0 nor 1. A fatal alert
 // from the peer ends the stream (TLS 1.3's user_canceled and TLS 1.2's warnings are ignored, as
 // OpenSSL does; five in a row are unexpected_message). No sequence number is used twice: in TLS
@@ -102,6 +103,7 @@ class RecordLayer {
                                         size_t room, size_t& got);
   boost::system::error_code on_alert(int fd, const uint8_t* body, size_t size);
   boost::system::error_code on_handshake(int fd, const uint8_t* body, size_t size);
+  boost::system::error_code on_renegotiation(int fd, const uint8_t* body, size_t size);
   boost::system::error_code on_key_update(int fd, uint8_t request);
   boost::system::error_code fail(int fd, uint8_t alert, int reason);
   bool queue(uint8_t type, const uint8_t* body, size_t size);
@@ -128,8 +130,8 @@ class RecordLayer {
   std::array<uint8_t, kMaxSecret> read_secret_{};  // TLS 1.3, for KeyUpdate
   std::array<uint8_t, kMaxSecret> write_secret_{};
   size_t secret_size_ = 0;
-  // TLS 1.3: a handshake message received in part (its 4-byte header and 1-byte body at most:
-  // a KeyUpdate is the only one a client may send).
+  // A handshake message received in part: TLS 1.3, its 4-byte header and 1-byte body at most
+  // (a KeyUpdate is the only one a client may send); TLS 1.2, a refused renegotiation's header.
   std::array<uint8_t, 5> handshake_{};
   uint8_t handshake_size_ = 0;
 
