@@ -9,6 +9,7 @@
 #include "proxy/config/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/service_notifier.h"
+#include "proxy/worker_context.h"
 
 namespace proxy {
 
@@ -73,6 +74,8 @@ int64_t unix_now() {
 Server::Server(Config config) {
   start_unix_ = unix_now();
   reloads_.last_success_unix = start_unix_;
+  last_reload_unix_ = start_unix_;
+  last_reload_message_ = "started with " + config.path;
   unsigned n = config.server.workers ? config.server.workers : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   access_log_ = std::make_unique<AccessLog>(config.server.access_log);
@@ -96,7 +99,8 @@ Server::Server(Config config) {
       control_, *admin_ep, snapshot_->config().server.admin_token,
       admin::AdminServer::Hooks{.snapshot = [this] { return snapshot_; },
                                 .reload = [this](std::string& message) { return reload(&message); },
-                                .metrics = [this] { return render_metrics(); }});
+                                .metrics = [this] { return render_metrics(); },
+                                .status = [this] { return status_sources(); }});
   auto listeners = bound_listeners(*snapshot_, listener_tls_);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
@@ -146,7 +150,13 @@ bool Server::load_certificates(const Config& config, bool at_start) {
 
 bool Server::reload(std::string* message) {
   ServiceNotifier::reloading();
-  bool ok = apply_reload(message);
+  std::string why;
+  bool ok = apply_reload(&why);
+  last_reload_unix_ = unix_now();
+  last_reload_message_ = why;
+  while (!last_reload_message_.empty() && last_reload_message_.back() == '\n')
+    last_reload_message_.pop_back();
+  if (message) *message = why;
   (ok ? reloads_.success : reloads_.failure).fetch_add(1, std::memory_order_relaxed);
   reloads_.last_ok.store(ok, std::memory_order_relaxed);
   if (ok) reloads_.last_success_unix.store(unix_now(), std::memory_order_relaxed);
@@ -163,6 +173,37 @@ std::string Server::render_metrics() const {
       .snapshot = snapshot_, .certs = certs_, .reloads = &reloads_, .start_unix = start_unix_};
   for (const auto& w : workers_) s.workers.push_back(&w->context());
   return metrics::render(s);
+}
+
+admin::StatusSources Server::status_sources() const {
+  admin::StatusSources s;
+  const auto& listeners = snapshot_->config().listeners;
+  const size_t n =
+      workers_.empty() ? 0 : std::min(listeners.size(), workers_[0]->context().listener_count());
+  for (size_t i = 0; i < n; ++i) {
+    const auto& l = listeners[i];
+    admin::ListenerStatus ls;
+    ls.name = l.name;
+    ls.listen = l.listen;
+    ls.kind =
+        l.protocol == Protocol::Tcp ? (l.tls ? "tcp+tls" : "tcp") : (l.tls ? "https" : "http");
+    for (const auto& w : workers_) {
+      const ListenerTraffic& t = w->context().listener_traffic(i);
+      ls.connections += t.active.get();
+      ls.accepted += t.accepted.get();
+      for (const auto& r : t.requests) ls.counts.requests += r.get();
+    }
+    s.listeners.push_back(std::move(ls));
+  }
+  if (certs_)
+    for (const auto& c : certs_->certificates())
+      s.certificates.push_back({c.cert_path, c.names, c.not_after});
+  s.reload.successes = reloads_.success.load(std::memory_order_relaxed);
+  s.reload.failures = reloads_.failure.load(std::memory_order_relaxed);
+  s.reload.last_ok = reloads_.last_ok.load(std::memory_order_relaxed);
+  s.reload.last_unix = last_reload_unix_;
+  s.reload.last_message = last_reload_message_;
+  return s;
 }
 
 bool Server::apply_reload(std::string* message) {

@@ -40,6 +40,8 @@ class Server {
  private:
   bool apply_reload(std::string* message);
   std::string render_metrics() const;
+  // The status page's listeners, certificates and last reload.
+  admin::StatusSources status_sources() const;
   // Loads every [[certificate]] and hands the store to each TLS listener. At start a broken
   // file is fatal (throws); on reload it is logged and the certificates in use stay.
   bool load_certificates(const Config& config, bool at_start);
@@ -57,6 +59,8 @@ class Server {
   std::unique_ptr<GeoWatcher> geo_;  // [geoip]: the database the workers look countries up in
   std::unique_ptr<admin::AdminServer> admin_;
   metrics::ReloadStats reloads_;
+  int64_t last_reload_unix_ = 0;     // the start until the first reload
+  std::string last_reload_message_;  // for the status page
   int64_t start_unix_ = 0;
 };
 

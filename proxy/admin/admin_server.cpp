@@ -15,6 +15,8 @@
 #include <boost/asio/write.hpp>
 
 #include "proxy/admin/api.h"
+#include "proxy/admin/status_history.h"
+#include "proxy/admin/status_sessions.h"
 #include "proxy/http/message_head.h"
 #include "proxy/log.h"
 
@@ -83,9 +85,12 @@ std::string_view head_error(http::HeadStatus s, unsigned& status) {
 namespace detail {
 
 struct AdminState {
-  explicit AdminState(asio::io_context& c) : ctx(c), acceptor(c) {}
+  explicit AdminState(asio::io_context& c) : ctx(c), acceptor(c), sampler(c) {}
   asio::io_context& ctx;
   tcp::acceptor acceptor;
+  asio::steady_timer sampler;
+  StatusSessions sessions;
+  StatusHistory history;
   std::string token;
   AdminServer::Hooks hooks;
   std::list<std::weak_ptr<Connection>> connections;
@@ -97,8 +102,7 @@ struct AdminState {
     return connections.size();
   }
 
-  Response answer(std::string_view method, std::string_view target, std::string_view auth,
-                  std::string_view peer) {
+  Response answer(const Request& request) {
     Context context;
     if (hooks.snapshot) context.snapshot = hooks.snapshot();
     context.reload = hooks.reload;
@@ -106,7 +110,24 @@ struct AdminState {
     context.token = token;
     context.now = routing::Clock::clock::now();
     context.log = [](std::string_view line) { log_info(line); };
-    return handle(Request{method, target, auth, peer}, context);
+    context.sessions = &sessions;
+    context.history = &history;
+    context.status = hooks.status;
+    context.now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    return handle(request, context);
+  }
+
+  // One sample of every node and listener for the status page's history.
+  void sample() {
+    if (!hooks.snapshot) return;
+    auto snap = hooks.snapshot();
+    if (!snap) return;
+    std::vector<TrafficCounts> listeners;
+    if (hooks.status)
+      for (const auto& l : hooks.status().listeners) listeners.push_back(l.counts);
+    history.sample(routing::Clock::clock::now(), *snap, listeners);
   }
 };
 
@@ -171,6 +192,9 @@ asio::awaitable<void> serve(std::shared_ptr<State> st, std::shared_ptr<Connectio
     // The views of `head` point into `buf`, which reading a body may move: copy what is used.
     const std::string method(head.method), target(head.target);
     const std::string auth(head.get("authorization"));
+    const std::string cookie(head.get("cookie")), origin(head.get("origin"));
+    const std::string fetch_site(head.get("sec-fetch-site")), host(head.get("host"));
+    const std::string accept(head.get("accept")), proto(head.get("x-forwarded-proto"));
     const bool keep_alive = head.keep_alive();
     if (head.has_transfer_encoding) {
       co_await finish(c, serialize(error_response(411,
@@ -193,7 +217,18 @@ asio::awaitable<void> serve(std::shared_ptr<State> st, std::shared_ptr<Connectio
       }
     }
 
-    Response r = st->answer(method, target, auth, peer);
+    const std::string_view body(buf.data() + head.size, static_cast<size_t>(length));
+    Response r = st->answer(Request{.method = method,
+                                    .target = target,
+                                    .authorization = auth,
+                                    .peer = peer,
+                                    .cookie = cookie,
+                                    .origin = origin,
+                                    .sec_fetch_site = fetch_site,
+                                    .host = host,
+                                    .accept = accept,
+                                    .forwarded_proto = proto,
+                                    .body = body});
     const bool keep = keep_alive && !r.close && !st->stopping;
     std::string out = serialize(r, method == "HEAD", !keep);
     if (!keep) {
@@ -217,6 +252,20 @@ asio::awaitable<void> serve_logged(std::shared_ptr<State> st, std::shared_ptr<Co
     log_error(std::string("admin API: connection dropped: ") + e.what());
   }
   c->close();
+}
+
+// Samples the status page's history now and every interval until the server stops.
+asio::awaitable<void> sample_loop(std::shared_ptr<State> st) {
+  while (!st->stopping) {
+    try {
+      st->sample();
+    } catch (const std::exception& e) {
+      log_error(std::string("status page: sampling: ") + e.what());
+    }
+    st->sampler.expires_after(TrafficHistory::kInterval);
+    auto [ec] = co_await st->sampler.async_wait(use_tuple);
+    if (ec) co_return;
+  }
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<State> st) {
@@ -271,6 +320,7 @@ void AdminServer::start() {
   if (state_->started) return;
   state_->started = true;
   asio::co_spawn(state_->ctx, accept_loop(state_), asio::detached);
+  asio::co_spawn(state_->ctx, sample_loop(state_), asio::detached);
 }
 
 void AdminServer::stop() {
@@ -279,6 +329,7 @@ void AdminServer::stop() {
     st->stopping = true;
     error_code ignored;
     st->acceptor.close(ignored);
+    st->sampler.cancel();
     for (auto& w : st->connections)
       if (auto c = w.lock()) c->close();
     st->connections.clear();
@@ -286,6 +337,7 @@ void AdminServer::stop() {
 }
 
 void AdminServer::set_token(std::string token) {
+  if (token != state_->token) state_->sessions.clear();
   state_->token = std::move(token);
 }
 

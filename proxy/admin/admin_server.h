@@ -2,7 +2,9 @@
 // process's control io_context (one thread, not a worker). Loopback by default; a bearer token
 // when one is configured.
 //
-// Limits: request heads up to 16 KiB, bodies (ignored) up to 64 KiB with a Content-Length,
+// Also the status page (status_page.h), whose history it samples every 10 s while it runs.
+//
+// Limits: request heads up to 16 KiB, bodies (forms) up to 64 KiB with a Content-Length,
 // 10 s for each request (from waiting for it to the end of the answer), 32 connections at
 // once. Keep-alive is kept; errors close the connection.
 #pragma once
@@ -14,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
 
 namespace proxy::admin {
@@ -31,6 +34,8 @@ class AdminServer {
     std::function<bool(std::string& message)> reload;
     // The /metrics exposition, built on the io_context's thread for each scrape.
     std::function<std::string()> metrics;
+    // The status page's listeners, certificates and last reload (status_sources.h).
+    std::function<StatusSources()> status;
   };
 
   // Binds and listens at once. Throws std::runtime_error with a clear message if it cannot
@@ -44,12 +49,13 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  // Starts accepting (the work runs in the io_context).
+  // Starts accepting and sampling the status page's history (the work runs in the io_context).
   void start();
   // Stops accepting and closes every admin connection, so that the io_context runs out of
   // work. From any thread; the work is done on the io_context's thread.
   void stop();
-  // A new token for the next requests (empty: none). From the io_context's thread.
+  // A new token for the next requests (empty: none); a different one ends the status page's
+  // sessions. From the io_context's thread.
   void set_token(std::string token);
 
   // The address bound (useful with port 0).

@@ -9,7 +9,9 @@
 #include <boost/json/value.hpp>
 
 #include "proxy/admin/json_text.h"
+#include "proxy/admin/status_page.h"
 #include "proxy/admin/token.h"
+#include "proxy/admin/web_request.h"
 #include "proxy/http/header_rewrite.h"
 #include "routing/node_state.h"
 
@@ -88,6 +90,8 @@ std::string_view reason(unsigned status) {
       return "Length Required";
     case 422:
       return "Unprocessable Content";
+    case 303:
+      return "See Other";
     default:
       return http::reason_phrase(status);
   }
@@ -110,6 +114,7 @@ class Api {
       r.body = "ok\n";
       return r;
     }
+    if (is_status_path(path)) return handle_status(req_, ctx_);
     if (!ctx_.token.empty()) {
       std::string_view presented = bearer_token(req_.authorization);
       if (!token_equal(presented, ctx_.token)) {
@@ -119,6 +124,13 @@ class Api {
             401, req_.authorization.empty() ? "a bearer token is required" : "wrong bearer token");
         r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"passeur\"");
         return r;
+      }
+    }
+    if (req_.method == "POST") {
+      if (auto why = cross_site_reason(req_.origin, req_.sec_fetch_site, req_.host); !why.empty()) {
+        log("admin API: refused a POST " + std::string(path) + " from " + std::string(req_.peer) +
+            ": cross-site request (" + why + ")");
+        return error_response(403, "cross-site request refused (" + why + ")");
       }
     }
     if (path == "/metrics" && ctx_.metrics) {

@@ -10,10 +10,13 @@
 //   POST /api/v1/pools/{pool}/nodes/{node}/ready    back to Active
 //   POST /api/v1/reload                             re-read the config file (as SIGHUP does)
 //   GET  /metrics                                   Prometheus text format (metrics/exposition.h)
+//   GET  /  and /status...  /login  /logout         the status page (status_page.h)
 //
 // Pool and node names are path segments, percent-decoded ("10.0.0.11%3A8081" or
 // "10.0.0.11:8081"). When a token is set, every path but /healthz needs
 // "Authorization: Bearer <token>" (401 otherwise). Errors are JSON: {"error": "no pool \"x\""}.
+// A POST that a browser marks as coming from another site (Origin, Sec-Fetch-Site) is refused
+// with 403: a page elsewhere cannot drain nodes through the operator's browser.
 #pragma once
 
 #include <functional>
@@ -26,6 +29,9 @@
 
 #include <boost/json/object.hpp>
 
+#include "proxy/admin/status_history.h"
+#include "proxy/admin/status_sessions.h"
+#include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
 #include "routing/health_clock.h"
 #include "routing/node.h"
@@ -37,6 +43,14 @@ struct Request {
   std::string_view target;         // origin-form, as received (may carry a query)
   std::string_view authorization;  // the Authorization header, empty if none
   std::string_view peer;           // client IP, for the cause of changes and the log
+  // For the status page (browsers): header fields and the body.
+  std::string_view cookie;
+  std::string_view origin;
+  std::string_view sec_fetch_site;
+  std::string_view host;
+  std::string_view accept;
+  std::string_view forwarded_proto;  // X-Forwarded-Proto: "https" makes the cookie Secure
+  std::string_view body;
 };
 
 struct Response {
@@ -58,6 +72,11 @@ struct Context {
   std::function<std::string()> metrics;
   // One line for the operational log per change made (state changes, reloads, refused tokens).
   std::function<void(std::string_view)> log;
+  // The status page: logins, history and live numbers. Null sessions: no page (404).
+  StatusSessions* sessions = nullptr;
+  const StatusHistory* history = nullptr;
+  std::function<StatusSources()> status;
+  int64_t now_unix = 0;
 };
 
 Response handle(const Request& request, const Context& context);

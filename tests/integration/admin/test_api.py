@@ -112,7 +112,7 @@ class AdminApiTest(ProxyTestCase):
         r = action(proxy, "cloud", "node1", "explode")
         self.assertEqual(r.status, 404)
         self.assertIn('no action "explode"', r.json["error"])
-        for path in ("/", "/metric", "/api/v1", "/api/v1/nodes", "/api/v2/pools",
+        for path in ("/metric", "/api/v1", "/api/v1/nodes", "/api/v2/pools",
                      "/api/v1/pools/cloud/nodes"):
             r = admin(proxy, "GET", path)
             self.assertEqual(r.status, 404, path)
