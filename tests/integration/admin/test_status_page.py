@@ -212,6 +212,26 @@ class ManyPoolsTest(ProxyTestCase):
             self.assertLess(took, MANY_SECONDS_MAX, path)
 
 
+class CertificatesTest(ProxyTestCase):
+    def test_certificates_and_listener_kind(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))), "tls"))
+        from pki import Pki  # noqa: E402
+        leaf = Pki(os.path.join(self.tmp, "pki")).issue("webmail", ["webmail.example.coop",
+                                                                    "mail.example.coop"])
+        proxy = self.start_passeur([{"pool": "main"}], {"main": {"nodes": ["127.0.0.1:1"]}},
+                                   listener={"name": "web-tls", "tls": True},
+                                   certificates=[leaf.config()])
+        wait_admin(proxy)
+        s = json.loads(admin(proxy, "GET", "/status.json").body)
+        self.assertEqual(s["listeners"][0]["kind"], "https")
+        cert = s["certificates"][0]
+        self.assertEqual(cert["names"], ["webmail.example.coop", "mail.example.coop"])
+        self.assertIn(cert["days_left"], (29, 30))  # issued for 30 days
+        page = admin(proxy, "GET", "/").text
+        self.assertIn("webmail.example.coop, mail.example.coop", page)
+
+
 class ChromiumTest(ProxyTestCase):
     def test_phone_viewport_renders_the_node_table(self):
         chromium = shutil.which("chromium")
