@@ -613,5 +613,15 @@ TEST(ConfigLoader, LoadFileReportsItsPath) {
             std::string(path) + ":3:1: unknown key \"bogus\" in [[listener]]");
 }
 
+// A non-ASCII character where toml++ looks for whitespace, here the first of the line after a
+// backslash that continues a multi-line string: the value, and the key's error, never undefined
+// behaviour (proxy/config/toml.h; found by fuzz/config_fuzzer).
+TEST(ConfigLoader, NonAsciiWhereWhitespaceMayStand) {
+  const auto errors = errors_of("[server]\nworkers = \"\"\"\\\n\xc2\xa7\"\"\"\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], ::testing::StartsWith("t.toml:2:"));
+  EXPECT_THAT(errors[0], ::testing::HasSubstr("workers"));
+}
+
 }  // namespace
 }  // namespace proxy::config
