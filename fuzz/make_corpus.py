@@ -104,6 +104,65 @@ def records():
     return scripts
 
 
+RAW = re.compile(r'R"([^(\s]*)\((.*?)\)\1"', re.S)
+
+
+def raw_literals(path):
+    """The raw string literals R"tag(...)tag" of a C++ file, as bytes."""
+    text = open(os.path.join(ROOT, path), encoding='utf-8').read()
+    return [m.group(2).encode() for m in RAW.finditer(text)]
+
+
+def config():
+    """config_fuzzer: the config tests' texts, the example configs and the README's, and the
+    duration and size strings of the units tests."""
+    d = os.path.join(ROOT, 'tests', 'unit', 'proxy', 'config')
+    pool = b'route = [{ pool = "p" }]\nlistener = [{ listen = "127.0.0.1:8080" }]\n[pool.p]\n'
+    seeds = []
+    for name in sorted(os.listdir(d)):
+        path = os.path.join('tests', 'unit', 'proxy', 'config', name)
+        for text in raw_literals(path):
+            seeds.append(pool + text if name == 'health_config_test.cpp' else text)
+        if name in ('units_test.cpp', 'listener_tls_config_test.cpp'):
+            seeds += [s for s in literals(path) if len(s) <= 64 or b'=' in s]
+    for name in ('deploy/debian/passeur.toml', 'deploy/examples/coop-edge.toml',
+                 'deploy/examples/coop.toml', 'deploy/examples/demo.toml'):
+        seeds.append(open(os.path.join(ROOT, name), 'rb').read())
+    readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    seeds += [m.encode() for m in re.findall(r'```toml\n(.*?)```', readme, re.S)]
+    return seeds
+
+
+def admin_api():
+    """admin_api_fuzzer: a context byte, then the API tests' requests as heads."""
+    calls = re.findall(r'call\("([A-Z]+)", "([^"]*)"(?:, ([^)]*))?\)',
+                       open(os.path.join(ROOT, 'tests/unit/proxy/admin/api_test.cpp')).read())
+    seeds = []
+    for method, target, auth in calls:
+        head = f'{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n'.encode()
+        for flags in (0, 1, 4, 8):
+            token = b'Authorization: Bearer 0123456789abcdef0123\r\n' if auth or flags & 1 else b''
+            seeds.append(bytes([flags]) + head + token + b'\r\n')
+    seeds.append(bytes([1]) + b'GET /api/v1/pools HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n')
+    seeds.append(bytes([0]) + b'POST /api/v1/pools/cloud/nodes/node2/drain HTTP/1.1\r\n\r\n'
+                 b'GET /api/v1/pools/cloud/nodes/node2 HTTP/1.1\r\n\r\n')
+    seeds.append(bytes([0]) + b'POST /api/v1/reload HTTP/1.1\r\nContent-Length: 0\r\n\r\n'
+                 b't.toml:1:1: bad\nt.toml:2:1: worse')
+    return seeds
+
+
+def geo_database():
+    """geo_database_fuzzer: MaxMind's small test databases (shared/testdata/geoip beside the
+    repository, Apache-2.0 or MIT), whole and cut short."""
+    d = os.path.join(ROOT, '..', 'shared', 'testdata', 'geoip')
+    seeds = []
+    for name in ('MaxMind-DB-test-ipv4-24.mmdb', 'MaxMind-DB-test-mixed-24.mmdb',
+                 'GeoLite2-Country-Test.mmdb'):
+        data = open(os.path.join(d, name), 'rb').read()
+        seeds += [data, data[:len(data) // 2], data[:-40]]
+    return seeds
+
+
 def main():
     write('records_fuzzer', records())
     write('proxy_header_fuzzer',
@@ -116,6 +175,9 @@ def main():
                              if b'\r\n' in s])
     write('message_head_fuzzer', [s for s in literals('tests/unit/proxy/http/message_head_test.cpp')
                                   if b'HTTP/' in s or b': ' in s])
+    write('config_fuzzer', config())
+    write('admin_api_fuzzer', admin_api())
+    write('geo_database_fuzzer', geo_database())
 
 
 if __name__ == '__main__':

@@ -37,10 +37,9 @@ using tls::AeadKind;
 using tls::DirectionKey;
 using tls::RecordLayer;
 using tls::testing::Bytes;
+using tls::testing::kApplicationData;
+using tls::testing::kHandshake;
 using tls::testing::RecordBuilder;
-
-constexpr uint8_t kHandshake = 22;
-constexpr uint8_t kApplicationData = 23;
 
 // RFC 8448 section 3's application traffic secrets (SHA-256).
 const Bytes kClientSecret =

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 #include <boost/json/serialize.hpp>
 
@@ -9,6 +10,51 @@ namespace proxy::admin {
 namespace {
 
 namespace json = boost::json;
+
+// Length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF), 0 if there is none.
+size_t utf8_sequence(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i)
+    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
+  return n;
+}
+
+// A JSON string: bytes that are not UTF-8 (a percent-decoded path segment, a name from a
+// client) become U+FFFD, so that the text stays JSON.
+std::string string_text(std::string_view s) {
+  std::string valid;
+  valid.reserve(s.size());
+  while (!s.empty()) {
+    const size_t n = utf8_sequence(s);
+    if (n == 0) {
+      valid += "\xEF\xBF\xBD";
+      s.remove_prefix(1);
+    } else {
+      valid.append(s.data(), n);
+      s.remove_prefix(n);
+    }
+  }
+  return json::serialize(json::string_view(valid));
+}
 
 void newline(std::string& out, bool pretty, int depth) {
   if (!pretty) return;
@@ -43,7 +89,7 @@ void write(const json::value& v, std::string& out, bool pretty, int depth) {
       break;
     }
     case json::kind::string:
-      out += json::serialize(v.get_string());
+      out += string_text(v.get_string());
       break;
     case json::kind::array: {
       const auto& a = v.get_array();
@@ -75,7 +121,7 @@ void write(const json::value& v, std::string& out, bool pretty, int depth) {
         if (!first) out += ',';
         first = false;
         newline(out, pretty, depth + 1);
-        out += json::serialize(json::string_view(kv.key()));
+        out += string_text(kv.key());
         out += pretty ? ": " : ":";
         write(kv.value(), out, pretty, depth + 1);
       }

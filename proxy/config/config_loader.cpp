@@ -11,7 +11,7 @@
 #include <set>
 #include <utility>
 
-#include <toml++/toml.h>
+#include "proxy/config/toml.h"
 
 #include "proxy/config/access_keys.h"
 #include "proxy/config/header_rule_keys.h"
@@ -233,7 +233,9 @@ class Loader {
   void read_certificate(const toml::table& table) {
     Section s(errors_, table, "in [[certificate]]", {"cert", "key"});
     tls::CertSettings out;
-    bool ok = s.require("cert") & s.require("key");
+    const bool has_cert = s.require("cert");  // both asked for, so that both are reported
+    const bool has_key = s.require("key");
+    bool ok = has_cert && has_key;
     for (auto [key, field] : {std::pair{"cert", &out.cert}, std::pair{"key", &out.key}}) {
       if (auto v = s.string(key)) {
         if (v->empty()) {

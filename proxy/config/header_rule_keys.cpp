@@ -76,8 +76,9 @@ std::optional<http::HeaderRule> read_rule(const toml::table& table, Errors& erro
   int groups = -1;
   if (rule.action == RuleAction::Replace) {
     allow_only({"pattern", "with"});
-    bool have = s.require("pattern") & s.require("with");
-    if (!have) return std::nullopt;
+    const bool has_pattern = s.require("pattern");  // both asked for: both are reported
+    const bool has_with = s.require("with");
+    if (!has_pattern || !has_with) return std::nullopt;
     auto pattern = s.string("pattern");
     if (!pattern) return std::nullopt;
     std::string error;

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include <toml++/toml.h>
 #include <boost/asio/ip/tcp.hpp>
+#include "proxy/config/toml.h"
 
 #include "proxy/config/address.h"
 #include "proxy/config/config_loader.h"

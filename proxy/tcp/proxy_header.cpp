@@ -69,9 +69,9 @@ size_t encode_v1(const tcp::endpoint& src, const tcp::endpoint& dst, uint8_t* ou
   return static_cast<size_t>(p - begin);
 }
 
-// One TLV at p; a value too long for the header is left out. Returns the end.
-uint8_t* put_tlv(uint8_t* p, uint8_t type, std::string_view value) {
-  if (value.empty() || value.size() > kMaxTlvValue) return p;
+// One TLV at p; a value longer than `max` is left out. Returns the end.
+uint8_t* put_tlv(uint8_t* p, uint8_t type, std::string_view value, size_t max) {
+  if (value.empty() || value.size() > max) return p;
   p[0] = type;
   p[1] = static_cast<uint8_t>(value.size() >> 8);
   p[2] = static_cast<uint8_t>(value.size());
@@ -87,12 +87,12 @@ uint8_t* put_tls(uint8_t* p, const ClientTls& tls) {
   ssl[3] = kClientSsl;
   ssl[4] = ssl[5] = ssl[6] = 0;
   ssl[7] = 1;
-  p = put_tlv(ssl + 8, kSubtypeSslVersion, tls.version);
-  p = put_tlv(p, kSubtypeSslCipher, tls.cipher);
+  p = put_tlv(ssl + 8, kSubtypeSslVersion, tls.version, kMaxTlsVersionValue);
+  p = put_tlv(p, kSubtypeSslCipher, tls.cipher, kMaxTlsCipherValue);
   const size_t len = static_cast<size_t>(p - ssl) - 3;
   ssl[1] = static_cast<uint8_t>(len >> 8);
   ssl[2] = static_cast<uint8_t>(len);
-  return put_tlv(p, kTypeAuthority, tls.server_name);
+  return put_tlv(p, kTypeAuthority, tls.server_name, kMaxAuthorityValue);
 }
 
 size_t encode_v2(const tcp::endpoint& src, const tcp::endpoint& dst, const ClientTls& tls,

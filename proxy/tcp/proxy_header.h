@@ -28,16 +28,23 @@ struct ClientTls {
   std::string_view cipher;       // OpenSSL's name: "TLS_AES_128_GCM_SHA256"
   std::string_view server_name;  // SNI, empty when the client sent none
 };
-// Longer values are left out of the header rather than cut.
-constexpr size_t kMaxTlvValue = 255;
+// Longest value of each TLV Passeur writes; a longer value is left out of the header rather
+// than cut. OpenSSL's version names are 7 bytes and its cipher names at most about 50; an SNI
+// is a DNS name, at most 253. Bounded so that every v2 header written fits kMaxV2Header.
+constexpr size_t kMaxTlsVersionValue = 32;
+constexpr size_t kMaxTlsCipherValue = 64;
+constexpr size_t kMaxAuthorityValue = 255;
 
 // Longest headers: v1 is at most 107 bytes (spec); v2 with TCP6 addresses is 52, plus the
-// TLVs: SSL (3 + 5, two sub-TLVs) and AUTHORITY.
+// TLVs: SSL (3 + 5 and two sub-TLVs) and AUTHORITY.
 constexpr size_t kMaxV1Header = 107;
 constexpr size_t kV2FixedHeader = 16;
-constexpr size_t kMaxV2Encoded = 16 + 36 + (3 + 5 + 2 * (3 + kMaxTlvValue)) + (3 + kMaxTlvValue);
+constexpr size_t kMaxV2Encoded = 16 + 36 +
+                                 (3 + 5 + (3 + kMaxTlsVersionValue) + (3 + kMaxTlsCipherValue)) +
+                                 (3 + kMaxAuthorityValue);
 // What Passeur accepts from a front balancer: v2 TLVs beyond this are refused.
 constexpr size_t kMaxV2Header = 16 + 512;
+static_assert(kMaxV2Encoded <= kMaxV2Header, "a v2 header Passeur writes must be one it accepts");
 constexpr size_t kMaxEncoded = kMaxV2Encoded;
 
 // Writes a header for a connection from `source` to `destination` (the address Passeur was

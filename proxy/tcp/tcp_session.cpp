@@ -1,5 +1,6 @@
 #include "proxy/tcp/tcp_session.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -256,8 +257,14 @@ awaitable<bool> TcpSession::read_proxy_header() {
       }
     }
     if (n > 0 && n == seen) {
-      // Part of the header is here and nothing new came: wait a little for the rest rather
-      // than wake at once on bytes already seen.
+      // Part of the header is here and nothing new came. A FIN behind it (a peek shows the
+      // bytes, never the end of the stream after them): the rest will never come.
+      pollfd p{.fd = sock_.native_handle(), .events = POLLRDHUP, .revents = 0};
+      if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+        cause_ = "client_closed_before_proxy_header";
+        co_return false;
+      }
+      // Otherwise wait a little for the rest rather than wake at once on bytes already seen.
       pause.expires_after(Millis(5));
       co_await pause.async_wait(use_tuple);
     } else {

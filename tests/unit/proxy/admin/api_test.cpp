@@ -330,5 +330,14 @@ TEST(ApiPercentDecode, Segments) {
   EXPECT_EQ(percent_decode("%00"), std::nullopt);
 }
 
+// A path segment that percent-decodes to bytes that are not UTF-8: the error is still JSON.
+TEST_F(ApiTest, ErrorNamingANodeThatIsNotUtf8IsJson) {
+  auto r = call("POST", "/api/v1/pools/cloud/nodes/n%de2/drain");
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(error_of(r),
+            "no node \"n\xef\xbf\xbd"
+            "2\" in pool \"cloud\"");
+}
+
 }  // namespace
 }  // namespace proxy::admin

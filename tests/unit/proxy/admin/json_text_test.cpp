@@ -34,5 +34,24 @@ TEST(JsonText, RoundTrips) {
   EXPECT_EQ(json::parse(to_json_text(v)), v);
 }
 
+// Bytes that are not UTF-8 (a percent-decoded path segment) become U+FFFD: the text stays JSON
+// (found by fuzz/admin_api_fuzzer). Overlong forms, surrogates and cut sequences are not UTF-8.
+TEST(JsonText, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  const json::value v =
+      json::object{{"n\xde"
+                    "2",
+                    "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x82|\xf0\x9f\x98\x80"}};
+  const std::string text = to_json_text(v, false);
+  json::error_code ec;
+  const json::value back = json::parse(text, ec);
+  ASSERT_FALSE(ec) << text;
+  EXPECT_EQ(back, (json::object{{"n\xef\xbf\xbd"
+                                 "2",
+                                 "\xef\xbf\xbd\xef\xbf\xbd|"
+                                 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+                                 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+                                 "\xef\xbf\xbd\xef\xbf\xbd|\xf0\x9f\x98\x80"}}));
+}
+
 }  // namespace
 }  // namespace proxy::admin

@@ -2,25 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "proxy/config/config_loader.h"
+#include "tests/unit/proxy/config/load_text.h"
 
 namespace proxy::config {
 namespace {
 
 using ::testing::ElementsAre;
-
-std::vector<std::string> errors_of(std::string_view text) {
-  auto result = load_string(text, "t.toml");
-  EXPECT_FALSE(result.ok());
-  std::vector<std::string> out;
-  for (auto& e : result.errors) out.push_back(e.str());
-  return out;
-}
-
-Config load_ok(std::string_view text) {
-  auto result = load_string(text, "t.toml");
-  for (auto& e : result.errors) ADD_FAILURE() << e.str();
-  return result.config.value_or(Config{});
-}
 
 TEST(HeaderRulesConfig, ListenerAndRouteRules) {
   Config c = load_ok(R"toml([[listener]]

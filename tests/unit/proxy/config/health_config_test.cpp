@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "proxy/config/config_loader.h"
+#include "tests/unit/proxy/config/load_text.h"
 
 namespace proxy::config {
 namespace {
@@ -26,12 +27,8 @@ listener = [{ listen = "127.0.0.1:8080" }]
 )") + std::string(pool);
 }
 
-std::vector<std::string> errors_of(std::string_view pool) {
-  auto result = load_string(with_pool(pool), "t.toml");
-  EXPECT_FALSE(result.ok());
-  std::vector<std::string> out;
-  for (auto& e : result.errors) out.push_back(e.str());
-  return out;
+std::vector<std::string> pool_errors(std::string_view pool) {
+  return errors_of(with_pool(pool));
 }
 
 routing::PoolSettings pool_ok(std::string_view pool) {
@@ -216,12 +213,12 @@ slow_start = "0"
 }
 
 TEST(HealthConfig, UnknownKeysInTheCheck) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "http", intervall = "2s", proxy_protocol = true }
 )"),
               ElementsAre("t.toml:6:26: unknown key \"intervall\" in the check of [pool.p]",
                           "t.toml:6:44: unknown key \"proxy_protocol\" in the check of [pool.p]"));
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 [pool.p.check]
 type = "smtp"
 helo = "edge"
@@ -231,7 +228,7 @@ helo = "edge"
 
 TEST(HealthConfig, BadCheckValues) {
   EXPECT_THAT(
-      errors_of(R"(nodes = ["10.0.0.1:80"]
+      pool_errors(R"(nodes = ["10.0.0.1:80"]
 [pool.p.check]
 type = "http"
 interval = "2 s"
@@ -259,25 +256,25 @@ expect_body = ""
 }
 
 TEST(HealthConfig, TypeIsRequiredAndKnown) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { path = "/" }
 )"),
               ElementsAre("t.toml:6:9: missing key \"type\" in the check of [pool.p]"));
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "ldap" }
 )"),
               ElementsAre(HasSubstr("t.toml:6:18: unknown check type \"ldap\"")));
 }
 
 TEST(HealthConfig, CheckMustBeATable) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = "http"
 )"),
               ElementsAre(HasSubstr("t.toml:6:9: \"check\" must be a table")));
 }
 
 TEST(HealthConfig, HttpKeysOnlyForHttp) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:143"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:143"]
 check = { type = "imap", path = "/", expect_status = 200 }
 )"),
               ElementsAre("t.toml:6:33: \"path\" applies only to a check of type \"http\"",
@@ -286,7 +283,7 @@ check = { type = "imap", path = "/", expect_status = 200 }
 }
 
 TEST(HealthConfig, CaOnlyForTls) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "http", ca = "/ca.pem" }
 )"),
               ElementsAre(HasSubstr("t.toml:6:31: \"ca\" applies only to a check of type "
@@ -294,11 +291,11 @@ check = { type = "http", ca = "/ca.pem" }
 }
 
 TEST(HealthConfig, AddressAndPortExclusive) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "tcp", port = 81, address = "10.0.0.2:81" }
 )"),
               ElementsAre(HasSubstr("t.toml:6:46: \"address\" and \"port\" cannot be used")));
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "tcp", address = "somewhere:81" }
 )"),
               ElementsAre(HasSubstr("t.toml:6:35: \"address\": bad address")));
@@ -306,7 +303,7 @@ check = { type = "tcp", address = "somewhere:81" }
 
 TEST(HealthConfig, PassiveAndSlowStartNeedACheck) {
   EXPECT_THAT(
-      errors_of(R"(nodes = ["10.0.0.1:80"]
+      pool_errors(R"(nodes = ["10.0.0.1:80"]
 slow_start = "30s"
 passive_failures = 3
 passive_5xx = true
@@ -319,7 +316,7 @@ passive_5xx = true
 }
 
 TEST(HealthConfig, Passive5xxNeedsPassiveFailures) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "tcp" }
 passive_failures = 0
 passive_5xx = true
@@ -328,7 +325,7 @@ passive_5xx = true
 }
 
 TEST(HealthConfig, BadPoolHealthValues) {
-  EXPECT_THAT(errors_of(R"(nodes = ["10.0.0.1:80"]
+  EXPECT_THAT(pool_errors(R"(nodes = ["10.0.0.1:80"]
 check = { type = "tcp" }
 slow_start = 30
 drain_timeout = "ten minutes"
@@ -357,9 +354,9 @@ TEST(HealthConfig, StatusRanges) {
        {"\"\"", "\"-\"", "\"200-\"", "\"-299\"", "\"299-200\"", "\"99\"", "\"600\"", "\"2xx\"",
         "\"200 - 299\"", "\"200-299-399\"", "\"+200\"", "\"200-600\"", "99", "600", "true"}) {
     SCOPED_TRACE(bad);
-    EXPECT_THAT(errors_of("nodes = [\"10.0.0.1:80\"]\ncheck = { type = \"http\", "
-                          "expect_status = " +
-                          std::string(bad) + " }\n"),
+    EXPECT_THAT(pool_errors("nodes = [\"10.0.0.1:80\"]\ncheck = { type = \"http\", "
+                            "expect_status = " +
+                            std::string(bad) + " }\n"),
                 ElementsAre(HasSubstr("\"expect_status\" must be a status or a range")));
   }
 }

@@ -5,26 +5,12 @@
 #include <string>
 
 #include "proxy/config/config_loader.h"
+#include "tests/unit/proxy/config/load_text.h"
 
 namespace proxy::config {
 namespace {
 
 using ::testing::ElementsAre;
-
-std::vector<std::string> errors_of(const std::string& text) {
-  auto result = load_string(text, "t.toml");
-  EXPECT_FALSE(result.ok());
-  std::vector<std::string> out;
-  for (auto& e : result.errors) out.push_back(e.str());
-  return out;
-}
-
-Config load_ok(const std::string& text) {
-  auto result = load_string(text, "t.toml");
-  for (auto& e : result.errors) ADD_FAILURE() << e.str();
-  EXPECT_TRUE(result.ok());
-  return result.config.value_or(Config{});
-}
 
 // A certificate and one listener (line 5 on) with `keys` after its address.
 std::string with_listener(const std::string& keys) {

@@ -105,15 +105,51 @@ TEST(ProxyHeader, WithoutSniTheAuthorityIsLeftOutAndTheLongestFits) {
   std::string h = encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), no_sni);
   EXPECT_EQ(h.size(), 52u + 3 + 5 + 3 + 7 + 3 + 27);
   EXPECT_TRUE(h.ends_with("ECDHE-RSA-AES128-GCM-SHA256"));  // the SSL TLV is last
-  const std::string longest(kMaxTlvValue, 'a');
-  const std::string too_long(kMaxTlvValue + 1, 'b');
-  const ClientTls big{.used = true, .version = longest, .cipher = longest, .server_name = longest};
+  const ClientTls big{.used = true,
+                      .version = std::string(kMaxTlsVersionValue, 'v'),
+                      .cipher = std::string(kMaxTlsCipherValue, 'c'),
+                      .server_name = std::string(kMaxAuthorityValue, 'a')};
   EXPECT_EQ(encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), big).size(),
             kMaxEncoded);
+  const std::string too_long(kMaxAuthorityValue + 1, 'b');
   const ClientTls over{.used = true, .version = "TLSv1.3", .cipher = "c", .server_name = too_long};
   EXPECT_EQ(
       encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), over).find('b'),
       std::string::npos);
+}
+
+// Values as long as a client or a TLS library can make them: the header written still parses
+// back (a node with the same limit as Passeur's reader accepts it), without the values too long
+// for it.
+TEST(ProxyHeader, AV2HeaderWithVeryLongTlsValuesParsesBack) {
+  const std::string version(kMaxTlsVersionValue + 1, 'v');
+  const std::string cipher(4000, 'c');
+  const std::string sni(kMaxAuthorityValue + 1, 's');
+  for (const ClientTls& tls :
+       {ClientTls{.used = true, .version = version, .cipher = cipher, .server_name = sni},
+        ClientTls{.used = true,
+        .version = "TLSv1.3",
+        .cipher = std::string(kMaxTlsCipherValue, 'c'),
+        .server_name = std::string(kMaxAuthorityValue, 's')},
+        ClientTls{.used = true,
+        .version = "TLSv1.3",
+        .cipher = std::string(kMaxTlsCipherValue + 1, 'c'),
+        .server_name = std::string(253, 's')}}) {
+    const std::string h =
+        encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), tls);
+    EXPECT_LE(h.size(), kMaxV2Header);
+    const ParsedHeader p = parse(h + "payload");
+    ASSERT_EQ(p.status, ParseStatus::Complete) << p.error;
+    EXPECT_EQ(p.length, h.size());
+    EXPECT_EQ(p.source, ep("2001:db8::1", 1));
+    EXPECT_EQ(p.destination, ep("::1", 2));
+    EXPECT_EQ(h.find(std::string(kMaxTlsCipherValue + 1, 'c')), std::string::npos);
+  }
+  const ClientTls longest{.used = true, .version = version, .cipher = cipher, .server_name = sni};
+  // Only the SSL TLV's fixed part is left: each value was too long.
+  EXPECT_EQ(
+      encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), longest).size(),
+      52u + 3 + 5);
 }
 
 TEST(ProxyHeader, OffEncodesNothing) {

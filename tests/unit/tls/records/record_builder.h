@@ -25,6 +25,12 @@ namespace tls::testing {
 
 using Bytes = std::vector<uint8_t>;
 
+// Record content types.
+constexpr uint8_t kChangeCipherSpec = 20;
+constexpr uint8_t kAlert = 21;
+constexpr uint8_t kHandshake = 22;
+constexpr uint8_t kApplicationData = 23;
+
 inline Bytes bytes(std::string_view s) {
   return Bytes(s.begin(), s.end());
 }

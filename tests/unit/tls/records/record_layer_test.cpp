@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/unit/tls/hex.h"
+#include "tests/unit/tls/records/memory_bio_client.h"
 #include "tests/unit/tls/stream_harness.h"
 #include "tls/records/traffic_keys.h"
 #include "tls/secret_capture.h"
@@ -342,68 +343,18 @@ TEST(RecordLayer, WithoutCaptureOpenSslKeepsTheConnection) {
 // An OpenSSL client on a blocking socket whose records leave only when flushed: what it writes
 // right after its handshake goes out with its Finished, in one send(2), as a browser's first
 // request often does.
-class BurstClient {
+class BurstClient : public MemoryBioClient {
  public:
   BurstClient(int fd, const Suite& suite, SSL_SESSION* session)
-      : fd_(fd), ssl_(new_client(suite, session)) {
-    SSL_set_bio(ssl_, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
-    const timeval limit{.tv_sec = 10, .tv_usec = 0};  // a server that loses the request
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  }
-  ~BurstClient() {
-    // Without this, OpenSSL takes its session for a failed one that must not be resumed.
-    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(ssl_);
-  }
+      : MemoryBioClient(fd, new_client(suite, session)) {}
 
   // The handshake, then `request` sent with the last flight; false on failure.
   bool connect_and_send(std::string_view request) {
-    for (;;) {
-      const int r = SSL_connect(ssl_);
-      if (r == 1) break;
-      if (SSL_get_error(ssl_, r) != SSL_ERROR_WANT_READ || !flush() || !receive()) return false;
-    }
-    return SSL_write(ssl_, request.data(), static_cast<int>(request.size())) ==
+    return handshake() &&
+           SSL_write(ssl(), request.data(), static_cast<int>(request.size())) ==
                static_cast<int>(request.size()) &&
            flush();
   }
-
-  std::string read(size_t size) {
-    std::string out;
-    std::array<char, 4096> buf;
-    while (out.size() < size) {
-      const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
-      if (n > 0) {
-        out.append(buf.data(), static_cast<size_t>(n));
-      } else if (SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ || !flush() || !receive()) {
-        break;
-      }
-    }
-    return out;
-  }
-
-  SSL* ssl() { return ssl_; }
-
- private:
-  bool flush() {
-    BIO* out = SSL_get_wbio(ssl_);
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(out, &data);
-    for (long sent = 0; sent < size;) {
-      const ssize_t n = ::send(fd_, data + sent, static_cast<size_t>(size - sent), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += n;
-    }
-    return BIO_reset(out) == 1;
-  }
-  bool receive() {
-    std::array<char, 16384> buf;
-    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    return n > 0 && BIO_write(SSL_get_rbio(ssl_), buf.data(), static_cast<int>(n)) == n;
-  }
-
-  int fd_;
-  SSL* ssl_;
 };
 
 struct BurstCase {

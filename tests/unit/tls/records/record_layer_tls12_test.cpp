@@ -1,21 +1,16 @@
 // The record layer against exact TLS 1.2 records: size limits, alerts, sequence numbers. The
 // client's records are sealed by tests/unit/tls/records/record_builder.h.
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <boost/asio/error.hpp>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "tests/unit/tls/records/record_builder.h"
-#include "tls/records/record_layer.h"
+#include "tests/unit/tls/records/layer_fixture.h"
 
 namespace {
 
@@ -23,11 +18,6 @@ using namespace tls::testing;
 using tls::AeadKind;
 using tls::DirectionKey;
 using tls::RecordLayer;
-
-constexpr uint8_t kChangeCipherSpec = 20;
-constexpr uint8_t kAlert = 21;
-constexpr uint8_t kApplicationData = 23;
-constexpr int kNoAlert = -1;
 
 DirectionKey fixed_key(uint8_t fill) {
   DirectionKey key;
@@ -37,80 +27,15 @@ DirectionKey fixed_key(uint8_t fill) {
   return key;
 }
 
-std::string reason(const boost::system::error_code& ec) {
-  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);
-  const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-  return r != nullptr ? r : ec.message();
-}
-
-struct Outcome {
-  std::string data;
-  boost::system::error_code ec;
-};
-
-class Tls12Records : public ::testing::Test {
+class Tls12Records : public LayerFixture {
  protected:
   explicit Tls12Records(uint64_t read_sequence = 1, uint64_t write_sequence = 1)
-      : layer(RecordLayer::tls12(AeadKind::Aes128Gcm, fixed_key(1), fixed_key(7), read_sequence,
-                                 write_sequence)),
-        client(false, AeadKind::Aes128Gcm, fixed_key(1), read_sequence),
-        server(false, AeadKind::Aes128Gcm, fixed_key(7), write_sequence) {}
-
-  void SetUp() override { ASSERT_NE(layer, nullptr); }
-
-  Outcome feed(const std::vector<Bytes>& records) {
-    for (const Bytes& r : records) sockets.send(r);
-    Outcome o;
-    std::array<char, 70000> buf;
-    for (;;) {
-      const auto a = layer->read(sockets.ours, buf.data(), buf.size());
-      if (a.ec) {
-        o.ec = a.ec;
-        break;
-      }
-      if (a.bytes == 0) break;
-      o.data.append(buf.data(), a.bytes);
-    }
-    return o;
-  }
-
-  int alert_sent() {
-    Bytes in = sockets.received();
-    int alert = kNoAlert;
-    uint8_t type = 0;
-    Bytes content;
-    while (!in.empty()) {
-      if (!server.open(in, type, content)) {
-        ADD_FAILURE() << "the layer sent a record that does not open";
-        break;
-      }
-      if (type == kAlert && content.size() == 2 && content[0] == 2) alert = content[1];
-    }
-    return alert;
-  }
-
-  // Every alert the layer sent, as (level, description).
-  std::vector<std::pair<int, int>> alerts_sent() {
-    Bytes in = sockets.received();
-    std::vector<std::pair<int, int>> alerts;
-    uint8_t type = 0;
-    Bytes content;
-    while (!in.empty()) {
-      if (!server.open(in, type, content)) {
-        ADD_FAILURE() << "the layer sent a record that does not open";
-        break;
-      }
-      if (type == kAlert && content.size() == 2) alerts.emplace_back(content[0], content[1]);
-    }
-    return alerts;
-  }
+      : LayerFixture(RecordLayer::tls12(AeadKind::Aes128Gcm, fixed_key(1), fixed_key(7),
+                                        read_sequence, write_sequence),
+                     RecordBuilder(false, AeadKind::Aes128Gcm, fixed_key(1), read_sequence),
+                     RecordBuilder(false, AeadKind::Aes128Gcm, fixed_key(7), write_sequence)) {}
 
   Bytes data(std::string_view s) { return client.tls12(kApplicationData, bytes(s)); }
-
-  SocketPair sockets;
-  std::unique_ptr<RecordLayer> layer;
-  RecordBuilder client;
-  RecordBuilder server;
 };
 
 // ---- Record sizes (RFC 5246 section 6.2.3) -----------------------------------------------------
@@ -227,24 +152,16 @@ class Tls12NearWrap : public Tls12Records {
 
 TEST_F(Tls12NearWrap, WriteRefusesToWrap) {
   for (const char* text : {"a", "b"}) {
-    const boost::asio::const_buffer piece(text, 1);
-    const auto w = layer->write(sockets.ours, {&piece, 1});
+    const auto w = write(text);
     EXPECT_FALSE(w.ec) << reason(w.ec);
     EXPECT_EQ(w.bytes, 1u);
   }
-  const boost::asio::const_buffer piece("c", 1);
-  const auto w = layer->write(sockets.ours, {&piece, 1});
+  const auto w = write("c");
   EXPECT_EQ(reason(w.ec), "invalid sequence number");
   EXPECT_EQ(w.bytes, 0u);
   // Two records went out, the third never did.
-  Bytes in = sockets.received();
-  uint8_t type = 0;
-  Bytes content;
-  ASSERT_TRUE(server.open(in, type, content));
-  EXPECT_EQ(content, bytes("a"));
-  ASSERT_TRUE(server.open(in, type, content));
-  EXPECT_EQ(content, bytes("b"));
-  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(sent(), (std::vector<std::pair<uint8_t, Bytes>>{{kApplicationData, bytes("a")},
+                                                            {kApplicationData, bytes("b")}}));
 }
 
 TEST_F(Tls12NearWrap, ReadRefusesToWrap) {

@@ -2,24 +2,19 @@
 // it sends for each malformed input (RFC 8446 section 6.2), its own KeyUpdates and sequence
 // numbers. The client's records are sealed by tests/unit/tls/records/record_builder.h.
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/ssl.h>
 
 #include <gtest/gtest.h>
 
-#include <array>
 #include <boost/asio/error.hpp>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "tests/unit/tls/hex.h"
-#include "tests/unit/tls/records/record_builder.h"
-#include "tls/records/record_layer.h"
+#include "tests/unit/tls/records/layer_fixture.h"
 
 namespace {
 
@@ -27,12 +22,6 @@ using namespace tls::testing;
 using tls::AeadKind;
 using tls::DirectionKey;
 using tls::RecordLayer;
-
-constexpr uint8_t kChangeCipherSpec = 20;
-constexpr uint8_t kAlert = 21;
-constexpr uint8_t kHandshake = 22;
-constexpr uint8_t kApplicationData = 23;
-constexpr int kNoAlert = -1;
 
 // RFC 8448 section 3's application traffic secrets (SHA-256).
 const Bytes kClientSecret =
@@ -46,76 +35,17 @@ DirectionKey key_of(AeadKind kind, const Bytes& secret) {
   return key;
 }
 
-std::string reason(const boost::system::error_code& ec) {
-  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);
-  const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-  return r != nullptr ? r : ec.message();
-}
-
-// What the layer made of the bytes it was sent.
-struct Outcome {
-  std::string data;
-  boost::system::error_code ec;
-};
-
-class Tls13Records : public ::testing::Test {
+class Tls13Records : public LayerFixture {
  protected:
   explicit Tls13Records(AeadKind kind = AeadKind::Aes128Gcm, uint64_t read_sequence = 0,
                         uint64_t write_sequence = 0)
-      : kind_(kind),
-        layer(RecordLayer::tls13(EVP_sha256(), kind, kClientSecret, kServerSecret, read_sequence,
-                                 write_sequence)),
-        client(true, kind, key_of(kind, kClientSecret), read_sequence),
-        server(true, kind, key_of(kind, kServerSecret), write_sequence),
+      : LayerFixture(RecordLayer::tls13(EVP_sha256(), kind, kClientSecret, kServerSecret,
+                                        read_sequence, write_sequence),
+                     RecordBuilder(true, kind, key_of(kind, kClientSecret), read_sequence),
+                     RecordBuilder(true, kind, key_of(kind, kServerSecret), write_sequence)),
+        kind_(kind),
         client_secret_(kClientSecret),
         server_secret_(kServerSecret) {}
-
-  void SetUp() override { ASSERT_NE(layer, nullptr); }
-
-  // Sends these records to the layer, then reads until it wants more or fails.
-  Outcome feed(const std::vector<Bytes>& records) {
-    for (const Bytes& r : records) sockets.send(r);
-    Outcome o;
-    std::array<char, 70000> buf;
-    for (;;) {
-      const auto a = layer->read(sockets.ours, buf.data(), buf.size());
-      if (a.ec) {
-        o.ec = a.ec;
-        break;
-      }
-      if (a.bytes == 0) break;
-      o.data.append(buf.data(), a.bytes);
-    }
-    return o;
-  }
-
-  // The records the layer sent since the last call, opened; our KeyUpdates are followed.
-  std::vector<std::pair<uint8_t, Bytes>> sent() {
-    Bytes in = sockets.received();
-    std::vector<std::pair<uint8_t, Bytes>> out;
-    uint8_t type = 0;
-    Bytes content;
-    while (!in.empty()) {
-      if (!server.open(in, type, content)) {
-        ADD_FAILURE() << "the layer sent a record that does not open";
-        break;
-      }
-      out.emplace_back(type, content);
-      if (type == kHandshake && content.size() == 5 && content[0] == 24) {
-        server.rekey(next_key(server_secret_));
-      }
-    }
-    return out;
-  }
-
-  // The description of the fatal alert the layer sent, kNoAlert for none.
-  int alert_sent() {
-    int alert = kNoAlert;
-    for (const auto& [type, content] : sent()) {
-      if (type == kAlert && content.size() == 2 && content[0] == 2) alert = content[1];
-    }
-    return alert;
-  }
 
   DirectionKey next_key(Bytes& secret) {
     EXPECT_TRUE(tls::tls13_next_secret(EVP_sha256(), secret));
@@ -130,13 +60,15 @@ class Tls13Records : public ::testing::Test {
     return client.tls13(kAlert, Bytes{level, description});
   }
 
-  AeadKind kind_;
-  SocketPair sockets;
-  std::unique_ptr<RecordLayer> layer;
-  RecordBuilder client;  // seals what the client sends
-  RecordBuilder server;  // opens what the layer sends
-
  private:
+  // The layer's KeyUpdates are followed.
+  void opened(uint8_t type, const Bytes& content) override {
+    if (type == kHandshake && content.size() == 5 && content[0] == 24) {
+      server.rekey(next_key(server_secret_));
+    }
+  }
+
+  AeadKind kind_;
   Bytes client_secret_;
   Bytes server_secret_;
 };
@@ -168,9 +100,7 @@ TEST_F(Tls13Records, KeyUpdateInTwoTwoAndOneByteRecordsWithDataBetweenMessages) 
 
   // update_requested: the layer's own KeyUpdate goes first, then data under its new key.
   const std::string reply = "reply";
-  const boost::asio::const_buffer piece(reply.data(), reply.size());
-  const auto w = layer->write(sockets.ours, {&piece, 1});
-  EXPECT_EQ(w.bytes, reply.size());
+  EXPECT_EQ(write(reply).bytes, reply.size());
   const auto records_sent = sent();
   ASSERT_EQ(records_sent.size(), 2u);
   EXPECT_EQ(records_sent[0].first, kHandshake);
@@ -347,9 +277,8 @@ TEST(RecordLayerLimits, AesGcmRecordsPerKeyIs2To24Point5) {
 TEST_F(Tls13Records, UpdatesItsKeyBeforeTheUsageLimit) {
   layer->set_records_per_key(3);
   for (int i = 0; i < 7; ++i) {
-    const std::string piece_text = "record " + std::to_string(i);
-    const boost::asio::const_buffer piece(piece_text.data(), piece_text.size());
-    EXPECT_EQ(layer->write(sockets.ours, {&piece, 1}).bytes, piece_text.size());
+    const std::string text = "record " + std::to_string(i);
+    EXPECT_EQ(write(text).bytes, text.size());
   }
   // Three records, a KeyUpdate not requesting one, three more, another KeyUpdate, the last.
   const auto records = sent();
@@ -383,10 +312,7 @@ TEST_F(Tls13NearWrap, ReadSequenceRefusesToWrap) {
 
 TEST_F(Tls13NearWrap, WriteUpdatesItsKeyRatherThanWrap) {
   // ChaCha20-Poly1305 has no usage limit: the last sequence number carries a KeyUpdate.
-  for (const char* text : {"a", "b"}) {
-    const boost::asio::const_buffer piece(text, 1);
-    EXPECT_EQ(layer->write(sockets.ours, {&piece, 1}).bytes, 1u);
-  }
+  for (const char* text : {"a", "b"}) EXPECT_EQ(write(text).bytes, 1u);
   const auto records = sent();
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].second, bytes("a"));

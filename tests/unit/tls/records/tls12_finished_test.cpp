@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/unit/tls/records/memory_bio_client.h"
 #include "tests/unit/tls/records/record_builder.h"
 #include "tests/unit/tls/stream_harness.h"
 #include "tls/secret_capture.h"
@@ -22,31 +23,12 @@ namespace {
 
 using namespace tls::testing;
 
-constexpr uint8_t kChangeCipherSpec = 20;
-constexpr uint8_t kHandshake = 22;
-constexpr uint8_t kApplicationData = 23;
-
 // An OpenSSL client on memory BIOs over a blocking socket, whose Finished is resent one byte
 // per record, and whose first request is sealed after them.
-class SplittingClient {
+class SplittingClient : public MemoryBioClient {
  public:
-  SplittingClient(int fd, SSL_CTX* ctx) : fd_(fd), ssl_(SSL_new(ctx)) {
-    SSL_set_bio(ssl_, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
-    SSL_set_tlsext_host_name(ssl_, "localhost");
-    const timeval limit{.tv_sec = 10, .tv_usec = 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  }
-  ~SplittingClient() {
-    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(ssl_);
-  }
-
-  bool handshake() {
-    for (;;) {
-      const int r = SSL_connect(ssl_);
-      if (r == 1) return true;
-      if (SSL_get_error(ssl_, r) != SSL_ERROR_WANT_READ || !flush() || !receive()) return false;
-    }
+  SplittingClient(int fd, SSL_CTX* ctx) : MemoryBioClient(fd, SSL_new(ctx)) {
+    SSL_set_tlsext_host_name(ssl(), "localhost");
   }
 
   // Sends `request` in the record after the Finished's last one.
@@ -54,30 +36,11 @@ class SplittingClient {
     send(builder_->record(kApplicationData, bytes(request)));
   }
 
-  std::string read(size_t size) {
-    std::string out;
-    std::array<char, 4096> buf;
-    while (out.size() < size) {
-      const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
-      if (n > 0) {
-        out.append(buf.data(), static_cast<size_t>(n));
-      } else if (SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ || !receive()) {
-        break;
-      }
-    }
-    return out;
-  }
-
   size_t finished_records = 0;
 
  private:
-  // Sends what OpenSSL wrote, its Finished (the record after its ChangeCipherSpec) rewritten.
-  bool flush() {
-    BIO* out = SSL_get_wbio(ssl_);
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(out, &data);
-    Bytes flight(data, data + size);
-    BIO_reset(out);
+  // The Finished (the record after the ChangeCipherSpec) is rewritten.
+  bool rewrite(Bytes& flight) override {
     Bytes rewritten;
     bool after_ccs = false;
     for (size_t pos = 0; pos + 5 <= flight.size();) {
@@ -92,7 +55,8 @@ class SplittingClient {
       }
       if (!split_finished(record, rewritten)) return false;
     }
-    return send(rewritten);
+    flight = std::move(rewritten);
+    return true;
   }
 
   bool split_finished(Bytes& record, Bytes& out) {
@@ -100,10 +64,10 @@ class SplittingClient {
     std::array<uint8_t, SSL3_RANDOM_SIZE> client_random{};
     std::array<uint8_t, SSL3_RANDOM_SIZE> server_random{};
     const size_t master_size =
-        SSL_SESSION_get_master_key(SSL_get_session(ssl_), master.data(), master.size());
-    SSL_get_client_random(ssl_, client_random.data(), client_random.size());
-    SSL_get_server_random(ssl_, server_random.data(), server_random.size());
-    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
+        SSL_SESSION_get_master_key(SSL_get_session(ssl()), master.data(), master.size());
+    SSL_get_client_random(ssl(), client_random.data(), client_random.size());
+    SSL_get_server_random(ssl(), server_random.data(), server_random.size());
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl());
     tls::AeadKind kind{};
     tls::DirectionKey client;
     tls::DirectionKey server;
@@ -126,23 +90,6 @@ class SplittingClient {
     return true;
   }
 
-  bool send(const Bytes& data) {
-    for (size_t sent = 0; sent < data.size();) {
-      const ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  bool receive() {
-    std::array<char, 16384> buf;
-    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    return n > 0 && BIO_write(SSL_get_rbio(ssl_), buf.data(), static_cast<int>(n)) == n;
-  }
-
-  int fd_;
-  SSL* ssl_;
   std::optional<RecordBuilder> builder_;
 };
 
