@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "routing/node.h"
@@ -16,6 +17,11 @@ namespace routing {
 struct PickContext {
   Random& random;
   std::span<const Node* const> exclude = {};  // nodes already tried for this request
+  // Affinity (Pool::pick): the node the client's affinity cookie names, taken when it still
+  // takes its clients (routing/affinity.h) and was not tried yet; and the key of source
+  // affinity (the client's address), hashed over the usable nodes when the pool says so.
+  Node* affine = nullptr;
+  std::string_view affinity_key = {};
 };
 
 class Balancer {

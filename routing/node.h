@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "routing/affinity_count.h"
 #include "routing/health_passive.h"
 #include "routing/node_traffic.h"
 #include "routing/settings.h"
@@ -88,6 +89,9 @@ class Node : public std::enable_shared_from_this<Node> {
   CheckStats& checks() { return checks_; }
   const CheckStats& checks() const { return checks_; }
 
+  // Requests sent here by an affinity cookie (HTTP pools with affinity = "cookie").
+  AffinityCount& affine() const { return affine_; }
+
   // Requests (or connections) currently held on this node, all workers together.
   uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
@@ -108,6 +112,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // Read on every answer from the node, written on failures only.
   PassiveCounter passive_;
   StateStats stats_;
+  mutable AffinityCount affine_;
   // Weight and ramp are written rarely (reload, checker) and from two threads: one at a time,
   // so the effective weight always matches the last of both.
   std::mutex weight_write_;

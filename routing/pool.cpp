@@ -1,5 +1,10 @@
 #include "routing/pool.h"
 
+#include <algorithm>
+
+#include "routing/affinity.h"
+#include "routing/rendezvous.h"
+
 namespace routing {
 
 Pool::Pool(PoolSettings settings, const Pool* previous, unsigned workers)
@@ -20,6 +25,23 @@ Pool::Pool(PoolSettings settings, const Pool* previous, unsigned workers)
     raw_.push_back(node.get());
   }
   balancer_ = make_balancer(settings_.balance, raw_);
+}
+
+NodeLease Pool::pick(const PickContext& ctx) const {
+  if (ctx.affine && takes_affine(*ctx.affine) &&
+      std::find(ctx.exclude.begin(), ctx.exclude.end(), ctx.affine) == ctx.exclude.end())
+    return NodeLease(ctx.affine);
+  if (settings_.affinity == Affinity::Source && !ctx.affinity_key.empty()) {
+    if (Node* n = rendezvous::best_usable(ctx.affinity_key, raw_, ctx.exclude)) return NodeLease(n);
+  }
+  return balancer_->pick(raw_, ctx);
+}
+
+Node* Pool::node_by_cookie(std::string_view value) const {
+  if (value.empty()) return nullptr;
+  for (Node* n : raw_)
+    if (n->settings().cookie == value) return n;
+  return nullptr;
 }
 
 }  // namespace routing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "routing/balancer.h"
@@ -22,7 +23,13 @@ class Pool {
   std::span<Node* const> nodes() const { return raw_; }
   const std::vector<std::shared_ptr<Node>>& shared_nodes() const { return nodes_; }
 
-  NodeLease pick(const PickContext& ctx) const { return balancer_->pick(raw_, ctx); }
+  // A node for new work: the one affinity asks for (ctx.affine, or the rendezvous choice for
+  // ctx.affinity_key in a pool with affinity = "source") when it may take it, else the
+  // balancer's choice. An empty lease when no node is usable.
+  NodeLease pick(const PickContext& ctx) const;
+
+  // The node whose affinity cookie value is `value`; null when none is.
+  Node* node_by_cookie(std::string_view value) const;
 
  private:
   PoolSettings settings_;

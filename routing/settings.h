@@ -18,6 +18,9 @@ using Millis = std::chrono::milliseconds;
 
 enum class Balance : uint8_t { LeastLoaded, RoundRobin };
 
+// Session affinity of an HTTP pool (see routing/affinity.h).
+enum class Affinity : uint8_t { None, Cookie, Source };
+
 // The PROXY protocol header sent at the start of each connection to a node (TCP listeners).
 enum class ProxyProtocol : uint8_t { Off, V1, V2 };
 
@@ -29,6 +32,10 @@ struct NodeSettings {
   // not resolved (the node cannot be connected to).
   boost::asio::ip::address ip;
   uint16_t port = 0;
+  // The value of the affinity cookie that names this node (affinity = "cookie"): the node's
+  // `cookie` key, else derived by the loader from the pool's and the node's names (never the
+  // address), the same in every process that reads the same config.
+  std::string cookie;
   std::string tls_name;  // the server name for TLS to the node: the address without its port
 
   bool resolved() const { return port != 0; }
@@ -99,6 +106,9 @@ struct PoolSettings {
   HealthPolicy health;
   // TCP listeners (and mail health checks) send this header first; HTTP routes ignore it.
   ProxyProtocol proxy_protocol = ProxyProtocol::Off;
+  // HTTP routes: which node a client's requests keep going to (routing/affinity.h).
+  Affinity affinity = Affinity::None;
+  std::string affinity_cookie = "PASSEUR_NODE";  // the cookie's name (affinity = "cookie")
 };
 
 // Timeouts a route applies to the backend side of a request.

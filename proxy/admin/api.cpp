@@ -288,6 +288,11 @@ json::object node_json(const routing::Node& node, Clock::time_point now) {
   o["effective_weight"] = std::round(effective * 1000.0) / 1000.0;
   o["in_flight"] = v.in_flight;
   o["passive_failures"] = v.passive_streak;
+  // Requests an affinity cookie sent here (affinity = "cookie"): the browsers a draining node
+  // still serves.
+  const routing::AffinityCount& affine = node.affine();
+  o["affinity_requests_last_minute"] = affine.last_minute(now);
+  o["affinity_last_seconds_ago"] = seconds_ago(affine.last(), now);
   o["health_changed_seconds_ago"] = seconds_ago(v.health_since, now);
   o["admin_changed_seconds_ago"] = seconds_ago(v.admin_since, now);
   std::optional<Clock::time_point> last = v.health_since;

@@ -407,6 +407,13 @@ int run_ctl(int argc, char** argv) {
   auto in_flight = number_of(n, "in_flight");
   if (in_flight != "0" && in_flight != "-")
     line += ", " + in_flight + " in flight" + (cmd == "ready" ? "" : " (finishing)");
+  auto affine = number_of(n, "affinity_requests_last_minute");
+  if (affine != "0" && affine != "-") {
+    line += ", " + affine + " request" + (affine == "1" ? "" : "s") +
+            " by affinity cookie in the last minute";
+    if (auto ago = double_of(n.if_contains("affinity_last_seconds_ago")))
+      line += " (last " + format_age(*ago) + " ago)";
+  }
   std::printf("%s\n", line.c_str());
   return 0;
 }

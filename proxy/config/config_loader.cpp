@@ -15,10 +15,12 @@
 
 #include "proxy/config/access_keys.h"
 #include "proxy/config/header_rule_keys.h"
+#include "proxy/config/pool_affinity.h"
 #include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
 #include "proxy/config/tcp_listener.h"
 #include "proxy/config/token_file.h"
+#include "proxy/http/affinity_cookie.h"
 
 namespace proxy::config {
 namespace {
@@ -72,6 +74,13 @@ class Loader {
     for (auto* table : tables(top, "certificate")) read_certificate(*table);
     for (auto* table : tables(top, "listener")) read_listener(*table);
     for (auto* table : tables(top, "route")) read_route(*table);
+    for (const ListenerSettings& l : config_.listeners) {
+      auto it = affinity_at_.find(l.pool);
+      if (l.protocol == Protocol::Tcp && it != affinity_at_.end() && it->second)
+        errors_.add(it->second->source(),
+                    "\"affinity\" applies only to pools of HTTP routes: pool " + quoted(l.pool) +
+                        " is used by the tcp listener " + quoted(l.name));
+    }
     auto* listeners = top.find("listener");
     if (!listeners || (listeners->is_array() && listeners->as_array()->empty())) {
       errors_.add(listeners ? listeners->source() : root_.source(),
@@ -371,7 +380,8 @@ class Loader {
     auto header = "[pool." + name + "]";
     Section s(errors_, table, "in " + header,
               {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
-               "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol"});
+               "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol",
+               "affinity", "affinity_cookie"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -395,6 +405,8 @@ class Loader {
     }
     read_pool_health(s, errors_, out);
     read_pool_proxy_protocol(s, out);
+    read_pool_affinity(s, out);
+    if (out.affinity != routing::Affinity::None) affinity_at_.emplace(out.name, s.find("affinity"));
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
       if (nodes->empty()) {
@@ -402,17 +414,33 @@ class Loader {
       }
       FirstSeen<std::string> names;
       FirstSeen<tcp::endpoint> addresses;
+      FirstSeen<std::string> cookies;
       for (auto& node : *nodes) {
-        auto settings = read_node(node, header, names, addresses);
+        auto settings = read_node(node, out, names, addresses, cookies);
         if (settings) out.nodes.push_back(std::move(*settings));
+      }
+      // Nodes without a `cookie` key: the value derived from the names, unless a node's key
+      // took it already.
+      if (out.affinity == routing::Affinity::Cookie) {
+        for (auto& n : out.nodes) {
+          if (!n.cookie.empty()) continue;
+          n.cookie = http::affinity_cookie_value(out.name, n.name);
+          if (cookies.repeat(n.cookie, nodes->source()))
+            errors_.add(nodes->source(), "node " + quoted(n.name) + " of " + header +
+                                             ": its derived cookie value " + quoted(n.cookie) +
+                                             " is another node's \"cookie\"");
+        }
       }
     }
     config_.pools.push_back(std::move(out));
   }
 
-  std::optional<routing::NodeSettings> read_node(const toml::node& node, const std::string& pool,
+  std::optional<routing::NodeSettings> read_node(const toml::node& node,
+                                                 const routing::PoolSettings& settings,
                                                  FirstSeen<std::string>& names,
-                                                 FirstSeen<tcp::endpoint>& addresses) {
+                                                 FirstSeen<tcp::endpoint>& addresses,
+                                                 FirstSeen<std::string>& cookies) {
+    const std::string pool = "[pool." + settings.name + "]";
     routing::NodeSettings out;
     std::optional<Address> address;
     const toml::node* name_node = &node;
@@ -427,7 +455,7 @@ class Loader {
       address->endpoint = *endpoint;
       out.name = text->get();
     } else if (auto* table = node.as_table()) {
-      Section s(errors_, *table, "in a node of " + pool, {"address", "name", "weight"});
+      Section s(errors_, *table, "in a node of " + pool, {"address", "name", "weight", "cookie"});
       if (s.require("address")) address = s.address("address");
       if (auto v = s.string("name")) {
         if (v->empty()) {
@@ -438,6 +466,7 @@ class Loader {
         }
       }
       if (auto v = s.integer("weight", 1, 256)) out.weight = static_cast<uint32_t>(*v);
+      read_node_cookie(s, settings, cookies, out);
       if (!address) return std::nullopt;
       if (out.name.empty()) out.name = address->text;
     } else {
@@ -465,6 +494,8 @@ class Loader {
   FirstSeen<tcp::endpoint> listen_addresses_;
   FirstSeen<std::string> listener_names_;
   FirstSeen<std::pair<std::string, std::string>> routes_;
+  // Where each pool with an affinity set it: a TCP listener's pool must have none.
+  std::map<std::string, const toml::node*, std::less<>> affinity_at_;
 };
 
 LoadResult cannot_read(const std::string& path, std::string reason) {

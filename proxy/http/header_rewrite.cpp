@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "proxy/http/affinity_cookie.h"
+
 namespace proxy::http {
 namespace {
 
@@ -65,6 +67,12 @@ void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::s
     if (!rw.country_header.empty() && f.name.size() == rw.country_header.size() &&
         iequals(f.name, rw.country_header))
       continue;  // a client's own claim of its country
+    if (!rw.strip_cookie.empty() && f.name.size() == 6 && iequals(f.name, "cookie") &&
+        find_cookie(f.value, rw.strip_cookie)) {
+      const std::string rest = without_cookie(f.value, rw.strip_cookie);
+      if (!rest.empty()) append_line(out, f.name, rest);
+      continue;
+    }
     append_line(out, f.name, f.value);
   }
   // X-Forwarded-For: the list received (every copy, in order) plus the client's address.

@@ -26,6 +26,9 @@ struct RequestRewrite {
   bool expect_continue = false;  // send "Expect: 100-continue"
   bool te_trailers = false;      // send "TE: trailers": the client takes trailers
   std::optional<uint64_t> content_length;
+  // Cookie affinity: the cookie of this name is removed from Cookie fields (a field left
+  // empty is dropped), the other cookies are kept as sent.
+  std::string_view strip_cookie;
 };
 
 void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::string& out);

@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
+#include "proxy/http/affinity_cookie.h"
 #include "proxy/http/body_relay.h"
 #include "proxy/http/forward_rules.h"
 #include "proxy/http/head_reader.h"
@@ -55,7 +56,23 @@ struct Exchange {
   bool client_keep = false;  // the client's connection may stay open after this request
   bool expect = false;       // Expect: 100-continue goes to the node, the body waits for its 100
   bool te_trailers = false;  // the client takes trailers (TE: trailers)
+  CookieChoice cookie;       // affinity = "cookie": what the client's cookie said
 };
+
+// The extra header lines of the final response: the listener's (Strict-Transport-Security),
+// and the affinity cookie when the pool sets one and the client does not hold the right value.
+template <class Stream>
+std::string_view response_extra(SessionCore<Stream>& s, const Exchange& x, const ResponseHead& res,
+                                std::string& buf) {
+  const routing::Node* node = x.upstream.lease().node();
+  const routing::PoolSettings& ps = x.pool.settings();
+  if (ps.affinity != routing::Affinity::Cookie || !node || !sets_cookie(x.cookie, *node))
+    return s.hsts_;
+  buf = s.hsts_;
+  append_affinity_headers(buf, res, ps.affinity_cookie, *node,
+                          !std::is_same_v<Stream, boost::asio::ip::tcp::socket>);
+  return buf;
+}
 
 // Writes the head the node gets into `x.head`: the client's, its target in origin form, with
 // the forwarding fields and without the hop-by-hop ones. When a body follows, the client's head
@@ -84,7 +101,10 @@ void build_forward_head(SessionCore<Stream>& s, Exchange& x, std::string_view ta
                      .expect_continue = x.expect,
                      .te_trailers = x.te_trailers,
                      .content_length = x.has_body && !req.chunked ? std::optional(x.content_length)
-                                                                  : std::nullopt},
+                                                                  : std::nullopt,
+                     .strip_cookie = x.pool.settings().affinity == routing::Affinity::Cookie
+                                         ? std::string_view(x.pool.settings().affinity_cookie)
+                                         : std::string_view()},
       x.head);
   apply_request_rules({*s.snap_, x.listener, x.route, req, s.peer_ip_}, x.head);
   if (x.has_body) {
@@ -399,9 +419,12 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
         s.upstream_ = nullptr;
         co_return co_await s.answer_error(req, 502, "unexpected upgrade", true, "node_error");
       }
-      std::string out;
+      std::string out, extra;
       build_response_head(
-          res, ResponseRewrite{.framing = Framing::None, .via = ls.via, .extra = s.hsts_}, out);
+          res,
+          ResponseRewrite{
+              .framing = Framing::None, .via = ls.via, .extra = response_extra(s, x, res, extra)},
+          out);
       up->buffer.consume(res.size);
       s.cbuf_.consume(s.pending_head_);
       s.pending_head_ = 0;
@@ -442,13 +465,13 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
     // After an early answer the rest of the request body is not read: the connection closes.
     const bool keep = x.client_keep && !early && out_framing != Framing::Close && !s.close_after_ &&
                       !s.w_.stopping();
-    std::string out;
+    std::string out, extra;
     build_response_head(res,
                         ResponseRewrite{.framing = out_framing,
                                         .keep_alive = keep,
                                         .client_http10 = http10,
                                         .via = ls.via,
-                                        .extra = s.hsts_},
+                                        .extra = response_extra(s, x, res, extra)},
                         out);
     apply_response_rules({*s.snap_, ls, route, req, s.peer_ip_}, out);
     const bool backend_keep = !early && res.keep_alive() && res_body.kind != Framing::Close;

@@ -10,6 +10,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <cerrno>
 
+#include "proxy/http/affinity_cookie.h"
 #include "proxy/http/decide.h"
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
@@ -368,6 +369,19 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   x.te_trailers = req.version == 11 && accepts_trailers(req.get("te"));
   std::string saved_head;
   build_forward_head(*this, x, target, kTls, saved_head);
+  // Affinity, read once the head is where it stays (build_forward_head moves it when a body
+  // follows).
+  switch (pool.settings().affinity) {
+    case routing::Affinity::Cookie:
+      x.cookie = choose_by_cookie(req, pool, w_.now());
+      at.set_affinity(x.cookie.node, {});
+      break;
+    case routing::Affinity::Source:
+      at.set_affinity(nullptr, peer_ip_);
+      break;
+    case routing::Affinity::None:
+      break;
+  }
 
   bool saw_timeout = false;
   rec_.upstream_start = w_.now();
@@ -378,6 +392,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
                                     "no_node");
   }
   drain_timeout_ = pool.settings().health.drain_timeout;
+  if (x.cookie.node && at.lease().node() == x.cookie.node) x.cookie.node->affine().record(w_.now());
 
   // 4. The request to the node and its answer back; 5. counted and logged as it ends.
   co_return co_await relay(*this, x);

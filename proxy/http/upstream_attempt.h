@@ -36,6 +36,13 @@ class UpstreamAttempt final : private upstream::DialWatch {
   UpstreamAttempt(Owner owner, const routing::Pool& pool, const tls::ClientTls* tls,
                   const routing::RouteSettings& route);
 
+  // Affinity for get(): the node the client's cookie names (null: none), the source key
+  // (empty: none). Both views must outlive the attempt.
+  void set_affinity(routing::Node* affine, std::string_view key) {
+    a_.affine = affine;
+    a_.affinity_key = key;
+  }
+
   // Chooses a node and gets a connection. A failed connect sends nothing, so another node is
   // tried. False when no node could be reached; `saw_timeout` tells whether a connect timed
   // out. A request with a body never gets an idle connection the node has closed meanwhile.

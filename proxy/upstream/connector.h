@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -43,6 +44,9 @@ struct Attempt {
   bool reused = false;     // `conn` came from the idle pool
   bool replayed = false;   // the one replay on another node is spent
   bool timed_out = false;  // a connect timed out on the way
+  // Affinity (routing::Pool::pick): the node the client's cookie names, the source key.
+  routing::Node* affine = nullptr;
+  std::string_view affinity_key;
 
   routing::Node* node() const { return lease.node(); }
   std::span<const routing::Node* const> excluded() const { return {tried.data(), ntried}; }
@@ -67,7 +71,10 @@ class Connector {
   // a.failure() says why.
   boost::asio::awaitable<bool> connect(Attempt& a, bool reuse, bool check_idle) {
     while (!a.conn && a.ntried < kMaxTries && !transport_.stopped()) {
-      a.lease = a.pool->pick({random_, a.excluded()});
+      a.lease = a.pool->pick({.random = random_,
+                              .exclude = a.excluded(),
+                              .affine = a.affine,
+                              .affinity_key = a.affinity_key});
       if (!a.lease) co_return false;
       routing::Node& node = *a.lease.node();
       if (a.ntried > 0) count_retry(*a.tried[a.ntried - 1]);

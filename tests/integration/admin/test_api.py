@@ -14,7 +14,8 @@ from harness import (HttpConn, free_port, http, main, raw_exchange, status_of,  
                      wait_until)
 
 NODE_KEYS = {"name", "address", "health", "admin", "usable", "weight", "effective_weight",
-             "in_flight", "passive_failures", "health_changed_seconds_ago",
+             "in_flight", "passive_failures", "affinity_requests_last_minute",
+             "affinity_last_seconds_ago", "health_changed_seconds_ago",
              "admin_changed_seconds_ago", "last_change", "changes", "last_check"}
 
 
