@@ -99,6 +99,9 @@ struct PoolSettings {
   HealthPolicy health;
   // TCP listeners (and mail health checks) send this header first; HTTP routes ignore it.
   ProxyProtocol proxy_protocol = ProxyProtocol::Off;
+  // IMAP listeners: tell the node the client's address in an ID command before the login
+  // (x-originating-ip; Dovecot takes it from its login_trusted_networks).
+  bool mail_id = false;
 };
 
 // Timeouts a route applies to the backend side of a request.
