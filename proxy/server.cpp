@@ -80,7 +80,10 @@ Server::Server(Config config) {
   if (n == 0) n = 1;
   access_log_ = std::make_unique<AccessLog>(config.server.access_log);
   for (const auto& l : config.listeners) {
-    listener_tls_.push_back(l.tls ? std::make_unique<tls::ServerTls>(l.tls_options) : nullptr);
+    // A plain mail listener offers STARTTLS with the same certificates.
+    const bool starttls = is_mail(l.protocol) && !config.certificates.empty();
+    listener_tls_.push_back(l.tls || starttls ? std::make_unique<tls::ServerTls>(l.tls_options)
+                                              : nullptr);
     if (l.tls) log_listener_tls(l);
   }
   load_certificates(config, true);
@@ -276,8 +279,9 @@ int Server::run() {
   checker_->update(snapshot_);
   for (const auto& l : snapshot_->config().listeners)
     log_info("listener \"" + l.name + "\" on " + l.listen +
-             (l.protocol == Protocol::Tcp ? (l.tls ? " (tcp, tls)" : " (tcp)")
-                                          : (l.tls ? " (https)" : " (http)")));
+             (l.protocol == Protocol::Http
+                  ? (l.tls ? " (https)" : " (http)")
+                  : " (" + protocol_name(l.protocol) + (l.tls ? ", tls)" : ")")));
   log_info("ready with " + std::to_string(workers_.size()) + " workers, config " +
            snapshot_->config().path);
   // Every acceptor listens since the constructor and every worker thread runs: connections

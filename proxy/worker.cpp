@@ -7,6 +7,7 @@
 
 #include "proxy/http/session.h"
 #include "proxy/log.h"
+#include "proxy/mail/mail_session.h"
 #include "proxy/tcp/tcp_session.h"
 #include "tls/tls_stream.h"
 
@@ -57,6 +58,7 @@ void Worker::bind(const std::vector<BoundListener>& listeners) {
     listener_names_.push_back(l.name);
     listener_tls_.push_back(l.tls);
     listener_tcp_.push_back(l.settings && l.settings->protocol == Protocol::Tcp);
+    listener_mail_.push_back(l.settings && is_mail(l.settings->protocol));
   }
 }
 
@@ -91,13 +93,16 @@ void Worker::accept_loop(size_t i) {
     size_t listener_index = i;
     routing::Country country;
     // TCP sessions decide once a PROXY header may have named the real client.
-    if (!listener_tcp_[i] && ctx_.admit(i, peer.address(), country) != routing::Refusal::None) {
+    if (!listener_tcp_[i] && !listener_mail_[i] &&
+        ctx_.admit(i, peer.address(), country) != routing::Refusal::None) {
       sock.close(ignored);  // refused before TLS and before any byte is read
       accept_loop(i);
       return;
     }
     if (listener_tcp_[i]) {
       tcp_relay::start_tcp_session(ctx_, std::move(sock), listener_index, peer, listener_tls_[i]);
+    } else if (listener_mail_[i]) {
+      mail::start_mail_session(ctx_, std::move(sock), listener_index, peer, listener_tls_[i]);
     } else if (const tls::ServerTls* t = listener_tls_[i]) {
       if (SSL* ssl = t->new_ssl()) {
         http::start_https_session(ctx_, tls::Stream(std::move(sock), ssl), listener_index, peer,

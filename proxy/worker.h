@@ -23,7 +23,9 @@ struct BoundListener {
   const ListenerSettings* settings;  // of the snapshot the listener was bound with
   std::string name;
   boost::asio::ip::tcp::endpoint endpoint;
-  const tls::ServerTls* tls = nullptr;  // set for a TLS listener; outlives the workers
+  // Set for a TLS listener, and for a plain mail listener's STARTTLS when there are
+  // certificates; outlives the workers.
+  const tls::ServerTls* tls = nullptr;
 };
 
 class Worker {
@@ -57,7 +59,8 @@ class Worker {
   std::vector<boost::asio::ip::tcp::endpoint> accept_peers_;  // filled by each accept
   std::vector<std::string> listener_names_;
   std::vector<const tls::ServerTls*> listener_tls_;
-  std::vector<bool> listener_tcp_;  // protocol = "tcp": a byte relay, not HTTP
+  std::vector<bool> listener_mail_;  // protocol = "imap", "pop3", "smtp"
+  std::vector<bool> listener_tcp_;   // protocol = "tcp": a byte relay, not HTTP
   boost::asio::steady_timer tick_timer_{ctx_.io()};
   boost::asio::steady_timer grace_timer_{ctx_.io()};
   std::thread thread_;

@@ -109,6 +109,9 @@ struct PoolSettings {
   // HTTP routes: which node a client's requests keep going to (routing/affinity.h).
   Affinity affinity = Affinity::None;
   std::string affinity_cookie = "PASSEUR_NODE";  // the cookie's name (affinity = "cookie")
+  // IMAP listeners: tell the node the client's address in an ID command before the login
+  // (x-originating-ip; Dovecot takes it from its login_trusted_networks).
+  bool mail_id = false;
 };
 
 // Timeouts a route applies to the backend side of a request.

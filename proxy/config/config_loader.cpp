@@ -170,6 +170,8 @@ class Loader {
                "idle_timeout",
                "connect_timeout",
                "accept_proxy",
+               "login_timeout",
+               "allow_plaintext_auth",
                "allow_countries",
                "deny_countries",
                "allow_unknown_country",
@@ -192,8 +194,11 @@ class Loader {
         out.protocol = Protocol::Http;
       } else if (*v == "tcp") {
         out.protocol = Protocol::Tcp;
+      } else if (*v == "imap") {
+        out.protocol = Protocol::Imap;
       } else {
-        s.error("protocol", "unknown protocol " + quoted(*v) + " (expected \"http\" or \"tcp\")");
+        s.error("protocol",
+                "unknown protocol " + quoted(*v) + " (expected \"http\", \"tcp\" or \"imap\")");
       }
     }
     if (auto v = s.duration("header_timeout")) out.header_timeout = *v;
@@ -210,6 +215,7 @@ class Loader {
     if (auto v = s.boolean("via")) out.via = *v;
     read_listener_tls(s, out);
     read_listener_protocol_keys(s, errors_, pool_names_, out);
+    read_mail_listener_keys(s, root_.get("certificate") != nullptr, out);
     read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
     read_header_rules(s, errors_, out.header_rules);
     if (out.protocol != Protocol::Http) {
@@ -287,6 +293,8 @@ class Loader {
       for (auto key : {"default_certificate", "tls_records", "ktls", "hsts", "handshake_timeout"}) {
         // A PROXY header from a front balancer has the handshake's deadline too.
         if (key == std::string_view("handshake_timeout") && s.find("accept_proxy")) continue;
+        // A plain mail listener's STARTTLS.
+        if (is_mail(out.protocol) && key != std::string_view("hsts")) continue;
         if (s.find(key)) s.error(key, quoted(key) + " applies only to a listener with tls = true");
       }
     } else if (out.redirect_to_https) {
@@ -381,7 +389,7 @@ class Loader {
     Section s(errors_, table, "in " + header,
               {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
                "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol",
-               "affinity", "affinity_cookie"});
+               "affinity", "affinity_cookie", "mail_id"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -407,6 +415,7 @@ class Loader {
     read_pool_proxy_protocol(s, out);
     read_pool_affinity(s, out);
     if (out.affinity != routing::Affinity::None) affinity_at_.emplace(out.name, s.find("affinity"));
+    if (auto v = s.boolean("mail_id")) out.mail_id = *v;
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
       if (nodes->empty()) {

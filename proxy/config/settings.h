@@ -26,7 +26,26 @@ struct ServerSettings {
   Millis grace_period = Millis(30'000);
 };
 
-enum class Protocol : uint8_t { Http, Tcp };
+enum class Protocol : uint8_t { Http, Tcp, Imap };
+
+// A listener whose bytes go to a pool's nodes: protocol = "tcp" and the mail protocols.
+inline bool relays_sessions(Protocol p) {
+  return p != Protocol::Http;
+}
+inline bool is_mail(Protocol p) {
+  return p == Protocol::Imap;
+}
+inline std::string protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::Http:
+      return "http";
+    case Protocol::Tcp:
+      return "tcp";
+    case Protocol::Imap:
+      return "imap";
+  }
+  return "?";
+}
 
 struct ListenerSettings {
   std::string name;
@@ -49,6 +68,9 @@ struct ListenerSettings {
   std::string pool;
   Millis idle_timeout = Millis(30 * 60'000);  // no byte either way for this long: closed
   Millis connect_timeout = Millis(3'000);     // to a node; a failed connect tries another
+  // Mail protocols: Passeur answers the client until its login, which it replays to a node.
+  Millis login_timeout = Millis(60'000);  // from accept to a complete login command
+  bool allow_plaintext_auth = false;      // logins without TLS (default: STARTTLS first)
   // Sources allowed (and required) to start with a PROXY header (v1 or v2); empty = none.
   std::vector<routing::Cidr> accept_proxy;
   // Who may connect: checked at accept (after the PROXY header), before TLS.

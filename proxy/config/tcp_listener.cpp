@@ -34,10 +34,11 @@ void read_accept_proxy(const Section& s, Errors& errors, ListenerSettings& out) 
 void read_listener_protocol_keys(const Section& s, Errors& errors,
                                  const std::set<std::string, std::less<>>& pools,
                                  ListenerSettings& out) {
-  if (out.protocol != Protocol::Tcp) {
+  if (!relays_sessions(out.protocol)) {
     for (auto key : kTcpListenerKeys)
       if (s.find(key))
-        s.error(key, quoted(key) + " applies only to a listener with protocol = \"tcp\"");
+        s.error(key,
+                quoted(key) + " applies only to a listener with protocol = \"tcp\" or \"imap\"");
     return;
   }
   for (auto key : kHttpOnlyKeys)
@@ -53,6 +54,21 @@ void read_listener_protocol_keys(const Section& s, Errors& errors,
   if (auto v = s.duration("idle_timeout")) out.idle_timeout = *v;
   if (auto v = s.duration("connect_timeout")) out.connect_timeout = *v;
   read_accept_proxy(s, errors, out);
+}
+
+void read_mail_listener_keys(const Section& s, bool certificates, ListenerSettings& out) {
+  if (!is_mail(out.protocol)) {
+    for (auto key : {"login_timeout", "allow_plaintext_auth"})
+      if (s.find(key))
+        s.error(key, quoted(key) + " applies only to a mail listener (protocol = \"imap\")");
+    return;
+  }
+  if (auto v = s.duration("login_timeout")) out.login_timeout = *v;
+  if (auto v = s.boolean("allow_plaintext_auth")) out.allow_plaintext_auth = *v;
+  if (!out.tls && !certificates && !out.allow_plaintext_auth)
+    s.error("protocol", "a plain " + protocol_name(out.protocol) +
+                            " listener needs a [[certificate]] for STARTTLS: logins are refused "
+                            "before TLS (or set allow_plaintext_auth = true)");
 }
 
 void read_pool_proxy_protocol(const Section& s, routing::PoolSettings& out) {

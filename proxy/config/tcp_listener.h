@@ -20,6 +20,10 @@ void read_listener_protocol_keys(const Section& s, Errors& errors,
                                  const std::set<std::string, std::less<>>& pools,
                                  ListenerSettings& out);
 
+// The keys of a mail listener: `login_timeout`, `allow_plaintext_auth` (refused on other
+// listeners). `certificates`: the file has a [[certificate]] (for STARTTLS).
+void read_mail_listener_keys(const Section& s, bool certificates, ListenerSettings& out);
+
 // A pool's `proxy_protocol = "v1" | "v2" | "off"`.
 void read_pool_proxy_protocol(const Section& s, routing::PoolSettings& out);
 

@@ -66,7 +66,7 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
                          "Duration of TCP (mail) sessions, from accept to close.",
                          MetricType::Histogram);
   for (size_t i = 0; i < n; ++i) {
-    if (listeners[i].protocol != Protocol::Tcp) continue;
+    if (!relays_sessions(listeners[i].protocol)) continue;
     HistogramSum h;
     for (const WorkerContext* w : s.workers) h.add(w->listener_traffic(i).session_time);
     sessions.histogram({{"listener", listeners[i].name}}, h,

@@ -62,7 +62,7 @@ void collect_nodes(const Sources& s, std::vector<prometheus::MetricFamily>& out)
     for (const auto& pool : s.snapshot->pools()) {
       bool tcp = false;
       for (const auto& l : s.snapshot->config().listeners)
-        tcp = tcp || (l.protocol == Protocol::Tcp && l.pool == pool->name());
+        tcp = tcp || (relays_sessions(l.protocol) && l.pool == pool->name());
       if (!tcp) continue;
       for (const routing::Node* n : pool->nodes()) {
         HistogramSum h;

@@ -11,7 +11,12 @@ void format_session_line(const SessionLine& l, std::string& out) {
   int n = std::snprintf(num, sizeof num, ":%u - ", l.client_port);
   out.append(l.client).append(num, static_cast<size_t>(n));
   append_log_time(out);
-  out.append(" \"TCP ").append(l.listener).append("\" listener=").append(l.listener);
+  out.append(" \"")
+      .append(l.kind)
+      .append(" ")
+      .append(l.listener)
+      .append("\" listener=")
+      .append(l.listener);
   out.append(" pool=").append(l.pool.empty() ? "-" : l.pool);
   out.append(" node=").append(l.node.empty() ? "-" : l.node);
   n = std::snprintf(num, sizeof num, " bytes_in=%llu bytes_out=%llu connect_time=",
@@ -23,6 +28,16 @@ void format_session_line(const SessionLine& l, std::string& out) {
   append_seconds(out, l.total_seconds);
   out.append(" close=").append(l.cause);
   if (!l.country.empty()) out.append(" country=").append(l.country);
+  if (l.mail) {
+    if (l.user.empty()) {
+      out.append(" user=-");
+    } else {
+      out.append(" user=\"");
+      append_escaped(out, l.user);
+      out.push_back('"');
+    }
+    out.append(" login=").append(l.login);
+  }
   out.push_back('\n');
 }
 

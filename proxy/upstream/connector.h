@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,8 @@ struct Attempt {
   explicit Attempt(const routing::Pool& p) : pool(&p) {}
 
   const routing::Pool* pool;
+  // Chooses the node for each try; empty: the pool's balancer.
+  std::function<routing::NodeLease(const routing::PickContext&)> pick;
   routing::NodeLease lease;
   std::unique_ptr<Connection> conn;
   std::array<const routing::Node*, kMaxTries> tried{};
@@ -71,10 +74,11 @@ class Connector {
   // a.failure() says why.
   boost::asio::awaitable<bool> connect(Attempt& a, bool reuse, bool check_idle) {
     while (!a.conn && a.ntried < kMaxTries && !transport_.stopped()) {
-      a.lease = a.pool->pick({.random = random_,
-                              .exclude = a.excluded(),
-                              .affine = a.affine,
-                              .affinity_key = a.affinity_key});
+      const routing::PickContext ctx{.random = random_,
+                                     .exclude = a.excluded(),
+                                     .affine = a.affine,
+                                     .affinity_key = a.affinity_key};
+      a.lease = a.pick ? a.pick(ctx) : a.pool->pick(ctx);
       if (!a.lease) co_return false;
       routing::Node& node = *a.lease.node();
       if (a.ntried > 0) count_retry(*a.tried[a.ntried - 1]);

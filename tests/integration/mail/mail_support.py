@@ -50,7 +50,9 @@ class Dovecot(ChildServer):
 
     stop_timeout = 10
 
-    def __init__(self, workdir, name, cert, key):
+    def __init__(self, workdir, name, cert, key, login_trusted=None):
+        """login_trusted: Dovecot's login_trusted_networks (absent by default, as shipped):
+        clients there may tell their own address in IMAP ID x-originating-ip."""
         self.name = name
         self.dir = os.path.join(workdir, "dovecot-" + name)
         self.imap_port = free_port()
@@ -82,7 +84,7 @@ ssl_key=<{d}/key.pem
 ssl_dh=</usr/share/dovecot/dh.pem
 haproxy_trusted_networks=127.0.0.0/8
 login_greeting=Dovecot {name} ready.
-passdb {{
+{trusted}passdb {{
   driver=passwd-file
   args=scheme=PLAIN {d}/users
 }}
@@ -120,7 +122,8 @@ service auth {{
     mode=0666
   }}
 }}
-""".format(d=d, name=name, imap=self.imap_port, imap_proxy=self.imap_proxy_port,
+""".format(d=d, name=name, trusted="login_trusted_networks=%s\n" % login_trusted
+           if login_trusted else "", imap=self.imap_port, imap_proxy=self.imap_proxy_port,
            pop3=self.pop3_port, pop3_proxy=self.pop3_proxy_port)
         with open(self.config_path, "w") as f:
             f.write(conf)
@@ -301,8 +304,8 @@ class MailTestCase(ProxyTestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.pki_dir, True)
 
-    def start_dovecot(self, name="node1"):
-        d = Dovecot(self.tmp, name, self.leaf.cert, self.leaf.key)
+    def start_dovecot(self, name="node1", login_trusted=None):
+        d = Dovecot(self.tmp, name, self.leaf.cert, self.leaf.key, login_trusted)
         self.addCleanup(d.stop)
         return d.start()
 
@@ -344,7 +347,9 @@ class MailTestCase(ProxyTestCase):
         port = main.pop("port")
         main_l = {k: v for k, v in main.items()}
         extra_l = [{k: v for k, v in l.items() if k != "port"} for l in extra]
-        certs = [self.leaf.config()] if any(l.get("tls") for l in listeners) else []
+        # TLS listeners, and mail listeners for their STARTTLS.
+        certs = [self.leaf.config()] if any(l.get("tls") or l["protocol"] != "tcp"
+                                            for l in listeners) else []
         return self.start_passeur([], pools, listener=main_l, listen_port=port,
                                   extra_listeners=extra_l, certificates=certs, **kw)
 

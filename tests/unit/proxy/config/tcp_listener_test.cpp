@@ -106,9 +106,11 @@ nodes = ["10.0.0.1:143"]
       ElementsAre(
           "t.toml:5:18: \"header_timeout\" applies only to a listener with protocol = \"http\"",
           "t.toml:6:14: \"max_header\" applies only to a listener with protocol = \"http\"",
-          "t.toml:9:8: \"pool\" applies only to a listener with protocol = \"tcp\"",
-          "t.toml:10:16: \"idle_timeout\" applies only to a listener with protocol = \"tcp\"",
-          "t.toml:11:16: \"accept_proxy\" applies only to a listener with protocol = \"tcp\""));
+          "t.toml:9:8: \"pool\" applies only to a listener with protocol = \"tcp\" or \"imap\"",
+          "t.toml:10:16: \"idle_timeout\" applies only to a listener with protocol = \"tcp\" or "
+          "\"imap\"",
+          "t.toml:11:16: \"accept_proxy\" applies only to a listener with protocol = \"tcp\" or "
+          "\"imap\""));
 }
 
 TEST(TcpListenerConfig, BadAcceptProxyEntries) {

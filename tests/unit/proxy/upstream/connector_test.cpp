@@ -146,6 +146,25 @@ TEST_F(ConnectorTest, RefusedConnectMovesToAnotherNode) {
   EXPECT_EQ(node(0).passive().streak(), 1u);  // reported to passive checks
 }
 
+TEST_F(ConnectorTest, AnAttemptMayChooseItsOwnNodes) {
+  // A front that picks by its own rule (a mail user's node) instead of the balancer's: each
+  // try is asked with the nodes tried so far.
+  make_pool(3);
+  transport_.failures["n2"] = {ConnectError::Refused};
+  TestConnector::Attempt a(*pool_);
+  std::vector<size_t> excluded_seen;
+  a.pick = [&](const routing::PickContext& ctx) {
+    excluded_seen.push_back(ctx.exclude.size());
+    return routing::NodeLease(ctx.exclude.empty() ? &node(2) : &node(1));
+  };
+  ASSERT_TRUE(run(connector_.connect(a, false, false)));
+  EXPECT_EQ(a.conn->node, "n1");
+  EXPECT_EQ((std::vector<std::string>{"n2", "n1"}), transport_.dials);
+  EXPECT_EQ(excluded_seen, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(node(1).in_flight(), 1u);
+  EXPECT_EQ(node(2).in_flight(), 0u);
+}
+
 TEST_F(ConnectorTest, EveryNodeRefusingIsNoUsableNode) {
   make_pool(3);
   for (auto n : {"n0", "n1", "n2"}) transport_.failures[n] = {ConnectError::Refused};

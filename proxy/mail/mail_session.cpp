@@ -1,0 +1,351 @@
+#include "proxy/mail/mail_session.h"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proxy/log.h"
+#include "proxy/mail/imap_front.h"
+#include "proxy/mail/imap_node_login.h"
+#include "proxy/mail/line_buffer.h"
+#include "proxy/mail/login_result.h"
+#include "proxy/mail/pop3_front.h"
+#include "proxy/mail/pop3_node_login.h"
+#include "proxy/tcp/relay_session.h"
+#include "proxy/worker_context.h"
+
+namespace proxy::mail {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr size_t kMaxLine = 8 * 1024;       // a client's command line before login
+constexpr size_t kMaxNodeLine = 64 * 1024;  // a node's greeting or answer line
+constexpr size_t kReadSize = 4 * 1024;
+constexpr int kMaxLogins = 3;  // refused logins on one connection, then it is closed
+constexpr auto kByeTime = Millis(1000);
+
+// What differs between the mail protocols: the dialogue with the client before its login, the
+// one with the node, and the name in the access log.
+struct Imap {
+  using Front = ImapFront;
+  using NodeLogin = ImapNodeLogin;
+  static constexpr std::string_view kKind = "IMAP";
+  static NodeLogin node_login(const Front& f, std::optional<ClientAddress> id) {
+    return NodeLogin(std::string(f.tag()), f.credentials(), std::move(id));
+  }
+};
+
+struct Pop3 {
+  using Front = Pop3Front;
+  using NodeLogin = Pop3NodeLogin;
+  static constexpr std::string_view kKind = "POP3";
+  static NodeLogin node_login(const Front& f, std::optional<ClientAddress>) {
+    return NodeLogin(f.credentials());
+  }
+};
+
+template <class D>
+class MailSession final : public tcp_relay::RelaySession {
+ public:
+  MailSession(WorkerContext& w, tcp::socket sock, size_t listener, tcp::endpoint peer,
+              const tls::ServerTls* tls)
+      : RelaySession(w, std::move(sock), listener, peer, tls),
+        front_({.tls = ls_.tls,
+                .starttls = !ls_.tls && tls != nullptr,
+                .allow_plaintext_auth = ls_.allow_plaintext_auth}) {}
+
+  static void start(std::unique_ptr<MailSession> self) {
+    MailSession& s = *self;
+    asio::co_spawn(s.w_.io(), s.run(), [self = std::move(self)](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log_error(std::string("mail session: ") + ex.what());
+        }
+      }
+    });
+  }
+
+ private:
+  awaitable<void> run();
+  // The next step of Passeur's dialogue with the client: a line or a literal read and answered.
+  // nullopt: the client is gone or the session was stopped (cause_ says which).
+  awaitable<std::optional<Step>> next_step();
+  awaitable<bool> read_client();
+  awaitable<bool> write_client(std::string_view bytes);
+  awaitable<bool> write_node(std::string_view bytes);
+  // The last words to a client before closing (a BYE), under a short deadline of their own.
+  awaitable<void> say_bye(std::string_view bytes);
+  awaitable<void> linger();
+  // The login learned: a node, the login replayed, its answer relayed. True when the session
+  // is relayed from now on (or ended); false when the client may try again.
+  awaitable<bool> log_in();
+  awaitable<Opening> opening() override;
+  routing::NodeLease choose_node(const routing::Pool& pool,
+                                 const routing::PickContext& ctx) override;
+  void login_verdict(LoginResult result);
+  void describe(tcp_relay::SessionLine& line) const override;
+
+  typename D::Front front_;
+  LineBuffer in_{kMaxLine};           // the client's bytes not yet used
+  LineBuffer node_in_{kMaxNodeLine};  // the node's, during the login
+  std::optional<typename D::NodeLogin> node_login_;
+  std::string to_client_;  // the node's answer to the login, for the client
+  Clock::time_point login_deadline_{};
+  std::string user_;
+  LoginResult login_ = LoginResult::None;
+  int logins_ = 0;
+};
+
+template <class D>
+awaitable<void> MailSession<D>::run() {
+  if (!co_await admit_client()) co_return co_await finish();
+  if (ls_.tls && !co_await handshake_client()) co_return co_await finish();
+  timeout_cause_ = "login_timeout";
+  login_deadline_ = w_.now() + ls_.login_timeout;
+  set_deadline(login_deadline_);
+  if (!co_await write_client(front_.greeting())) co_return co_await finish();
+  for (;;) {
+    std::optional<Step> step = co_await next_step();
+    if (!step) break;
+    if (!step->reply.empty() && !co_await write_client(step->reply)) break;
+    if (step->next == Next::Close) {
+      if (!cause_) cause_ = "protocol_close";
+      break;
+    }
+    if (step->next == Next::StartTls) {
+      // Bytes sent after STARTTLS in clear would be taken as sent over TLS (CVE-2011-0411).
+      if (!in_.empty()) {
+        cause_ = "plaintext_after_starttls";
+        break;
+      }
+      if (!co_await handshake_client()) break;
+      front_.tls_started();
+      set_deadline(login_deadline_);
+      continue;
+    }
+    if (step->next == Next::Login && co_await log_in()) break;
+  }
+  if (!relaying_) {
+    if (stop_ && cause_ && std::string_view(cause_) == "login_timeout")
+      co_await say_bye(D::Front::timed_out());
+    co_await linger();
+  }
+  co_await finish();
+}
+
+// Closing a socket with bytes of the client still unread resets the connection (RST), and the
+// client could lose the last answer: the sending side is shut first, and what the client still
+// sends is read and dropped until it closes, for a second at most.
+template <class D>
+awaitable<void> MailSession<D>::linger() {
+  if (tls_) co_return;  // close_notify, then the close (finish())
+  error_code ec;
+  sock_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  stop_ = false;
+  deadline_in(kByeTime);
+  std::array<char, 4096> scratch;
+  for (;;) {
+    auto [e, n] = co_await sock_.async_read_some(asio::buffer(scratch), use_tuple);
+    if (e || stop_) break;
+  }
+}
+
+template <class D>
+awaitable<std::optional<Step>> MailSession<D>::next_step() {
+  for (;;) {
+    if (size_t n = front_.literal_wanted()) {
+      if (auto literal = in_.take(n)) co_return front_.on_literal(*literal);
+    } else if (auto line = in_.next_line()) {
+      co_return front_.on_line(*line);
+    } else if (in_.overflow()) {
+      cause_ = "line_too_long";
+      co_await say_bye(D::Front::line_too_long());
+      co_return std::nullopt;
+    }
+    if (!co_await read_client()) co_return std::nullopt;
+  }
+}
+
+template <class D>
+awaitable<bool> MailSession<D>::read_client() {
+  char* at = in_.prepare(kReadSize);
+  auto [ec, n] = tls_ ? co_await tls_->async_read_some(asio::buffer(at, kReadSize), use_tuple)
+                      : co_await sock_.async_read_some(asio::buffer(at, kReadSize), use_tuple);
+  if (ec) {
+    if (!cause_) cause_ = ec == asio::error::eof ? "client_closed" : "client_error";
+    co_return false;
+  }
+  in_.commit(n);
+  co_return true;
+}
+
+template <class D>
+awaitable<bool> MailSession<D>::write_client(std::string_view bytes) {
+  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(bytes), use_tuple)
+                      : co_await asio::async_write(sock_, asio::buffer(bytes), use_tuple);
+  if (ec && !cause_) cause_ = "client_error";
+  co_return !ec;
+}
+
+template <class D>
+awaitable<bool> MailSession<D>::write_node(std::string_view bytes) {
+  auto [ec, n] = co_await asio::async_write(upstream_socket(), asio::buffer(bytes), use_tuple);
+  co_return !ec;
+}
+
+template <class D>
+awaitable<void> MailSession<D>::say_bye(std::string_view bytes) {
+  stop_ = false;
+  deadline_in(kByeTime);
+  co_await write_client(bytes);
+}
+
+template <class D>
+awaitable<bool> MailSession<D>::log_in() {
+  ++logins_;
+  user_ = front_.credentials().user;
+  const routing::Pool* pool = snap_->find_pool(ls_.pool);
+  if (!pool) cause_ = "no_pool";
+  const bool connected = pool && co_await connect(*pool);
+  if (!connected || login_ == LoginResult::Failed) {
+    if (login_ == LoginResult::None) login_ = LoginResult::Failed;
+    login_verdict(login_);
+    if (!cause_) cause_ = "node_failed";
+    // A stop or a deadline cut the login: the client hears nothing more.
+    if (!stop_) co_await write_client(front_.unavailable());
+    co_return true;
+  }
+  login_verdict(login_);
+  if (!co_await write_client(to_client_)) co_return true;
+  if (login_ != LoginResult::Ok) {
+    release_node();
+    login_ = LoginResult::Refused;
+    front_.login_done();
+    set_deadline(login_deadline_);
+    if (logins_ < kMaxLogins) co_return false;
+    cause_ = "too_many_logins";
+    co_await say_bye(D::Front::too_many_logins());
+    co_return true;
+  }
+  // Read ahead of the login's answer: the node's bytes to the client, the client's pipelined
+  // commands to the node, before the relay takes over.
+  std::string_view from_node = node_in_.rest();
+  if (!from_node.empty()) {
+    if (!co_await write_client(from_node)) co_return true;
+    bytes_out_ += from_node.size();
+  }
+  std::string_view from_client = in_.rest();
+  if (!from_client.empty()) {
+    if (!co_await write_node(from_client)) {
+      cause_ = "node_error";
+      co_return true;
+    }
+    bytes_in_ += from_client.size();
+  }
+  co_await relay();
+  co_return true;
+}
+
+// The login on a node just connected: its greeting, the client's address (ID) when the pool
+// asks, the login, its answer. A node that closes or says BYE before its greeting never saw
+// the login: the session moves to another node.
+template <class D>
+awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
+  const routing::Pool& pool = *attempt_->pool;
+  std::optional<ClientAddress> id;
+  if (pool.settings().mail_id) {
+    error_code ignored;
+    const tcp::endpoint local =
+        destination_ ? *destination_ : client_socket().local_endpoint(ignored);
+    id = ClientAddress{.ip = client_.address().to_string(),
+                       .port = client_.port(),
+                       .local_ip = local.address().to_string(),
+                       .local_port = local.port()};
+  }
+  node_login_.emplace(D::node_login(front_, std::move(id)));
+  node_in_.clear();
+  to_client_.clear();
+  login_ = LoginResult::None;
+  deadline_in(ls_.login_timeout);
+  bool greeted = false;
+  for (;;) {
+    while (auto line = node_in_.next_line()) {
+      NodeStep step = node_login_->on_line(*line);
+      to_client_ += step.to_client;
+      if (!step.to_node.empty() && !co_await write_node(step.to_node)) {
+        if (!greeted) co_return Opening::NodeClosed;
+        cause_ = "node_error";
+        login_ = LoginResult::Failed;
+        co_return Opening::Ended;
+      }
+      if (step.done) {
+        login_ = step.result;
+        if (step.result == LoginResult::Failed && !greeted) {
+          login_ = LoginResult::None;
+          co_return Opening::NodeClosed;
+        }
+        co_return step.result == LoginResult::Failed ? Opening::Ended : Opening::NodeFirst;
+      }
+      greeted = true;
+    }
+    if (node_in_.overflow()) {
+      cause_ = "node_line_too_long";
+      login_ = LoginResult::Failed;
+      co_return Opening::Ended;
+    }
+    char* at = node_in_.prepare(kReadSize);
+    auto [ec, n] =
+        co_await upstream_socket().async_read_some(asio::buffer(at, kReadSize), use_tuple);
+    if (stop_) co_return Opening::Ended;
+    if (ec) {
+      if (!greeted) co_return Opening::NodeClosed;
+      cause_ = "node_closed_during_login";
+      login_ = LoginResult::Failed;
+      co_return Opening::Ended;
+    }
+    node_in_.commit(n);
+  }
+}
+
+// Where a mail session's node is chosen, for each try of each login (a node that fails is
+// excluded in `ctx`): today the pool's balancer.
+template <class D>
+routing::NodeLease MailSession<D>::choose_node(const routing::Pool& pool,
+                                               const routing::PickContext& ctx) {
+  return pool.pick(ctx);
+}
+
+// Where the node's verdict on a login is known: `user_`, `client_` (the client's address) and
+// `result`. Today it is kept for the access log line.
+template <class D>
+void MailSession<D>::login_verdict(LoginResult result) {
+  login_ = result;
+}
+
+template <class D>
+void MailSession<D>::describe(tcp_relay::SessionLine& line) const {
+  line.kind = D::kKind;
+  line.mail = true;
+  line.user = user_;
+  line.login = login_result_name(login_);
+}
+
+}  // namespace
+
+void start_mail_session(WorkerContext& worker, tcp::socket socket, size_t listener,
+                        tcp::endpoint peer, const tls::ServerTls* tls) {
+  MailSession<Imap>::start(
+      std::make_unique<MailSession<Imap>>(worker, std::move(socket), listener, peer, tls));
+}
+
+}  // namespace proxy::mail
