@@ -10,6 +10,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <cerrno>
 
+#include "proxy/h2/h2_session.h"
 #include "proxy/http/decide.h"
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
@@ -187,6 +188,12 @@ class Session final : public SessionCore<Stream> {
         return;
       }
       t.handshakes_ok[static_cast<size_t>(s.client_.version())].add();
+      if constexpr (kTls) {
+        if (s.client_.alpn_h2()) {
+          // ALPN chose HTTP/2: the connection goes on as an HTTP/2 session.
+          return h2::start_h2_session(s.w_, std::move(s.client_), s.listener_, s.peer_, s.country_);
+        }
+      }
       wait_for_request(std::move(self));
     });
   }
@@ -284,6 +291,15 @@ awaitable<bool> Session<Stream>::serve_one() {
     case HeadStatus::TooLarge:
       co_return co_await reject(431, "request header too large");
     case HeadStatus::BadVersion:
+      if constexpr (!kTls) {
+        // h2c with prior knowledge: the connection preface starts like a request head.
+        if (first_ && ls.http2 == Http2::PriorKnowledge &&
+            buffered(cbuf_).starts_with("PRI * HTTP/2.0\r\n\r\n")) {
+          h2::start_h2c_session(w_, std::move(client_), listener_, peer_, country_,
+                                buffered(cbuf_));
+          co_return false;
+        }
+      }
       co_return co_await reject(505, "HTTP version not supported");
     case HeadStatus::Bad:
       co_return co_await reject(400, "bad request");
