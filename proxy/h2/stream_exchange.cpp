@@ -112,8 +112,9 @@ class StreamExchange {
                          st_.rec, req, status);
   }
 
-  // The response head goes to nghttp2, with the body to follow when `body`.
-  bool submit_head(const ResponseHead& res, bool body) {
+  // The response head goes to nghttp2, with the body to follow when `body`. `flush`: the writer
+  // sends it now; else with the first bytes of the body (one write, one TLS record for both).
+  bool submit_head(const ResponseHead& res, bool body, bool flush = true) {
     if (st_.closed) return false;
     std::vector<Field> fields = response_fields(res);
     for (const Field& f : fields) st_.rec.bytes_sent += f.name.size() + f.value.size() + 2;
@@ -124,7 +125,7 @@ class StreamExchange {
     const int rv = nghttp2_submit_response(host_.session(), st_.id, nv.data(), nv.size(),
                                            body ? &provider : nullptr);
     if (!body) st_.out_sent = true;
-    host_.output_ready(0);
+    if (flush) host_.output_ready(0);
     return rv == 0;
   }
 
@@ -489,7 +490,8 @@ awaitable<void> StreamExchange::respond(RequestHead& req, http::Exchange& x, Res
     co_return;
   }
   const bool body = res_body.kind != Framing::None;
-  if (!submit_head(conv, body)) {
+  // Body bytes already in hand go out with the head.
+  if (!submit_head(conv, body, !body || up->buffer.size() == 0)) {
     st_.upstream = nullptr;
     finish(req, status, "client_error");
     co_return;
