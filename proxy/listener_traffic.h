@@ -14,10 +14,13 @@ namespace proxy {
 struct alignas(64) ListenerTraffic {
   routing::LocalCounter accepted;
   routing::LocalGauge active;
-  std::array<routing::LocalCounter, 5> requests;                                // by status class
-  routing::LocalCounter received_bytes;                                         // from clients
-  routing::LocalCounter sent_bytes;                                             // to clients
-  std::array<routing::LocalCounter, tls::kTlsVersions> handshakes_ok;           // by version
+  std::array<routing::LocalCounter, 5> requests;                       // by status class
+  std::array<routing::LocalCounter, 3> requests_by_version;            // HTTP/1.0, HTTP/1.1, HTTP/2
+  routing::LocalGauge h2_connections;                                  // HTTP/2 connections open
+  routing::LocalGauge h2_streams;                                      // HTTP/2 streams open
+  routing::LocalCounter received_bytes;                                // from clients
+  routing::LocalCounter sent_bytes;                                    // to clients
+  std::array<routing::LocalCounter, tls::kTlsVersions> handshakes_ok;  // by version
   std::array<routing::LocalCounter, tls::kHandshakeResults> handshakes_failed;  // by result
   routing::SessionHistogram session_time;  // TCP sessions: from accept to close
   // With a [geoip] database: connections by the client's country (index 0: unknown).

@@ -49,6 +49,7 @@ std::string listener_change(const Config& old_cfg, const Config& new_cfg) {
     if (a.tls != b.tls) return "listener \"" + b.name + "\" changed its tls setting";
     if (a.tls_options.records != b.tls_options.records || a.tls_options.ktls != b.tls_options.ktls)
       return "listener \"" + b.name + "\" changed its tls_records or ktls setting";
+    if (a.http2 != b.http2) return "listener \"" + b.name + "\" changed its http2 setting";
   }
   return "";
 }

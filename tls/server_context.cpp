@@ -26,20 +26,40 @@ constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
 constexpr unsigned char kSessionIdContext[] = "passeur";
 
 constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kH2[] = {'h', '2'};
 
-// Picks http/1.1 when the client offers it; otherwise the handshake goes on without ALPN.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
-                const unsigned char* offered, unsigned int offered_length, void*) {
+int h2_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Finds `protocol` in the client's ALPN list.
+bool offered_protocol(const unsigned char* offered, unsigned int offered_length,
+                      const unsigned char* protocol, unsigned int protocol_length,
+                      const unsigned char** out, unsigned char* out_length) {
   for (unsigned int i = 0; i < offered_length;) {
     unsigned int length = offered[i];
     if (i + 1 + length > offered_length) break;
-    if (length == sizeof kHttp11 && std::memcmp(offered + i + 1, kHttp11, length) == 0) {
+    if (length == protocol_length && std::memcmp(offered + i + 1, protocol, length) == 0) {
       *out = offered + i + 1;
       *out_length = static_cast<unsigned char>(length);
-      return SSL_TLSEXT_ERR_OK;
+      return true;
     }
     i += 1 + length;
   }
+  return false;
+}
+
+// Picks h2 when the connection's listener speaks it and the client offers it, else http/1.1
+// when offered; otherwise the handshake goes on without ALPN.
+int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
+                const unsigned char* offered, unsigned int offered_length, void*) {
+  if (SSL_get_ex_data(ssl, h2_index()) != nullptr &&
+      offered_protocol(offered, offered_length, kH2, sizeof kH2, out, out_length)) {
+    return SSL_TLSEXT_ERR_OK;
+  }
+  if (offered_protocol(offered, offered_length, kHttp11, sizeof kHttp11, out, out_length))
+    return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_NOACK;
 }
 
@@ -62,6 +82,11 @@ EvpPkeyPtr ffdhe2048() {
 }
 
 }  // namespace
+
+void allow_h2(SSL* ssl) {
+  static int on = 1;
+  SSL_set_ex_data(ssl, h2_index(), &on);
+}
 
 SslCtxPtr make_server_context(std::string& error, Records records) {
   ERR_clear_error();

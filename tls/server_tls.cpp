@@ -155,6 +155,7 @@ SSL* ServerTls::new_ssl() const {
   SSL_set_ex_data(ssl, connection_index(), state_);
   SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   SSL_set_accept_state(ssl);
+  if (options_.http2) allow_h2(ssl);
   return ssl;
 }
 

@@ -23,6 +23,8 @@ struct ServerOptions {
   // SSL_OP_ENABLE_KTLS: OpenSSL hands the record protection to the kernel where the kernel, the
   // cipher and OpenSSL allow it. Only with Records::openssl.
   bool ktls = false;
+  // ALPN offers h2 before http/1.1: a client that asks for HTTP/2 gets it.
+  bool http2 = false;
 };
 
 }  // namespace tls

@@ -118,6 +118,10 @@ void Engine::handshake_done() {
     if (const char* name = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name))
       server_name = name;
   }
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl.get(), &alpn, &alpn_length);
+  h2 = alpn_length == 2 && alpn[0] == 'h' && alpn[1] == '2';
   if (!captured) return;
   attach_capture(ssl.get(), nullptr);
   records = RecordLayer::take_over(ssl.get(), *captured, unread(SSL_get_rbio(ssl.get())));

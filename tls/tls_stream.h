@@ -83,6 +83,7 @@ struct Engine {
   TlsVersion version = TlsVersion::Other;
   const char* cipher = nullptr;  // OpenSSL's static name of the negotiated cipher
   std::string server_name;       // what the client sent in SNI
+  bool h2 = false;               // ALPN selected h2
   LastRead last_read = LastRead::bytes;
   std::unique_ptr<SSL, SslClose> ssl;  // last: freed before what its callbacks point to
 
@@ -332,6 +333,8 @@ class Stream {
   }
   // The name the client asked for in SNI (a server's stream), empty when it sent none.
   std::string_view server_name() const { return engine_.server_name; }
+  // Whether the handshake selected HTTP/2 by ALPN.
+  bool alpn_h2() const { return engine_.h2; }
 
   // Introspection, for tests and measurements: whether the record layer protects this
   // connection (after a server handshake) rather than OpenSSL. Reading and writing are the same

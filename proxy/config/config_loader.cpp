@@ -159,6 +159,7 @@ class Loader {
                "max_header",
                "forwarded",
                "via",
+               "http2",
                "tls",
                "default_certificate",
                "tls_records",
@@ -214,6 +215,7 @@ class Loader {
     if (auto v = s.boolean("forwarded")) out.forwarded = *v;
     if (auto v = s.boolean("via")) out.via = *v;
     read_listener_tls(s, out);
+    read_listener_http2(s, out);
     read_listener_protocol_keys(s, errors_, pool_names_, out);
     read_mail_listener_keys(s, root_.get("certificate") != nullptr, out);
     read_access_rule(s, errors_, root_.get("geoip") != nullptr, out.access);
@@ -263,6 +265,33 @@ class Loader {
       }
     }
     if (ok) config_.certificates.push_back(std::move(out));
+  }
+
+  // http2 = true | false on a TLS listener; "prior-knowledge" (or false) on a plain one.
+  void read_listener_http2(const Section& s, ListenerSettings& out) {
+    const toml::node* node = s.find("http2");
+    if (!node || out.protocol != Protocol::Http) return;
+    if (auto* b = node->as_boolean()) {
+      if (b->get() && !out.tls) {
+        s.error("http2",
+                "\"http2 = true\" needs tls = true (ALPN); a plain listener takes "
+                "http2 = \"prior-knowledge\"");
+        return;
+      }
+      out.http2 = b->get() ? Http2::On : Http2::Off;
+    } else if (auto* t = node->as_string(); t && t->get() == "prior-knowledge") {
+      if (out.tls) {
+        s.error("http2",
+                "http2 = \"prior-knowledge\" applies only to a plain listener: a TLS "
+                "listener offers h2 by ALPN with http2 = true");
+        return;
+      }
+      out.http2 = Http2::PriorKnowledge;
+    } else {
+      s.error("http2", "\"http2\" must be true, false or \"prior-knowledge\"");
+      return;
+    }
+    out.tls_options.http2 = out.http2 == Http2::On;
   }
 
   void read_listener_tls(const Section& s, ListenerSettings& out) {

@@ -47,6 +47,10 @@ inline std::string protocol_name(Protocol p) {
   return "?";
 }
 
+// HTTP/2 towards clients: off, offered by ALPN on a TLS listener, or spoken from the first byte
+// by clients that know it is there (h2c with prior knowledge, on a plain listener).
+enum class Http2 : uint8_t { Off, On, PriorKnowledge };
+
 struct ListenerSettings {
   std::string name;
   std::string listen;  // "ip:port" or "[v6]:port"
@@ -57,6 +61,7 @@ struct ListenerSettings {
   uint32_t max_header = 32 * 1024;         // request line + headers, bytes
   bool forwarded = false;                  // also send RFC 7239 Forwarded
   bool via = false;                        // add "Via: 1.1 passeur"
+  Http2 http2 = Http2::Off;
   // TLS termination.
   bool tls = false;
   std::string default_certificate;  // name whose certificate answers clients without SNI

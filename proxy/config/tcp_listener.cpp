@@ -5,7 +5,7 @@ namespace {
 
 constexpr std::string_view kHttpOnlyKeys[] = {
     "header_timeout", "keepalive_timeout", "client_timeout", "max_header", "forwarded", "via",
-    "hsts",           "redirect_to_https"};
+    "hsts",           "redirect_to_https", "http2"};
 
 void read_accept_proxy(const Section& s, Errors& errors, ListenerSettings& out) {
   auto* list = s.array("accept_proxy", "a list of address ranges such as \"192.0.2.0/24\"");

@@ -15,7 +15,7 @@ void format_access_line(const AccessLine& l, std::string& out) {
   append_escaped(out, l.method);
   out.push_back(' ');
   append_escaped(out, l.target);
-  out.append(l.version == 10 ? " HTTP/1.0\" " : " HTTP/1.1\" ");
+  out.append(l.version == 10 ? " HTTP/1.0\" " : l.version == 20 ? " HTTP/2.0\" " : " HTTP/1.1\" ");
   n = std::snprintf(num, sizeof num, "%u %llu host=\"", l.status,
                     static_cast<unsigned long long>(l.bytes));
   out.append(num, static_cast<size_t>(n));

@@ -96,7 +96,11 @@ void build_request_head(const RequestHead& req, const RequestRewrite& rw, std::s
     if (!rw.host.empty()) out.append(";host=\"").append(rw.host).append("\"");
     out.append("\r\n");
   }
-  if (rw.via) append_line(out, "Via", req.version == 10 ? "1.0 passeur" : "1.1 passeur");
+  if (rw.via)
+    append_line(out, "Via",
+                req.version == 10   ? "1.0 passeur"
+                : req.version == 20 ? "2.0 passeur"
+                                    : "1.1 passeur");
   if (!rw.country_header.empty() && !rw.country.empty())
     append_line(out, rw.country_header, rw.country);
   if (rw.websocket)

@@ -28,7 +28,7 @@ enum class HeadStatus : uint8_t {
 };
 
 struct MessageHead {
-  unsigned version = 11;  // 10 or 11
+  unsigned version = 11;  // 10 or 11 as parsed; 20 for a request that came over HTTP/2
   HeaderField fields[kMaxFields];
   uint16_t nfields = 0;
   size_t size = 0;  // bytes of the head, final CRLF CRLF included

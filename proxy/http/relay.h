@@ -21,8 +21,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
-#include "proxy/http/affinity_cookie.h"
 #include "proxy/http/body_relay.h"
+#include "proxy/http/exchange.h"
 #include "proxy/http/forward_rules.h"
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
@@ -34,80 +34,17 @@
 
 namespace proxy::http {
 
-// Upstream response heads may be larger than a client's: cookies set by a cloud suite.
-inline constexpr size_t kMaxResponseHead = 64 * 1024;
-// First read of a response: its head and, for most pages, scripts and images, the whole body,
-// passed on to the client in one write. A 16 KiB read would split a 16 KiB file in two reads and
-// two writes. The buffer belongs to the backend connection (at most `max_idle` per node).
-inline constexpr size_t kResponseRead = 32 * 1024;
-
-// One request on its way to a node.
-struct Exchange {
-  RequestHead& req;
-  std::string& head;  // the head for the node: kept for a replay when no body follows
-  const ListenerSettings& listener;
-  const routing::RouteSettings& route;
-  routing::Pool& pool;
-  UpstreamAttempt& upstream;  // holds the connection
-  uint64_t content_length = 0;
-  bool has_body = false;
-  bool websocket = false;
-  bool idempotent = false;   // may be sent again when its connection failed before any answer
-  bool client_keep = false;  // the client's connection may stay open after this request
-  bool expect = false;       // Expect: 100-continue goes to the node, the body waits for its 100
-  bool te_trailers = false;  // the client takes trailers (TE: trailers)
-  CookieChoice cookie;       // affinity = "cookie": what the client's cookie said
-};
-
-// The extra header lines of the final response: the listener's (Strict-Transport-Security),
-// and the affinity cookie when the pool sets one and the client does not hold the right value.
-template <class Stream>
-std::string_view response_extra(SessionCore<Stream>& s, const Exchange& x, const ResponseHead& res,
-                                std::string& buf) {
-  const routing::Node* node = x.upstream.lease().node();
-  const routing::PoolSettings& ps = x.pool.settings();
-  if (ps.affinity != routing::Affinity::Cookie || !node || !sets_cookie(x.cookie, *node))
-    return s.hsts_;
-  buf = s.hsts_;
-  append_affinity_headers(buf, res, ps.affinity_cookie, *node,
-                          !std::is_same_v<Stream, boost::asio::ip::tcp::socket>);
-  return buf;
-}
-
-// Writes the head the node gets into `x.head`: the client's, its target in origin form, with
-// the forwarding fields and without the hop-by-hop ones. When a body follows, the client's head
-// bytes first move into `saved_head` (the body is read into the buffer that holds them; the
-// access log still reads the head).
+// Writes the head the node gets into `x.head` (write_forward_head, exchange.h). When a body
+// follows, the client's head bytes first move into `saved_head` (the body is read into the
+// buffer that holds them; the access log still reads the head).
 template <class Stream>
 void build_forward_head(SessionCore<Stream>& s, Exchange& x, std::string_view target, bool tls,
                         std::string& saved_head) {
-  RequestHead& req = x.req;
-  const Config& config = s.snap_->config();
-  build_request_head(
-      req,
-      RequestRewrite{.target = target,
-                     .client_ip = s.peer_ip_,
-                     // Without [geoip] the header is left alone, as any other.
-                     .country_header = config.geoip.database.empty()
-                                           ? std::string_view()
-                                           : std::string_view(config.geoip.header),
-                     .country = s.country_.known() ? s.country_.code() : std::string_view(),
-                     .proto = tls ? "https" : "http",
-                     .host = req.host,
-                     .forwarded = x.listener.forwarded,
-                     .via = x.listener.via,
-                     .websocket = x.websocket,
-                     .chunked = req.chunked,
-                     .expect_continue = x.expect,
-                     .te_trailers = x.te_trailers,
-                     .content_length = x.has_body && !req.chunked ? std::optional(x.content_length)
-                                                                  : std::nullopt,
-                     .strip_cookie = x.pool.settings().affinity == routing::Affinity::Cookie
-                                         ? std::string_view(x.pool.settings().affinity_cookie)
-                                         : std::string_view()},
-      x.head);
-  apply_request_rules({*s.snap_, x.listener, x.route, req, s.peer_ip_}, x.head);
+  write_forward_head(
+      ForwardFrom{.snapshot = *s.snap_, .client_ip = s.peer_ip_, .country = s.country_, .tls = tls},
+      x, target);
   if (x.has_body) {
+    RequestHead& req = x.req;
     const char* base = static_cast<const char*>(s.cbuf_.data().data());
     saved_head.assign(base, req.size);
     rebase(req, base, saved_head.data());
@@ -423,7 +360,10 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
       build_response_head(
           res,
           ResponseRewrite{
-              .framing = Framing::None, .via = ls.via, .extra = response_extra(s, x, res, extra)},
+              .framing = Framing::None,
+              .via = ls.via,
+              .extra = response_extra(
+                  x, res, s.hsts_, !std::is_same_v<Stream, boost::asio::ip::tcp::socket>, extra)},
           out);
       up->buffer.consume(res.size);
       s.cbuf_.consume(s.pending_head_);
@@ -466,13 +406,16 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
     const bool keep = x.client_keep && !early && out_framing != Framing::Close && !s.close_after_ &&
                       !s.w_.stopping();
     std::string out, extra;
-    build_response_head(res,
-                        ResponseRewrite{.framing = out_framing,
-                                        .keep_alive = keep,
-                                        .client_http10 = http10,
-                                        .via = ls.via,
-                                        .extra = response_extra(s, x, res, extra)},
-                        out);
+    build_response_head(
+        res,
+        ResponseRewrite{
+            .framing = out_framing,
+            .keep_alive = keep,
+            .client_http10 = http10,
+            .via = ls.via,
+            .extra = response_extra(x, res, s.hsts_,
+                                    !std::is_same_v<Stream, boost::asio::ip::tcp::socket>, extra)},
+        out);
     apply_response_rules({*s.snap_, ls, route, req, s.peer_ip_}, out);
     const bool backend_keep = !early && res.keep_alive() && res_body.kind != Framing::Close;
     up->buffer.consume(res.size);

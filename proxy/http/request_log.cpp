@@ -41,6 +41,7 @@ void finish_request(const RequestSource& from, const RequestRecord& r, const Req
   const size_t code = routing::status_class(status);
   ListenerTraffic& lt = from.w.listener_traffic(from.listener);
   lt.requests[code].add();
+  lt.requests_by_version[version_slot(req.version)].add();
   lt.received_bytes.add(r.bytes_received);
   lt.sent_bytes.add(r.bytes_sent);
   if (r.node) {
@@ -53,9 +54,11 @@ void finish_request(const RequestSource& from, const RequestRecord& r, const Req
   if (from.w.log().enabled()) log_request(from, r, req, status, end);
 }
 
-void count_rejected(WorkerContext& w, size_t listener, const RequestRecord& r, unsigned status) {
+void count_rejected(WorkerContext& w, size_t listener, const RequestRecord& r, unsigned status,
+                    unsigned version) {
   ListenerTraffic& lt = w.listener_traffic(listener);
   lt.requests[routing::status_class(status)].add();
+  lt.requests_by_version[version_slot(version)].add();
   lt.received_bytes.add(r.bytes_received);
   lt.sent_bytes.add(r.bytes_sent);
 }

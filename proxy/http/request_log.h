@@ -44,6 +44,12 @@ void finish_request(const RequestSource& from, const RequestRecord& r, const Req
 
 // A request refused before routing (malformed, too large, timed out): counted on its listener,
 // not logged.
-void count_rejected(WorkerContext& w, size_t listener, const RequestRecord& r, unsigned status);
+void count_rejected(WorkerContext& w, size_t listener, const RequestRecord& r, unsigned status,
+                    unsigned version = 11);
+
+// The slot of a request's protocol version in ListenerTraffic::requests_by_version.
+inline size_t version_slot(unsigned version) {
+  return version == 10 ? 0 : version == 20 ? 2 : 1;
+}
 
 }  // namespace proxy::http

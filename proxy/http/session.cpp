@@ -10,7 +10,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <cerrno>
 
-#include "proxy/http/affinity_cookie.h"
+#include "proxy/h2/h2_session.h"
 #include "proxy/http/decide.h"
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
@@ -188,6 +188,12 @@ class Session final : public SessionCore<Stream> {
         return;
       }
       t.handshakes_ok[static_cast<size_t>(s.client_.version())].add();
+      if constexpr (kTls) {
+        if (s.client_.alpn_h2()) {
+          // ALPN chose HTTP/2: the connection goes on as an HTTP/2 session.
+          return h2::start_h2_session(s.w_, std::move(s.client_), s.listener_, s.peer_, s.country_);
+        }
+      }
       wait_for_request(std::move(self));
     });
   }
@@ -285,6 +291,15 @@ awaitable<bool> Session<Stream>::serve_one() {
     case HeadStatus::TooLarge:
       co_return co_await reject(431, "request header too large");
     case HeadStatus::BadVersion:
+      if constexpr (!kTls) {
+        // h2c with prior knowledge: the connection preface starts like a request head.
+        if (first_ && ls.http2 == Http2::PriorKnowledge &&
+            buffered(cbuf_).starts_with("PRI * HTTP/2.0\r\n\r\n")) {
+          h2::start_h2c_session(w_, std::move(client_), listener_, peer_, country_,
+                                buffered(cbuf_));
+          co_return false;
+        }
+      }
       co_return co_await reject(505, "HTTP version not supported");
     case HeadStatus::Bad:
       co_return co_await reject(400, "bad request");
@@ -371,17 +386,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
   build_forward_head(*this, x, target, kTls, saved_head);
   // Affinity, read once the head is where it stays (build_forward_head moves it when a body
   // follows).
-  switch (pool.settings().affinity) {
-    case routing::Affinity::Cookie:
-      x.cookie = choose_by_cookie(req, pool, w_.now());
-      at.set_affinity(x.cookie.node, {});
-      break;
-    case routing::Affinity::Source:
-      at.set_affinity(nullptr, peer_ip_);
-      break;
-    case routing::Affinity::None:
-      break;
-  }
+  choose_affinity(x, peer_ip_, w_.now());
 
   bool saw_timeout = false;
   rec_.upstream_start = w_.now();
@@ -392,7 +397,7 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
                                     "no_node");
   }
   drain_timeout_ = pool.settings().health.drain_timeout;
-  if (x.cookie.node && at.lease().node() == x.cookie.node) x.cookie.node->affine().record(w_.now());
+  count_affinity(x, w_.now());
 
   // 4. The request to the node and its answer back; 5. counted and logged as it ends.
   co_return co_await relay(*this, x);

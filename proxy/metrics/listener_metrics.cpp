@@ -62,6 +62,32 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
       requests.counter({{"listener", listeners[i].name}, {"code", kStatusClasses[c]}},
                        sum(s, i, [c](const auto& t) { return t.requests[c].get(); }));
 
+  FamilyBuilder protocols(out, "passeur_listener_requests_by_protocol_total",
+                          "Requests answered, by the client's protocol version.",
+                          MetricType::Counter);
+  static constexpr const char* kVersions[] = {"HTTP/1.0", "HTTP/1.1", "HTTP/2"};
+  for (size_t i = 0; i < n; ++i) {
+    if (listeners[i].protocol != Protocol::Http) continue;
+    for (size_t v = 0; v < 3; ++v)
+      protocols.counter({{"listener", listeners[i].name}, {"protocol", kVersions[v]}},
+                        sum(s, i, [v](const auto& t) { return t.requests_by_version[v].get(); }));
+  }
+
+  FamilyBuilder h2c(out, "passeur_listener_h2_connections_active",
+                    "HTTP/2 client connections open now.", MetricType::Gauge);
+  FamilyBuilder h2s(out, "passeur_listener_h2_streams_active", "HTTP/2 streams open now.",
+                    MetricType::Gauge);
+  for (size_t i = 0; i < n; ++i) {
+    if (listeners[i].http2 == Http2::Off) continue;
+    int64_t c = 0, st = 0;
+    for (const WorkerContext* w : s.workers) {
+      c += w->listener_traffic(i).h2_connections.get();
+      st += w->listener_traffic(i).h2_streams.get();
+    }
+    h2c.gauge({{"listener", listeners[i].name}}, static_cast<double>(c));
+    h2s.gauge({{"listener", listeners[i].name}}, static_cast<double>(st));
+  }
+
   FamilyBuilder sessions(out, "passeur_listener_session_duration_seconds",
                          "Duration of TCP (mail) sessions, from accept to close.",
                          MetricType::Histogram);

@@ -81,6 +81,16 @@ class CheckTest(ProxyTestCase):
         self.assertErrorAt(path, 17, rc, err)
         self.assertIn("expect_timeout", err)
 
+    def test_http2(self):
+        path = self.write(self.with_line(11, 'http2 = "prior-knowledge"'))
+        rc, out, err = run_check(self.binary, path)
+        self.assertEqual(rc, 0, err)
+        for bad in ('http2 = true', 'http2 = "yes"', 'http2 = 2'):
+            path = self.write(self.with_line(11, bad))
+            rc, out, err = run_check(self.binary, path)
+            self.assertErrorAt(path, 11, rc, err)
+            self.assertIn("http2", err)
+
     def test_bad_size(self):
         path = self.write(self.with_line(17, 'max_body = "lots"'))
         rc, out, err = run_check(self.binary, path)

@@ -1,0 +1,515 @@
+#include "proxy/h2/h2_session.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proxy/h2/stream_exchange.h"
+#include "proxy/h2/stream_state.h"
+#include "proxy/worker_context.h"
+#include "tls/tls_stream.h"
+
+namespace proxy::h2 {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// What Passeur announces (RFC 9113 6.5.2) and the limits it keeps.
+constexpr uint32_t kMaxConcurrentStreams = 100;
+constexpr int32_t kStreamWindow = 256 * 1024;       // request body bytes held per stream, at most
+constexpr int32_t kConnectionWindow = 1024 * 1024;  // ... and per connection
+constexpr size_t kReadSize = 16 * 1024;
+constexpr size_t kWriteGather = 64 * 1024;
+constexpr size_t kLingerBytes = 1024 * 1024;
+// Frames that ask for work without carrying any (SETTINGS, PING, PRIORITY, empty DATA): more
+// than this in one second is a flood, answered with GOAWAY ENHANCE_YOUR_CALM.
+constexpr unsigned kControlFramesPerSecond = 500;
+// Streams reset by the client (rapid reset): a token bucket, a burst then a rate per second;
+// past it, GOAWAY ENHANCE_YOUR_CALM. nghttp2's own bucket, twice as large, stays behind it.
+constexpr double kResetBurst = 100;
+constexpr double kResetRate = 20;
+
+template <class Stream>
+class Connection final : public TrackedConnection,
+                         public StreamHost,
+                         public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
+  Connection(WorkerContext& w, Stream stream, size_t listener, tcp::endpoint peer,
+             routing::Country country)
+      : w_(w),
+        client_(std::move(stream)),
+        listener_(listener),
+        peer_(peer),
+        peer_ip_(peer.address().to_string()),
+        country_(country),
+        write_signal_(w.io()) {
+    write_signal_.expires_at(asio::steady_timer::time_point::max());
+    w_.connections().push_back(*this);
+    ListenerTraffic& t = w_.listener_traffic(listener_);
+    t.active.add(1);
+    t.h2_connections.add(1);
+  }
+
+  ~Connection() override {
+    for (auto& [id, st] : streams_) stream_gone(*st);
+    ListenerTraffic& t = w_.listener_traffic(listener_);
+    t.active.add(-1);
+    t.h2_connections.add(-1);
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  void start(std::string_view received) {
+    if (!init_session()) return;
+    idle_from_now();
+    auto self = this->shared_from_this();
+    asio::co_spawn(w_.io(), reader(std::string(received)), [self](std::exception_ptr) {});
+    asio::co_spawn(w_.io(), writer(), [self](std::exception_ptr) {});
+  }
+
+  // The connection's deadline: idle (no stream) for keepalive_timeout, or a write to the
+  // client stuck for client_timeout. An idle connection gets GOAWAY, then closes.
+  void expire() override {
+    if (!streams_.empty() || writing_ || goaway_sent_ || !session_) {
+      cancel_client();
+      return;
+    }
+    goaway_sent_ = true;
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    set_deadline(w_.now() + Millis(1000));
+    output_ready(0);
+  }
+
+  // Stop or drain: GOAWAY; the open streams finish, new ones are refused.
+  void stop_gracefully() override {
+    if (!session_ || goaway_sent_) return;
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    if (streams_.empty()) set_deadline(w_.now() + Millis(1000));
+    output_ready(0);
+  }
+
+  void consumed(int32_t stream, size_t n) override {
+    if (!session_) return;
+    nghttp2_session_consume(session_, stream, n);
+    output_ready(0);
+  }
+
+  // A stream's header block did not end in time (a client holding the connection with a
+  // never-ending header block): the connection closes.
+  void head_timeout(int32_t) override { cancel_client(); }
+
+  void output_ready(int32_t stream) override {
+    if (stream != 0) {
+      auto it = streams_.find(stream);
+      if (it != streams_.end() && it->second->out_deferred && session_) {
+        it->second->out_deferred = false;
+        nghttp2_session_resume_data(session_, stream);
+      }
+    }
+    write_signal_.cancel();
+  }
+
+  WorkerContext& worker() override { return w_; }
+  nghttp2_session* session() override { return session_; }
+  const SessionInfo& info() const override { return info_; }
+
+ private:
+  bool init_session() {
+    nghttp2_session_callbacks* cb = nullptr;
+    if (nghttp2_session_callbacks_new(&cb) != 0) return false;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_option* opt = nullptr;
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_no_auto_window_update(opt, 1);  // a window opens as the node takes bytes
+    nghttp2_option_set_no_closed_streams(opt, 1);
+    nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetRate);
+    nghttp2_option_set_max_continuations(opt, 8);
+    const int rv = nghttp2_session_server_new2(&session_, cb, this, opt);
+    nghttp2_option_del(opt);
+    nghttp2_session_callbacks_del(cb);
+    if (rv != 0) {
+      session_ = nullptr;
+      return false;
+    }
+    const ListenerSettings& ls = w_.snapshot()->config().listeners[listener_];
+    info_ = SessionInfo{.listener = listener_,
+                        .peer = peer_,
+                        .peer_ip = peer_ip_,
+                        .country = country_,
+                        .tls = kTls};
+    max_header_ = ls.max_header;
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, ls.max_header},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+    };
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+    return true;
+  }
+
+  static Connection& self_of(void* user) { return *static_cast<Connection*>(user); }
+  StreamState* stream_of(int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    Connection& c = self_of(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    auto st = std::make_shared<StreamState>(c, frame->hd.stream_id, c.w_.io().get_executor());
+    c.w_.connections().push_back(*st);
+    st->set_deadline(c.w_.now() + c.listener().header_timeout);
+    c.streams_.emplace(frame->hd.stream_id, std::move(st));
+    c.w_.listener_traffic(c.listener_).h2_streams.add(1);
+    if (c.deadline() != Clock::time_point::max() && !c.writing_) c.clear_deadline();
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+    Connection& c = self_of(user);
+    StreamState* st = c.stream_of(frame->hd.stream_id);
+    if (!st) return 0;
+    const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    // The size SETTINGS_MAX_HEADER_LIST_SIZE counts (RFC 9113 6.5.2), for trailers too.
+    st->head_bytes += namelen + valuelen + 32;
+    if (st->head_bytes > c.max_header_) {
+      c.calm();
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    if (st->head_done) {  // trailers
+      if (!n.starts_with(':')) append_trailer_line(st->in_trailers, n, v);
+      return 0;
+    }
+    if (!st->head.add(n, v)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return 0;
+  }
+
+  // Counts a frame that asks for work without carrying any: too many in a second is a flood.
+  void control_frame() {
+    const Clock::time_point now = w_.now();
+    if (now - control_window_ > std::chrono::seconds(1)) {
+      control_window_ = now;
+      control_count_ = 0;
+    }
+    if (++control_count_ > kControlFramesPerSecond) calm();
+  }
+
+  // A limit was passed: GOAWAY ENHANCE_YOUR_CALM at once (nghttp2 then reads no further frame
+  // of this input).
+  void calm() {
+    if (goaway_sent_) return;
+    goaway_sent_ = true;
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  // Counts a stream reset by the client against the token bucket.
+  void stream_reset() {
+    const Clock::time_point now = w_.now();
+    if (reset_at_ != Clock::time_point{}) {
+      const double seconds = std::chrono::duration<double>(now - reset_at_).count();
+      reset_tokens_ = std::min(kResetBurst, reset_tokens_ + seconds * kResetRate);
+    }
+    reset_at_ = now;
+    if (reset_tokens_ < 1) {
+      calm();
+    } else {
+      reset_tokens_ -= 1;
+    }
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    Connection& c = self_of(user);
+    const bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS: {
+        StreamState* st = c.stream_of(frame->hd.stream_id);
+        if (!st) break;
+        if (!st->head_done) {
+          st->head_done = true;
+          st->end_stream = end;
+          st->in_end = end;
+          c.starting_.push_back(frame->hd.stream_id);
+        } else if (end) {
+          st->in_end = true;
+          st->in_signal.cancel();
+        }
+        break;
+      }
+      case NGHTTP2_DATA:
+        if (frame->hd.length == 0 && !end) c.control_frame();
+        if (StreamState* st = c.stream_of(frame->hd.stream_id); st && end) {
+          st->in_end = true;
+          st->in_signal.cancel();
+        }
+        break;
+      case NGHTTP2_SETTINGS:
+      case NGHTTP2_PING:
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) c.control_frame();
+        break;
+      case NGHTTP2_PRIORITY:
+        c.control_frame();
+        break;
+      case NGHTTP2_RST_STREAM:
+        c.stream_reset();
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len,
+                           void* user) {
+    Connection& c = self_of(user);
+    StreamState* st = c.stream_of(id);
+    if (!st || st->stopped_body) {
+      c.drop_ += len;  // nobody takes these: the connection's window reopens for them at once
+      return 0;
+    }
+    st->in.append(reinterpret_cast<const char*>(data), len);
+    st->in_signal.cancel();
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* user) {
+    Connection& c = self_of(user);
+    auto it = c.streams_.find(id);
+    if (it == c.streams_.end()) return 0;
+    std::shared_ptr<StreamState> st = std::move(it->second);
+    c.streams_.erase(it);
+    c.stream_gone(*st);
+    if (c.streams_.empty() && !c.writing_) c.idle_from_now();
+    return 0;
+  }
+
+  // nghttp2 is done with a stream: what it held of the request body is dropped, and whatever
+  // its stages wait for ends.
+  void stream_gone(StreamState& st) {
+    st.closed = true;
+    drop_ += st.in.size();
+    st.in.clear();
+    st.wake();
+    w_.listener_traffic(listener_).h2_streams.add(-1);
+  }
+
+  void idle_from_now() {
+    set_deadline(w_.now() + (goaway_sent_ ? Millis(1000) : listener().keepalive_timeout));
+  }
+
+  const ListenerSettings& listener() const { return w_.snapshot()->config().listeners[listener_]; }
+
+  void cancel_client() {
+    error_code ignored;
+    client_.lowest_layer().cancel(ignored);
+  }
+
+  // nghttp2 refused the input (a flood it caught, too many CONTINUATION frames, not HTTP/2 at
+  // all): GOAWAY goes out, then the connection closes.
+  void failed(long rv) {
+    goaway_sent_fatal_ = true;
+    if (goaway_sent_) return;
+    goaway_sent_ = true;
+    const bool flood = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+    nghttp2_session_terminate_session(session_,
+                                      flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+    set_deadline(w_.now() + Millis(1000));
+  }
+
+  // After each input: what the callbacks left to do outside nghttp2.
+  void after_input() {
+    if (drop_) {
+      nghttp2_session_consume_connection(session_, drop_);
+      drop_ = 0;
+    }
+    std::vector<int32_t> starting;
+    starting.swap(starting_);
+    for (int32_t id : starting) {
+      auto it = streams_.find(id);
+      if (it == streams_.end()) continue;
+      std::shared_ptr<StreamState> st = it->second;
+      auto self = this->shared_from_this();
+      asio::co_spawn(w_.io(), serve_stream(*this, st), [self, st](std::exception_ptr) {});
+    }
+  }
+
+  awaitable<void> reader(std::string received) {
+    auto self = this->shared_from_this();
+    std::unique_ptr<char[]> buf;
+    if (!received.empty()) {
+      const auto rv = nghttp2_session_mem_recv(
+          session_, reinterpret_cast<const uint8_t*>(received.data()), received.size());
+      if (rv < 0) failed(rv);
+      after_input();
+      output_ready(0);
+    }
+    while (!dead_ && !goaway_sent_fatal_ &&
+           (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_))) {
+      if (!buf) buf = std::make_unique<char[]>(kReadSize);
+      auto [ec, n] =
+          co_await client_.async_read_some(asio::buffer(buf.get(), kReadSize), use_tuple);
+      if (ec) {
+        client_gone_ = true;
+        break;
+      }
+      const auto rv =
+          nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf.get()), n);
+      if (rv < 0) {
+        failed(rv);
+        break;
+      }
+      after_input();
+      output_ready(0);
+    }
+    reading_done_ = true;
+    write_signal_.cancel();
+    // The client is gone (or must go): streams still at work stop.
+    for (auto& [id, st] : streams_) {
+      st->closed = true;
+      st->wake();
+    }
+  }
+
+  awaitable<void> writer() {
+    auto self = this->shared_from_this();
+    std::string out;
+    for (;;) {
+      out.clear();
+      while (!dead_ && out.size() < kWriteGather) {
+        const uint8_t* data = nullptr;
+        const auto n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) {
+          dead_ = true;
+          break;
+        }
+        if (n == 0) break;
+        out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      if (!out.empty()) {
+        writing_ = true;
+        const Clock::time_point before = deadline();
+        set_deadline(w_.now() + listener().client_timeout);
+        auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
+        writing_ = false;
+        if (ec) {
+          dead_ = true;
+          client_gone_ = true;
+          break;
+        }
+        if (!streams_.empty())
+          clear_deadline();
+        else if (before == Clock::time_point::max())
+          idle_from_now();
+        else
+          set_deadline(before);
+        continue;
+      }
+      if (dead_ || reading_done_ ||
+          (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
+        break;
+      co_await write_signal_.async_wait(use_tuple);
+    }
+    dead_ = true;
+    if (!client_gone_) {
+      if constexpr (kTls) {
+        set_deadline(w_.now() + Millis(1000));
+        co_await client_.async_shutdown(use_tuple);
+      }
+      if (goaway_sent_ && reading_done_) co_await linger();
+    }
+    cancel_client();
+    for (auto& [id, st] : streams_) {
+      st->closed = true;
+      st->wake();
+    }
+  }
+
+  // After a GOAWAY for a client that may still be sending (a flood), what it sends is read and
+  // dropped for a moment (at most kLingerBytes, 1 s): a close with unread bytes would reset the
+  // connection, and the client could lose the GOAWAY that says why.
+  awaitable<void> linger() {
+    tcp::socket* socket = nullptr;
+    if constexpr (kTls)
+      socket = &client_.lowest_layer();
+    else
+      socket = &client_;
+    error_code ignored;
+    socket->shutdown(tcp::socket::shutdown_send, ignored);
+    set_deadline(w_.now() + Millis(1000));
+    auto buf = std::make_unique<char[]>(kReadSize);
+    size_t dropped = 0;
+    while (dropped < kLingerBytes) {
+      auto [ec, n] =
+          co_await socket->async_read_some(asio::buffer(buf.get(), kReadSize), use_tuple);
+      if (ec) break;
+      dropped += n;
+    }
+  }
+
+  WorkerContext& w_;
+  Stream client_;
+  size_t listener_;
+  tcp::endpoint peer_;
+  std::string peer_ip_;
+  routing::Country country_;
+  SessionInfo info_{.listener = 0, .peer = {}, .peer_ip = {}, .country = {}, .tls = false};
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::shared_ptr<StreamState>> streams_;
+  std::vector<int32_t> starting_;  // streams whose request head came in the last input
+  asio::steady_timer write_signal_;
+  uint32_t max_header_ = 0;
+  size_t drop_ = 0;  // request body bytes received for nobody, to give back to the window
+  Clock::time_point control_window_{};
+  Clock::time_point reset_at_{};
+  double reset_tokens_ = kResetBurst;
+  unsigned control_count_ = 0;
+  bool goaway_sent_ = false;
+  bool goaway_sent_fatal_ = false;  // nghttp2 failed: no more input is read
+  bool writing_ = false;
+  bool reading_done_ = false;
+  bool dead_ = false;
+  bool client_gone_ = false;  // the client closed, or a write to it failed
+};
+
+}  // namespace
+
+void start_h2_session(WorkerContext& worker, tls::Stream stream, size_t listener,
+                      tcp::endpoint peer, routing::Country country) {
+  std::make_shared<Connection<tls::Stream>>(worker, std::move(stream), listener, peer, country)
+      ->start({});
+}
+
+void start_h2c_session(WorkerContext& worker, tcp::socket socket, size_t listener,
+                       tcp::endpoint peer, routing::Country country, std::string_view received) {
+  std::make_shared<Connection<tcp::socket>>(worker, std::move(socket), listener, peer, country)
+      ->start(received);
+}
+
+}  // namespace proxy::h2

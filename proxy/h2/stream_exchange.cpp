@@ -1,0 +1,563 @@
+#include "proxy/h2/stream_exchange.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/h2/body_pipe.h"
+#include "proxy/http/body_relay.h"
+#include "proxy/http/decide.h"
+#include "proxy/http/exchange.h"
+#include "proxy/http/forward_rules.h"
+#include "proxy/http/head_reader.h"
+#include "proxy/http/header_rewrite.h"
+#include "proxy/http/request_log.h"
+#include "proxy/http/upstream_attempt.h"
+#include "proxy/worker_context.h"
+
+namespace proxy::h2 {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using boost::system::error_code;
+using http::BodyRelay;
+using http::BodyState;
+using http::Framing;
+using http::HeadStatus;
+using http::RelayResult;
+using http::RequestHead;
+using http::ResponseHead;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::vector<nghttp2_nv> to_nv(const std::vector<Field>& fields) {
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(fields.size());
+  for (const Field& f : fields) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
+                  f.value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  return nv;
+}
+
+// nghttp2 asks for the response body's next bytes: what the relay put in the stream's queue,
+// or NGHTTP2_ERR_DEFERRED until output_ready(). The end of the body ends the stream, or comes
+// with the trailers.
+ssize_t read_body(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
+                  uint32_t* flags, nghttp2_data_source* source, void*) {
+  StreamState& s = *static_cast<StreamState*>(source->ptr);
+  const size_t held = s.out.size() - s.out_pos;
+  if (held == 0 && !s.out_end) {
+    s.out_deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  const size_t n = std::min(held, length);
+  if (n) std::memcpy(buf, s.out.data() + s.out_pos, n);
+  s.out_pos += n;
+  if (s.out_pos == s.out.size()) {
+    s.out.clear();
+    s.out_pos = 0;
+    if (s.out_end) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s.out_trailers.empty()) {
+        std::vector<nghttp2_nv> nv = to_nv(s.out_trailers);
+        if (nghttp2_submit_trailer(session, id, nv.data(), nv.size()) == 0)
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+      s.out_sent = true;
+    }
+  }
+  s.out_signal.cancel();  // room for the relay
+  return static_cast<ssize_t>(n);
+}
+
+// Where an HTTP/2 stream's request meets the stages.
+class StreamExchange {
+ public:
+  StreamExchange(StreamHost& host, StreamState& st)
+      : host_(host),
+        st_(st),
+        w_(host.worker()),
+        info_(host.info()),
+        snap_(w_.snapshot()),
+        ls_(snap_->config().listeners[info_.listener]) {
+    if (info_.tls && !ls_.hsts.empty()) hsts_ = "Strict-Transport-Security: " + ls_.hsts + "\r\n";
+  }
+
+  awaitable<void> run();
+
+ private:
+  void deadline_in(Millis d) { st_.set_deadline(w_.now() + d); }
+  auto deadline_fn() {
+    return [this](Millis d) { deadline_in(d); };
+  }
+
+  void finish(const RequestHead& req, unsigned status, std::string_view why) {
+    st_.rec.close = why;
+    http::finish_request(http::RequestSource{.w = w_,
+                                             .listener = info_.listener,
+                                             .listener_name = ls_.name,
+                                             .client = info_.peer_ip,
+                                             .client_port = info_.peer.port(),
+                                             .country = info_.country},
+                         st_.rec, req, status);
+  }
+
+  // The response head goes to nghttp2, with the body to follow when `body`. `flush`: the writer
+  // sends it now; else with the first bytes of the body (one write, one TLS record for both).
+  bool submit_head(const ResponseHead& res, bool body, bool flush = true) {
+    if (st_.closed) return false;
+    std::vector<Field> fields = response_fields(res);
+    for (const Field& f : fields) st_.rec.bytes_sent += f.name.size() + f.value.size() + 2;
+    std::vector<nghttp2_nv> nv = to_nv(fields);
+    nghttp2_data_provider provider{};
+    provider.source.ptr = &st_;
+    provider.read_callback = read_body;
+    const int rv = nghttp2_submit_response(host_.session(), st_.id, nv.data(), nv.size(),
+                                           body ? &provider : nullptr);
+    if (!body) st_.out_sent = true;
+    if (flush) host_.output_ready(0);
+    return rv == 0;
+  }
+
+  // Waits until the whole response went to nghttp2, or the stream ended otherwise.
+  awaitable<bool> sent() {
+    deadline_in(ls_.client_timeout);
+    while (!st_.out_sent && !st_.closed && !st_.expired)
+      co_await st_.out_signal.async_wait(use_tuple);
+    co_return st_.out_sent;
+  }
+
+  // An answer of Passeur's own, written as for HTTP/1.1 (build_error_response, a redirect).
+  awaitable<bool> answer_text(std::string text) {
+    auto slot = w_.response_heads().acquire();
+    ResponseHead& res = *slot;
+    if (http::parse_response_head(text, text.size() + 1, res) != HeadStatus::Complete)
+      co_return false;
+    st_.out.assign(text, res.size);
+    st_.out_pos = 0;
+    st_.out_end = true;
+    st_.rec.bytes_sent += st_.out.size();
+    if (!submit_head(res, !st_.out.empty())) co_return false;
+    co_return co_await sent();
+  }
+
+  awaitable<void> answer_error(const RequestHead* req, unsigned status, std::string_view text,
+                               std::string_view why) {
+    std::string out;
+    http::build_error_response(status, text, false, out, hsts_);
+    const bool ok = co_await answer_text(std::move(out));
+    if (req)
+      finish(*req, status, ok ? why : "client_error");
+    else
+      http::count_rejected(w_, info_.listener, st_.rec, status, 20);
+  }
+
+  // The client's body is not wanted (any more): its window reopens and the client is told to
+  // stop sending (RST_STREAM NO_ERROR after a complete response, RFC 9113 8.1).
+  void stop_body() {
+    if (st_.in_end || st_.closed) return;
+    st_.stopped_body = true;
+    if (!st_.in.empty()) {
+      nghttp2_session_consume_connection(host_.session(), st_.in.size());
+      st_.in.clear();
+    }
+    nghttp2_submit_rst_stream(host_.session(), NGHTTP2_FLAG_NONE, st_.id, NGHTTP2_NO_ERROR);
+    host_.output_ready(0);
+  }
+
+  void reset(uint32_t code) {
+    if (st_.closed) return;
+    nghttp2_submit_rst_stream(host_.session(), NGHTTP2_FLAG_NONE, st_.id, code);
+    host_.output_ready(0);
+  }
+
+  awaitable<void> proxy(RequestHead& req, const http::Decision& d);
+  awaitable<void> respond(RequestHead& req, http::Exchange& x, ResponseHead& res, bool early);
+
+  StreamHost& host_;
+  StreamState& st_;
+  WorkerContext& w_;
+  const SessionInfo& info_;
+  std::shared_ptr<const Snapshot> snap_;
+  const ListenerSettings& ls_;
+  std::string hsts_;
+};
+
+awaitable<void> StreamExchange::run() {
+  st_.rec = http::RequestRecord{.start = w_.now()};
+  st_.rec.bytes_received = st_.head_bytes;
+  deadline_in(ls_.client_timeout);
+  // 1. The head, as an HTTP/1.1 head: the same checks and the same RequestHead.
+  const std::string text = st_.head.finish(!st_.end_stream);
+  auto req_slot = w_.request_heads().acquire();
+  RequestHead& req = *req_slot;
+  HeadStatus hs =
+      text.empty() ? HeadStatus::Bad : http::parse_request_head(text, text.size() + 1, req);
+  if (hs != HeadStatus::Complete) {
+    co_await answer_error(nullptr, hs == HeadStatus::TooLarge ? 431 : 400,
+                          hs == HeadStatus::TooLarge ? "request header too large" : "bad request",
+                          "done");
+    stop_body();
+    co_return;
+  }
+  req.version = 20;
+
+  // 2. What to do with it.
+  const http::Decision d = http::decide(req, http::RequestOrigin{.listener = ls_,
+                                                                 .snapshot = *snap_,
+                                                                 .tls = info_.tls,
+                                                                 .client = info_.peer.address(),
+                                                                 .country = info_.country});
+  req.host = d.host;
+  switch (d.kind) {
+    case http::Decision::Kind::Reject:
+      co_await answer_error(&req, d.status, d.text, "done");
+      break;
+    case http::Decision::Kind::Redirect: {
+      std::string out;
+      http::build_https_redirect(req.host, d.target, false, out);
+      const bool ok = co_await answer_text(std::move(out));
+      finish(req, 301, ok ? "done" : "client_error");
+      break;
+    }
+    case http::Decision::Kind::NoRoute:
+      co_await answer_error(&req, 404, "no route", "done");
+      break;
+    case http::Decision::Kind::Forbidden:
+      co_await answer_error(&req, 403, "forbidden", "done");
+      break;
+    case http::Decision::Kind::TooLarge:
+      st_.rec.pool_name = snap_->route_pool(d.route).name();
+      co_await answer_error(&req, 413, "request body too large", "body_too_large");
+      break;
+    case http::Decision::Kind::Proxy:
+      co_await proxy(req, d);
+      break;
+  }
+  stop_body();
+}
+
+// What the two halves of a request with a body share (as proxy/http/relay.h's Upload).
+struct Upload {
+  bool stop = false;
+  bool body_done = false;
+  bool sender_done = false;
+  bool answered = false;
+  bool early = false;
+  bool write_failed = false;
+  bool node_failed = false;
+  RelayResult result = RelayResult::Ok;
+  error_code send_error;
+  error_code read_error;
+  uint64_t sent = 0;
+  uint64_t body_in = 0;
+};
+
+void cancel_node(upstream::Connection& c) {
+  error_code ignored;
+  c.stream.lowest_layer().cancel(ignored);
+}
+
+awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  const routing::RouteSettings& route = snap_->route(d.route);
+  routing::Pool& pool = snap_->route_pool(d.route);
+  const uint64_t content_length = req.content_length.value_or(0);
+  const bool has_body = req.chunked || content_length > 0;
+  st_.rec.pool_name = pool.name();
+
+  // 3. A connection to a node of the pool.
+  http::UpstreamAttempt at({w_, st_, st_.upstream, st_.expired, st_.rec.node, st_.rec.node_name},
+                           pool, snap_->client_tls(pool), route);
+  std::string head;
+  http::Exchange x{.req = req,
+                   .head = head,
+                   .listener = ls_,
+                   .route = route,
+                   .pool = pool,
+                   .upstream = at,
+                   .content_length = content_length,
+                   .has_body = has_body,
+                   .websocket = false,
+                   .idempotent = req.method == "GET" || req.method == "HEAD",
+                   .client_keep = true,
+                   .expect = false,
+                   .te_trailers = http::iequals(req.get("te"), "trailers")};
+  http::write_forward_head(http::ForwardFrom{.snapshot = *snap_,
+                                             .client_ip = info_.peer_ip,
+                                             .country = info_.country,
+                                             .tls = info_.tls},
+                           x, d.target);
+  http::choose_affinity(x, info_.peer_ip, w_.now());
+  bool saw_timeout = false;
+  st_.rec.upstream_start = w_.now();
+  deadline_in(route.timeouts.response);
+  if (!co_await at.get(has_body, saw_timeout)) {
+    st_.expired = false;
+    if (saw_timeout)
+      co_await answer_error(&req, 504, "upstream connect timeout", "timeout");
+    else
+      co_await answer_error(&req, 503, "no usable node", "no_node");
+    co_return;
+  }
+  st_.drain_timeout = pool.settings().health.drain_timeout;
+  http::count_affinity(x, w_.now());
+  routing::NodeTraffic& traffic = at.lease().node()->traffic(w_.index());
+  auto res_slot = w_.response_heads().acquire();
+  ResponseHead& res = *res_slot;
+
+  // 4. The request to the node, and the head of its answer.
+  if (has_body) {
+    // The body goes while the node's answer is read: an early answer is not lost.
+    Upload u;
+    upstream::Connection& up = *at.conn();
+    auto send = [&]() -> awaitable<void> {
+      BodyState body = req.chunked ? BodyState::until_close() : BodyState::length(content_length);
+      boost::beast::flat_buffer buf;
+      BodySource source(st_);
+      u.result = co_await http::relay_body(source, up.stream,
+                                           BodyRelay{.in = buf,
+                                                     .body = body,
+                                                     .head = head,
+                                                     .chunked_out = req.chunked,
+                                                     .read_timeout = ls_.client_timeout,
+                                                     .write_timeout = route.timeouts.response,
+                                                     .limit = route.max_body,
+                                                     .bytes_out = u.sent,
+                                                     .expired = st_.expired,
+                                                     .trailers = &st_.in_trailers,
+                                                     .bytes_in = &u.body_in,
+                                                     .error = &u.send_error,
+                                                     .stop = &u.stop,
+                                                     .write_failed = &u.write_failed},
+                                           deadline_fn());
+      if (u.result == RelayResult::Ok) {
+        u.body_done = true;
+        if (!u.stop) deadline_in(route.timeouts.response);
+      }
+      u.sender_done = true;
+      if (u.result != RelayResult::Ok && !u.stop && !(u.write_failed && !st_.expired))
+        cancel_node(up);
+    };
+    auto answer = [&]() -> awaitable<void> {
+      for (;;) {
+        HeadStatus hs =
+            co_await http::read_head(up.stream, up.buffer, res, http::kMaxResponseHead,
+                                     http::kResponseRead, http::parse_response_head, u.read_error);
+        if (hs != HeadStatus::Complete) {
+          u.node_failed = !u.sender_done && !st_.expired;
+          break;
+        }
+        if (res.status >= 100 && res.status < 200 && res.status != 101) {
+          up.buffer.consume(res.size);  // interim answers stay between Passeur and the node
+          continue;
+        }
+        st_.rec.upstream_end = w_.now();
+        u.answered = true;
+        u.early = !u.body_done;
+        break;
+      }
+      u.stop = true;
+      if (!u.sender_done) {
+        st_.in_signal.cancel();
+        cancel_node(up);
+      }
+    };
+    co_await (send() && answer());
+    traffic.sent_bytes.add(u.sent);
+    st_.rec.bytes_received += u.body_in;
+    if (!u.answered) {
+      st_.upstream = nullptr;
+      const bool timed_out = st_.expired;
+      st_.expired = false;
+      if (u.result == RelayResult::TooLarge) {
+        co_await answer_error(&req, 413, "request body too large", "body_too_large");
+      } else if (u.result == RelayResult::SourceBad) {
+        co_await answer_error(&req, 400, "bad request body", "bad_body");
+      } else if (!u.node_failed && !u.write_failed && u.result != RelayResult::Ok) {
+        // The client stopped sending (reset, or fell silent): the node never saw a whole request.
+        reset(NGHTTP2_CANCEL);
+        finish(req, timed_out ? 408 : 499, timed_out ? "timeout" : "client_error");
+      } else if (timed_out) {
+        co_await answer_error(&req, 504, "upstream response timeout", "timeout");
+      } else {
+        co_await answer_error(&req, 502,
+                              u.write_failed ? "upstream write failed" : "bad upstream response",
+                              u.read_error == asio::error::eof ? "node_fin" : "node_error");
+      }
+      co_return;
+    }
+    co_await respond(req, x, res, u.early);
+    co_return;
+  }
+
+  // Without a body: the head alone, kept for a replay on a new connection.
+  for (;;) {
+    deadline_in(route.timeouts.response);
+    auto [ec, n] = co_await asio::async_write(at.conn()->stream, asio::buffer(head), use_tuple);
+    at.lease().node()->traffic(w_.index()).sent_bytes.add(n);
+    if (!ec) break;
+    const bool timed_out = st_.expired;
+    st_.upstream = nullptr;
+    if (co_await at.resend_head(head, false, x.idempotent)) break;
+    st_.expired = false;
+    co_await answer_error(&req, 502, "upstream write failed", timed_out ? "timeout" : "node_error");
+    co_return;
+  }
+  for (;;) {
+    error_code ec;
+    deadline_in(route.timeouts.response);
+    upstream::Connection& up = *at.conn();
+    HeadStatus hs = co_await http::read_head(up.stream, up.buffer, res, http::kMaxResponseHead,
+                                             http::kResponseRead, http::parse_response_head, ec);
+    if (hs != HeadStatus::Complete) {
+      st_.upstream = nullptr;
+      const bool timed_out = st_.expired;
+      st_.expired = false;
+      if (st_.closed) {
+        finish(req, 499, "client_error");
+        co_return;
+      }
+      if (timed_out) {
+        co_await answer_error(&req, 504, "upstream response timeout", "timeout");
+        co_return;
+      }
+      if (hs == HeadStatus::Incomplete && up.buffer.size() == 0 &&
+          co_await at.resend_head(head, true, x.idempotent))
+        continue;
+      co_await answer_error(&req, 502, "bad upstream response",
+                            ec == asio::error::eof ? "node_fin" : "node_error");
+      co_return;
+    }
+    if (res.status >= 100 && res.status < 200 && res.status != 101) {
+      up.buffer.consume(res.size);
+      continue;
+    }
+    st_.rec.upstream_end = w_.now();
+    break;
+  }
+  co_await respond(req, x, res, false);
+}
+
+// 5. The node's answer to the client, then counted and logged; the node's connection goes back
+// to the idle pool when both messages ended cleanly.
+awaitable<void> StreamExchange::respond(RequestHead& req, http::Exchange& x, ResponseHead& res,
+                                        bool early) {
+  std::unique_ptr<upstream::Connection>& up = x.upstream.conn();
+  const routing::RouteSettings& route = x.route;
+  const unsigned status = res.status;
+  if (status == 101) {
+    st_.upstream = nullptr;
+    co_await answer_error(&req, 502, "unexpected upgrade", "node_error");
+    co_return;
+  }
+  BodyState res_body;
+  if (req.method == "HEAD" || status == 204 || status == 304)
+    res_body = BodyState::none();
+  else if (res.chunked)
+    res_body = BodyState::chunked();
+  else if (res.content_length)
+    res_body = BodyState::length(*res.content_length);
+  else
+    res_body = BodyState::until_close();
+  // The head as an HTTP/1.1 client would get it (the same rewriting and header rules), then as
+  // HTTP/2 fields. HTTP/2 frames the body itself: a Content-Length stays, chunked goes.
+  std::string out;
+  std::string extra;
+  http::build_response_head(
+      res,
+      http::ResponseRewrite{
+          .framing = res_body.kind == Framing::Chunked ? Framing::Close : Framing::Length,
+          .keep_alive = true,
+          .via = ls_.via,
+          .extra = http::response_extra(x, res, hsts_, info_.tls, extra)},
+      out);
+  http::apply_response_rules({*snap_, ls_, route, req, info_.peer_ip}, out);
+  const bool backend_keep = !early && res.keep_alive() && res_body.kind != Framing::Close;
+  up->buffer.consume(res.size);
+  auto conv_slot = w_.response_heads().acquire();
+  ResponseHead& conv = *conv_slot;
+  if (http::parse_response_head(out, out.size() + 1, conv) != HeadStatus::Complete) {
+    st_.upstream = nullptr;
+    co_await answer_error(&req, 502, "bad upstream response", "node_error");
+    co_return;
+  }
+  const bool body = res_body.kind != Framing::None;
+  // Body bytes already in hand go out with the head.
+  if (!submit_head(conv, body, !body || up->buffer.size() == 0)) {
+    st_.upstream = nullptr;
+    finish(req, status, "client_error");
+    co_return;
+  }
+  std::string trailers;
+  if (body) {
+    error_code rec;
+    bool write_failed = false;
+    std::string no_head;
+    BodySink sink(st_);
+    const RelayResult r = co_await http::relay_body(
+        up->stream, sink,
+        BodyRelay{.in = up->buffer,
+                  .body = res_body,
+                  .head = no_head,
+                  .chunked_out = false,
+                  .read_timeout = route.timeouts.response,
+                  .write_timeout = ls_.client_timeout,
+                  .limit = 0,
+                  .bytes_out = st_.rec.bytes_sent,
+                  .expired = st_.expired,
+                  .trailers = res_body.kind == Framing::Chunked ? &trailers : nullptr,
+                  .error = &rec,
+                  .write_failed = &write_failed},
+        deadline_fn());
+    st_.upstream = nullptr;
+    x.upstream.answered(status >= 500);
+    if (r != RelayResult::Ok) {  // never pass a truncated body as complete
+      reset(NGHTTP2_INTERNAL_ERROR);
+      finish(req, status,
+             r == RelayResult::Expired ? "timeout"
+             : write_failed            ? "client_error"
+             : rec == asio::error::eof ? "node_fin"
+                                       : "node_error");
+      co_return;
+    }
+    st_.out_trailers = trailer_fields(trailers);
+    st_.out_end = true;
+    host_.output_ready(st_.id);
+  } else {
+    st_.upstream = nullptr;
+    x.upstream.answered(status >= 500);
+  }
+  const bool ok = co_await sent();
+  if (!ok) reset(NGHTTP2_CANCEL);
+  finish(req, status,
+         !ok     ? (st_.expired ? "timeout" : "client_error")
+         : early ? "early_response"
+                 : "done");
+  if (ok && backend_keep && up && up->buffer.size() == 0 && snap_ == w_.snapshot()) {
+    ++up->requests;
+    w_.upstreams().give_back(x.upstream.lease().node(), std::move(up), x.pool.settings().max_idle,
+                             w_.now());
+  }
+}
+
+}  // namespace
+
+awaitable<void> serve_stream(StreamHost& host, std::shared_ptr<StreamState> st) {
+  StreamExchange exchange(host, *st);
+  co_await exchange.run();
+  st->upstream = nullptr;
+  st->clear_deadline();
+}
+
+}  // namespace proxy::h2

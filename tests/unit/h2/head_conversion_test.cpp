@@ -1,0 +1,134 @@
+#include "proxy/h2/head_conversion.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace proxy::h2 {
+namespace {
+
+using http::HeadStatus;
+using http::RequestHead;
+using http::ResponseHead;
+
+RequestHeadText request(std::initializer_list<std::pair<std::string, std::string>> fields) {
+  RequestHeadText t;
+  for (const auto& [n, v] : fields) EXPECT_TRUE(t.add(n, v)) << n;
+  return t;
+}
+
+TEST(H2HeadConversion, PseudoHeadersBecomeRequestLineAndHost) {
+  auto t = request({{":method", "GET"},
+                    {":scheme", "https"},
+                    {":authority", "webmail.example.coop"},
+                    {":path", "/mail/?x=1"},
+                    {"accept", "*/*"}});
+  const std::string text = t.finish(false);
+  EXPECT_EQ(text, "GET /mail/?x=1 HTTP/1.1\r\nHost: webmail.example.coop\r\naccept: */*\r\n\r\n");
+  RequestHead req;
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.target, "/mail/?x=1");
+  EXPECT_EQ(req.host, "webmail.example.coop");
+  EXPECT_EQ(req.host_count, 1u);
+  EXPECT_FALSE(req.chunked);
+}
+
+TEST(H2HeadConversion, AuthorityWinsOverHostField) {
+  auto t = request({{":method", "GET"},
+                    {":scheme", "https"},
+                    {":authority", "a.example"},
+                    {":path", "/"},
+                    {"host", "b.example"}});
+  RequestHead req;
+  const std::string text = t.finish(false);
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_EQ(req.host, "a.example");
+  EXPECT_EQ(req.host_count, 1u);
+}
+
+TEST(H2HeadConversion, HostFieldWithoutAuthority) {
+  auto t = request({{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {"host", "b.ex"}});
+  RequestHead req;
+  const std::string text = t.finish(false);
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_EQ(req.host, "b.ex");
+}
+
+TEST(H2HeadConversion, CookiesAreJoined) {
+  auto t = request({{":method", "GET"},
+                    {":scheme", "https"},
+                    {":authority", "a"},
+                    {":path", "/"},
+                    {"cookie", "a=1"},
+                    {"cookie", "b=2"}});
+  RequestHead req;
+  const std::string text = t.finish(false);
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_EQ(req.get("cookie"), "a=1; b=2");
+}
+
+TEST(H2HeadConversion, BodyWithoutLengthIsChunkedForTheNode) {
+  auto t =
+      request({{":method", "POST"}, {":scheme", "https"}, {":authority", "a"}, {":path", "/"}});
+  RequestHead req;
+  std::string text = t.finish(true);
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_TRUE(req.chunked);
+  auto u = request({{":method", "POST"},
+                    {":scheme", "https"},
+                    {":authority", "a"},
+                    {":path", "/"},
+                    {"content-length", "5"}});
+  text = u.finish(true);
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_FALSE(req.chunked);
+  EXPECT_EQ(req.content_length, 5u);
+}
+
+TEST(H2HeadConversion, MalformedRequestsGiveNoHead) {
+  RequestHeadText repeated;
+  EXPECT_TRUE(repeated.add(":method", "GET"));
+  EXPECT_FALSE(repeated.add(":method", "POST"));
+  EXPECT_EQ(repeated.finish(false), "");
+  RequestHeadText unknown;
+  EXPECT_FALSE(unknown.add(":status", "200"));
+  RequestHeadText no_path;
+  EXPECT_TRUE(no_path.add(":method", "GET"));
+  EXPECT_EQ(no_path.finish(false), "");
+  auto connect = request({{":method", "CONNECT"}, {":authority", "a:443"}, {":path", "/"}});
+  EXPECT_EQ(connect.finish(false), "");
+}
+
+TEST(H2HeadConversion, ResponseFieldsLowerCaseWithoutConnectionFields) {
+  const std::string text =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close, X-Hop\r\n"
+      "X-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 3\r\nSet-Cookie: a=1\r\n"
+      "Set-Cookie: b=2\r\n\r\n";
+  ResponseHead res;
+  ASSERT_EQ(http::parse_response_head(text, text.size() + 1, res), HeadStatus::Complete);
+  const auto fields = response_fields(res);
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& f : fields) got.emplace_back(f.name, f.value);
+  const std::vector<std::pair<std::string, std::string>> want = {{":status", "200"},
+                                                                 {"content-type", "text/plain"},
+                                                                 {"content-length", "3"},
+                                                                 {"set-cookie", "a=1"},
+                                                                 {"set-cookie", "b=2"}};
+  EXPECT_EQ(got, want);
+}
+
+TEST(H2HeadConversion, TrailerLinesBothWays) {
+  const auto fields = trailer_fields("X-Sum: abc\r\nServer-Timing:  db;dur=5 \r\nTE: x\r\n");
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].name, "x-sum");
+  EXPECT_EQ(fields[0].value, "abc");
+  EXPECT_EQ(fields[1].name, "server-timing");
+  EXPECT_EQ(fields[1].value, "db;dur=5");
+  std::string lines;
+  append_trailer_line(lines, "x-sum", "abc");
+  EXPECT_EQ(lines, "x-sum: abc\r\n");
+}
+
+}  // namespace
+}  // namespace proxy::h2
