@@ -104,10 +104,12 @@ Server::Server(Config config) {
       admin::AdminServer::Hooks{.snapshot = [this] { return snapshot_; },
                                 .reload = [this](std::string& message) { return reload(&message); },
                                 .metrics = [this] { return render_metrics(); },
-                                .status = [this] { return status_sources(); }});
+                                .status = [this] { return status_sources(); },
+                                .users = &user_affinity_});
   auto listeners = bound_listeners(*snapshot_, listener_tls_);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
+    workers_.back()->context().set_user_affinity(&user_affinity_);
     workers_.back()->bind(listeners);
     workers_.back()->swap_geo(geo_->current());
   }

@@ -19,6 +19,7 @@
 #include "proxy/metrics/exposition.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
+#include "routing/user_affinity.h"
 #include "tls/cert_store.h"
 #include "tls/server_tls.h"
 
@@ -54,6 +55,9 @@ class Server {
   std::shared_ptr<const tls::CertStore> certs_;
   std::vector<std::unique_ptr<tls::ServerTls>> listener_tls_;  // per listener; null if plain
   std::unique_ptr<AccessLog> access_log_;
+  // Mail users' open sessions, for every worker and across reloads: it outlives the workers,
+  // whose sessions hold leases on it.
+  routing::UserAffinity user_affinity_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<health::HealthChecker> checker_;
   std::unique_ptr<GeoWatcher> geo_;  // [geoip]: the database the workers look countries up in

@@ -24,6 +24,7 @@
 #include "routing/country.h"
 #include "routing/geo_database.h"
 #include "routing/random.h"
+#include "routing/user_affinity.h"
 
 namespace proxy {
 
@@ -59,6 +60,10 @@ class WorkerContext {
   routing::Refusal admit(size_t i, const boost::asio::ip::address& client,
                          routing::Country& country);
   bool has_geo() const { return geo_ != nullptr; }
+  // The process's table of mail users' open sessions (owned by the Server, shared by every
+  // worker, kept across reloads); null until the Server sets it.
+  routing::UserAffinity* user_affinity() const { return user_affinity_; }
+  void set_user_affinity(routing::UserAffinity* table) { user_affinity_ = table; }
 
  private:
   friend class Worker;
@@ -70,6 +75,7 @@ class WorkerContext {
   // destroys the coroutine frames of connections still open.
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const routing::GeoDatabase> geo_;
+  routing::UserAffinity* user_affinity_ = nullptr;
   routing::FastRandom random_;
   http::BufferPool buffers_;
   http::Recycler<http::RequestHead> request_heads_;

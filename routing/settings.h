@@ -18,8 +18,12 @@ using Millis = std::chrono::milliseconds;
 
 enum class Balance : uint8_t { LeastLoaded, RoundRobin };
 
-// Session affinity of an HTTP pool (see routing/affinity.h).
-enum class Affinity : uint8_t { None, Cookie, Source };
+// Session affinity of a pool: HTTP routes (routing/affinity.h), or one node per mail user
+// (routing/user_affinity.h; the default of pools used by IMAP listeners).
+enum class Affinity : uint8_t { None, Cookie, Source, User };
+// How a mail pool with user affinity compares user names: the whole name or the part before
+// the last '@', lower-cased (routing/user_affinity.h).
+enum class UserKey : uint8_t { Whole, LocalPart };
 
 // The PROXY protocol header sent at the start of each connection to a node (TCP listeners).
 enum class ProxyProtocol : uint8_t { Off, V1, V2 };
@@ -109,6 +113,10 @@ struct PoolSettings {
   // HTTP routes: which node a client's requests keep going to (routing/affinity.h).
   Affinity affinity = Affinity::None;
   std::string affinity_cookie = "PASSEUR_NODE";  // the cookie's name (affinity = "cookie")
+  // affinity = "user": a node's load may reach balance_factor x the pool's average before a
+  // user without open sessions goes past it in their order; user names compared by user_key.
+  double balance_factor = 1.25;
+  UserKey user_key = UserKey::Whole;
   // IMAP listeners: tell the node the client's address in an ID command before the login
   // (x-originating-ip; Dovecot takes it from its login_trusted_networks).
   bool mail_id = false;

@@ -41,11 +41,13 @@ std::string_view to_string(UserChoice c) {
 
 UserLease::UserLease(UserLease&& o) noexcept
     : table_(o.table_),
+      node_(o.node_),
       user_(std::move(o.user_)),
       identity_(std::move(o.identity_)),
       load_(std::move(o.load_)),
       reason_(o.reason_) {
   o.table_ = nullptr;
+  o.node_ = nullptr;
   o.reason_ = UserChoice::None;
 }
 
@@ -53,11 +55,13 @@ UserLease& UserLease::operator=(UserLease&& o) noexcept {
   if (this != &o) {
     release();
     table_ = o.table_;
+    node_ = o.node_;
     user_ = std::move(o.user_);
     identity_ = std::move(o.identity_);
     load_ = std::move(o.load_);
     reason_ = o.reason_;
     o.table_ = nullptr;
+    o.node_ = nullptr;
     o.reason_ = UserChoice::None;
   }
   return *this;
@@ -66,6 +70,7 @@ UserLease& UserLease::operator=(UserLease&& o) noexcept {
 void UserLease::release() {
   if (table_) table_->release(user_, identity_);
   table_ = nullptr;
+  node_ = nullptr;
   load_.release();
 }
 
@@ -175,6 +180,7 @@ UserLease UserAffinity::choose(std::string_view user, std::span<Node* const> nod
   lease.table_ = this;
   lease.user_ = std::string(user);
   lease.identity_ = user_node_identity(*d.node);
+  lease.node_ = d.node;
   lease.load_ = NodeLease(d.node);
   lease.reason_ = d.reason;
   auto it = table_.find(user);

@@ -76,15 +76,20 @@ class UserLease {
   UserLease& operator=(const UserLease&) = delete;
   ~UserLease() { release(); }
 
-  Node* node() const { return load_.node(); }
+  Node* node() const { return node_; }
   explicit operator bool() const { return node() != nullptr; }
   UserChoice reason() const { return reason_; }
   const std::string& user() const { return user_; }
   void release();
+  // Hands the unit of load on the node to whoever holds the connection (a connector's
+  // NodeLease), so that the session is counted once; the open session stays in the table
+  // until this lease is released.
+  NodeLease take_load() { return std::move(load_); }
 
  private:
   friend class UserAffinity;
   UserAffinity* table_ = nullptr;
+  Node* node_ = nullptr;
   std::string user_;
   std::string identity_;
   NodeLease load_;

@@ -113,6 +113,7 @@ struct AdminState {
     context.sessions = &sessions;
     context.history = &history;
     context.status = hooks.status;
+    context.users = hooks.users;
     context.now_unix = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();

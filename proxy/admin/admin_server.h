@@ -18,6 +18,7 @@
 
 #include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
+#include "routing/user_affinity.h"
 
 namespace proxy::admin {
 
@@ -36,6 +37,8 @@ class AdminServer {
     std::function<std::string()> metrics;
     // The status page's listeners, certificates and last reload (status_sources.h).
     std::function<StatusSources()> status;
+    // Mail users' open sessions, for GET /api/v1/users/USER.
+    const routing::UserAffinity* users = nullptr;
   };
 
   // Binds and listens at once. Throws std::runtime_error with a clear message if it cannot

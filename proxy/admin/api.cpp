@@ -11,6 +11,7 @@
 #include "proxy/admin/json_text.h"
 #include "proxy/admin/status_page.h"
 #include "proxy/admin/token.h"
+#include "proxy/admin/user_where.h"
 #include "proxy/admin/web_request.h"
 #include "proxy/http/header_rewrite.h"
 #include "routing/node_state.h"
@@ -147,6 +148,7 @@ class Api {
       if (seg.empty()) return not_found(path);
     if (s.size() >= 3 && s[0] == "api" && s[1] == "v1") {
       if (s[2] == "pools") return pools(s);
+      if (s[2] == "users" && s.size() == 4) return user_where(s[3]);
       if (s[2] == "reload" && s.size() == 3) {
         if (req_.method != "POST") return method_not_allowed(req_.method, "POST");
         return reload();
@@ -203,6 +205,19 @@ class Api {
     return json_response(200, json::object{{"pool", pool->name()},
                                            {"changed", change.has_value()},
                                            {"node", node_json(*node, ctx_.now)}});
+  }
+
+  // Which node of each pool with user affinity (or of ?pool=NAME) the user is on or would get.
+  Response user_where(const std::string& user) {
+    if (!is_get(req_.method)) return method_not_allowed(req_.method, "GET, HEAD");
+    if (!ctx_.snapshot || !ctx_.users) return error_response(503, "no configuration loaded");
+    std::optional<std::string> pool;
+    if (size_t q = req_.target.find('?'); q != std::string_view::npos)
+      pool = form_field(req_.target.substr(q + 1), "pool");
+    std::string error;
+    auto o = user_where_json(*ctx_.snapshot, *ctx_.users, user, pool, error);
+    if (!o) return error_response(404, error);
+    return json_response(200, std::move(*o));
   }
 
   Response reload() {

@@ -35,6 +35,7 @@
 #include "proxy/snapshot.h"
 #include "routing/health_clock.h"
 #include "routing/node.h"
+#include "routing/user_affinity.h"
 
 namespace proxy::admin {
 
@@ -77,6 +78,8 @@ struct Context {
   const StatusHistory* history = nullptr;
   std::function<StatusSources()> status;
   int64_t now_unix = 0;
+  // Mail users' open sessions (GET /api/v1/users/USER); null: 503.
+  const routing::UserAffinity* users = nullptr;
 };
 
 Response handle(const Request& request, const Context& context);

@@ -17,6 +17,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "proxy/admin/user_where.h"
 #include "proxy/config/address.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/config/token_file.h"
@@ -42,6 +43,8 @@ constexpr const char* kUsage =
     "  maintenance POOL NODE    as drain, and its health checks stop\n"
     "  ready POOL NODE          back to active\n"
     "  reload                   re-read the config file, as SIGHUP does\n"
+    "  where USER [--pool POOL] the node of each mail pool with user affinity the user is on\n"
+    "                           or would get, and why\n"
     "options:\n"
     "  -c, --config FILE        take admin_listen and admin_token_file from this config\n"
     "  --admin ADDR             the admin API's address (default: the config's, else "
@@ -175,6 +178,7 @@ struct Options {
   std::string config;
   std::string admin;
   std::string token_file;
+  std::string pool;  // where --pool
   bool json = false;
   std::vector<std::string> words;
 };
@@ -279,10 +283,13 @@ int run_ctl(int argc, char** argv) {
       (void)name;
       return std::string(argv[++i]);
     };
-    if (a == "-c" || a == "--config" || a == "--admin" || a == "--token-file") {
+    if (a == "-c" || a == "--config" || a == "--admin" || a == "--token-file" || a == "--pool") {
       auto v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
-      (a == "--admin" ? o.admin : a == "--token-file" ? o.token_file : o.config) = *v;
+      (a == "--admin"        ? o.admin
+       : a == "--token-file" ? o.token_file
+       : a == "--pool"       ? o.pool
+                             : o.config) = *v;
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "-h" || a == "--help" || a == "help") {
@@ -339,6 +346,10 @@ int run_ctl(int argc, char** argv) {
     method = "POST";
     path = "/api/v1/pools/" + encode_segment(o.words[1]) + "/nodes/" + encode_segment(o.words[2]) +
            "/" + cmd;
+  } else if (cmd == "where") {
+    if (nargs != 1) return usage_error("where takes a user name");
+    path = "/api/v1/users/" + encode_segment(o.words[1]);
+    if (!o.pool.empty()) path += "?pool=" + encode_segment(o.pool);
   } else if (cmd == "reload") {
     if (nargs != 0) return usage_error("reload takes no argument");
     method = "POST";
@@ -375,6 +386,15 @@ int run_ctl(int argc, char** argv) {
 
   error_code ec;
   json::value v = json::parse(answer->body, ec);
+  if (cmd == "where") {
+    std::string text = format_user_where(answer->body, error);
+    if (text.empty()) {
+      std::fprintf(stderr, "passeur ctl: %s\n", error.c_str());
+      return 1;
+    }
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
   if (cmd == "pools") {
     std::string table = format_pools_table(answer->body, error);
     if (table.empty()) {

@@ -74,13 +74,7 @@ class Loader {
     for (auto* table : tables(top, "certificate")) read_certificate(*table);
     for (auto* table : tables(top, "listener")) read_listener(*table);
     for (auto* table : tables(top, "route")) read_route(*table);
-    for (const ListenerSettings& l : config_.listeners) {
-      auto it = affinity_at_.find(l.pool);
-      if (l.protocol == Protocol::Tcp && it != affinity_at_.end() && it->second)
-        errors_.add(it->second->source(),
-                    "\"affinity\" applies only to pools of HTTP routes: pool " + quoted(l.pool) +
-                        " is used by the tcp listener " + quoted(l.name));
-    }
+    check_pool_affinity();
     auto* listeners = top.find("listener");
     if (!listeners || (listeners->is_array() && listeners->as_array()->empty())) {
       errors_.add(listeners ? listeners->source() : root_.source(),
@@ -418,7 +412,7 @@ class Loader {
     Section s(errors_, table, "in " + header,
               {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
                "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol",
-               "affinity", "affinity_cookie", "mail_id"});
+               "affinity", "affinity_cookie", "balance_factor", "user_key", "mail_id"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -443,7 +437,7 @@ class Loader {
     read_pool_health(s, errors_, out);
     read_pool_proxy_protocol(s, out);
     read_pool_affinity(s, out);
-    if (out.affinity != routing::Affinity::None) affinity_at_.emplace(out.name, s.find("affinity"));
+    if (s.find("affinity")) affinity_at_.emplace(out.name, s.find("affinity"));
     if (auto v = s.boolean("mail_id")) out.mail_id = *v;
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
@@ -532,7 +526,46 @@ class Loader {
   FirstSeen<tcp::endpoint> listen_addresses_;
   FirstSeen<std::string> listener_names_;
   FirstSeen<std::pair<std::string, std::string>> routes_;
-  // Where each pool with an affinity set it: a TCP listener's pool must have none.
+  // Which affinity fits each pool's users: none or user for IMAP listeners (user when not
+  // set), none for TCP listeners, none, cookie or source for HTTP routes.
+  void check_pool_affinity() {
+    auto pool = [this](const std::string& name) -> routing::PoolSettings* {
+      for (auto& p : config_.pools)
+        if (p.name == name) return &p;
+      return nullptr;
+    };
+    std::map<std::string, const routing::RouteSettings*, std::less<>> http_route;
+    for (const auto& r : config_.routes) http_route.emplace(r.pool, &r);
+    for (const ListenerSettings& l : config_.listeners) {
+      routing::PoolSettings* p = pool(l.pool);
+      if (!p || l.protocol == Protocol::Http) continue;
+      auto it = affinity_at_.find(l.pool);
+      const toml::node* at = it != affinity_at_.end() ? it->second : nullptr;
+      if (l.protocol == Protocol::Imap) {
+        if (!at && !http_route.contains(l.pool)) p->affinity = routing::Affinity::User;
+        if (at && p->affinity != routing::Affinity::None && p->affinity != routing::Affinity::User)
+          errors_.add(at->source(),
+                      "\"affinity\" of a pool used by an imap listener must be "
+                      "\"none\" or \"user\": pool " +
+                          quoted(l.pool) + " is used by the imap listener " + quoted(l.name));
+      } else if (at && p->affinity != routing::Affinity::None) {
+        errors_.add(at->source(),
+                    "\"affinity\" applies only to pools of HTTP routes and imap listeners: "
+                    "pool " +
+                        quoted(l.pool) + " is used by the tcp listener " + quoted(l.name));
+      }
+    }
+    for (const auto& [name, route] : http_route) {
+      auto it = affinity_at_.find(name);
+      routing::PoolSettings* p = pool(name);
+      if (p && it != affinity_at_.end() && p->affinity == routing::Affinity::User)
+        errors_.add(it->second->source(),
+                    "affinity = \"user\" applies only to pools of imap listeners: pool " +
+                        quoted(name) + " is used by an HTTP route");
+    }
+  }
+
+  // Where each pool that says its affinity set it.
   std::map<std::string, const toml::node*, std::less<>> affinity_at_;
 };
 

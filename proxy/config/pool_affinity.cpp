@@ -12,11 +12,14 @@ void read_pool_affinity(const Section& s, routing::PoolSettings& out) {
       out.affinity = routing::Affinity::Cookie;
     } else if (*v == "source") {
       out.affinity = routing::Affinity::Source;
+    } else if (*v == "user") {
+      out.affinity = routing::Affinity::User;
     } else {
-      s.error("affinity",
-              "unknown affinity " + quoted(*v) + " (expected \"none\", \"cookie\" or \"source\")");
+      s.error("affinity", "unknown affinity " + quoted(*v) +
+                              " (expected \"none\", \"cookie\", \"source\" or \"user\")");
     }
   }
+  read_pool_user_keys(s, out);
   if (auto v = s.string("affinity_cookie")) {
     if (out.affinity != routing::Affinity::Cookie) {
       s.error("affinity_cookie",
@@ -27,6 +30,33 @@ void read_pool_affinity(const Section& s, routing::PoolSettings& out) {
                                      " (letters, digits and !#$%&'*+-.^_`|~ only)");
     } else {
       out.affinity_cookie = *v;
+    }
+  }
+}
+
+// balance_factor and user_key: kept for the pool whatever its affinity, since a pool used by an
+// IMAP listener has user affinity without saying so.
+void read_pool_user_keys(const Section& s, routing::PoolSettings& out) {
+  if (auto* node = s.find("balance_factor")) {
+    std::optional<double> v;
+    if (auto* f = node->as_floating_point()) v = f->get();
+    if (auto* i = node->as_integer()) v = static_cast<double>(i->get());
+    if (!v) {
+      s.error("balance_factor", "\"balance_factor\" must be a number");
+    } else if (!(*v >= 1.0) || *v > 1000.0) {
+      s.error("balance_factor", "\"balance_factor\" must be between 1.0 and 1000");
+    } else {
+      out.balance_factor = *v;
+    }
+  }
+  if (auto v = s.string("user_key")) {
+    if (*v == "whole") {
+      out.user_key = routing::UserKey::Whole;
+    } else if (*v == "local-part") {
+      out.user_key = routing::UserKey::LocalPart;
+    } else {
+      s.error("user_key",
+              "unknown user_key " + quoted(*v) + " (expected \"whole\" or \"local-part\")");
     }
   }
 }

@@ -9,8 +9,12 @@
 
 namespace proxy::config::detail {
 
-// Reads `affinity` and `affinity_cookie` of a [pool.NAME].
+// Reads `affinity`, `affinity_cookie`, `balance_factor` and `user_key` of a [pool.NAME].
 void read_pool_affinity(const Section& s, routing::PoolSettings& out);
+
+// Reads `balance_factor` (a number >= 1.0) and `user_key` ("whole" or "local-part"), used by
+// user affinity.
+void read_pool_user_keys(const Section& s, routing::PoolSettings& out);
 
 // Reads a node table's `cookie` (only in a pool with affinity = "cookie"), and gives every node
 // of such a pool its value: the key's, else the one derived from the pool's and node's names.

@@ -46,6 +46,7 @@ void choose_affinity(Exchange& x, std::string_view client_ip, routing::Clock::ti
       x.upstream.set_affinity(nullptr, client_ip);
       break;
     case routing::Affinity::None:
+    case routing::Affinity::User:  // refused on pools of HTTP routes by the config
       break;
   }
 }

@@ -1,5 +1,6 @@
 #include "proxy/mail/mail_session.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,7 @@
 #include "proxy/mail/pop3_node_login.h"
 #include "proxy/tcp/relay_session.h"
 #include "proxy/worker_context.h"
+#include "routing/user_affinity.h"
 
 namespace proxy::mail {
 namespace {
@@ -101,6 +103,7 @@ class MailSession final : public tcp_relay::RelaySession {
   std::string to_client_;  // the node's answer to the login, for the client
   Clock::time_point login_deadline_{};
   std::string user_;
+  routing::UserLease user_lease_;  // the user's open session (pools with user affinity)
   LoginResult login_ = LoginResult::None;
   int logins_ = 0;
 };
@@ -218,6 +221,7 @@ awaitable<bool> MailSession<D>::log_in() {
   if (!pool) cause_ = "no_pool";
   const bool connected = pool && co_await connect(*pool);
   if (!connected || login_ == LoginResult::Failed) {
+    user_lease_.release();
     if (login_ == LoginResult::None) login_ = LoginResult::Failed;
     login_verdict(login_);
     if (!cause_) cause_ = "node_failed";
@@ -229,6 +233,7 @@ awaitable<bool> MailSession<D>::log_in() {
   if (!co_await write_client(to_client_)) co_return true;
   if (login_ != LoginResult::Ok) {
     release_node();
+    user_lease_.release();
     login_ = LoginResult::Refused;
     front_.login_done();
     set_deadline(login_deadline_);
@@ -318,11 +323,25 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
 }
 
 // Where a mail session's node is chosen, for each try of each login (a node that fails is
-// excluded in `ctx`): today the pool's balancer.
+// excluded in `ctx`). A pool with user affinity: the user's node (routing/user_affinity.h),
+// whose open session is held by the session until it ends or the login is refused, while the
+// unit of load goes with the connection; any other pool: its balancer.
 template <class D>
 routing::NodeLease MailSession<D>::choose_node(const routing::Pool& pool,
                                                const routing::PickContext& ctx) {
-  return pool.pick(ctx);
+  routing::UserAffinity* table = w_.user_affinity();
+  const routing::PoolSettings& ps = pool.settings();
+  if (ps.affinity != routing::Affinity::User || !table) return pool.pick(ctx);
+  user_lease_.release();
+  std::vector<routing::Node*> nodes;
+  nodes.reserve(pool.nodes().size());
+  for (routing::Node* n : pool.nodes())
+    if (std::find(ctx.exclude.begin(), ctx.exclude.end(), n) == ctx.exclude.end())
+      nodes.push_back(n);
+  const auto mode = ps.user_key == routing::UserKey::LocalPart ? routing::UserKeyMode::StripDomain
+                                                               : routing::UserKeyMode::Whole;
+  user_lease_ = table->choose(routing::user_key(user_, mode), nodes, ps.balance_factor);
+  return user_lease_.take_load();
 }
 
 // Where the node's verdict on a login is known: `user_`, `client_` (the client's address) and

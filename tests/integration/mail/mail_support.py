@@ -50,10 +50,13 @@ class Dovecot(ChildServer):
 
     stop_timeout = 10
 
-    def __init__(self, workdir, name, cert, key, login_trusted=None):
+    def __init__(self, workdir, name, cert, key, login_trusted=None, ip=None, users=()):
         """login_trusted: Dovecot's login_trusted_networks (absent by default, as shipped):
-        clients there may tell their own address in IMAP ID x-originating-ip."""
+        clients there may tell their own address in IMAP ID x-originating-ip. ip: a loopback
+        address it also listens on, that address() gives (nodes told apart by address).
+        users: (name, password) pairs besides USER's."""
         self.name = name
+        self.ip = ip or LOOPBACK
         self.dir = os.path.join(workdir, "dovecot-" + name)
         self.imap_port = free_port()
         self.imap_proxy_port = free_port()
@@ -69,14 +72,15 @@ class Dovecot(ChildServer):
         shutil.copy(cert, os.path.join(self.dir, "cert.pem"))
         shutil.copy(key, os.path.join(self.dir, "key.pem"))
         with open(os.path.join(self.dir, "users"), "w") as f:
-            f.write("%s:{PLAIN}%s::::::\n" % (USER, PASSWORD))
+            for user, password in [(USER, PASSWORD)] + list(users):
+                f.write("%s:{PLAIN}%s::::::\n" % (user, password))
         d = self.dir
         conf = """base_dir={d}/run
 state_dir={d}/state
 log_path={d}/dovecot.log
 info_log_path={d}/dovecot.log
 protocols=imap pop3
-listen=127.0.0.1
+listen={listen}
 auth_mechanisms=plain login
 ssl=yes
 ssl_cert=<{d}/cert.pem
@@ -122,14 +126,14 @@ service auth {{
     mode=0666
   }}
 }}
-""".format(d=d, name=name, trusted="login_trusted_networks=%s\n" % login_trusted
+""".format(d=d, name=name, listen=", ".join(sorted({LOOPBACK, self.ip})), trusted="login_trusted_networks=%s\n" % login_trusted
            if login_trusted else "", imap=self.imap_port, imap_proxy=self.imap_proxy_port,
            pop3=self.pop3_port, pop3_proxy=self.pop3_proxy_port)
         with open(self.config_path, "w") as f:
             f.write(conf)
 
     def address(self, port):
-        return "%s:%d" % (LOOPBACK, port)
+        return "%s:%d" % (self.ip, port)
 
     @property
     def auth_socket(self):
@@ -304,8 +308,8 @@ class MailTestCase(ProxyTestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.pki_dir, True)
 
-    def start_dovecot(self, name="node1", login_trusted=None):
-        d = Dovecot(self.tmp, name, self.leaf.cert, self.leaf.key, login_trusted)
+    def start_dovecot(self, name="node1", login_trusted=None, ip=None, users=()):
+        d = Dovecot(self.tmp, name, self.leaf.cert, self.leaf.key, login_trusted, ip, users)
         self.addCleanup(d.stop)
         return d.start()
 

@@ -283,6 +283,24 @@ TEST(UserAffinity, LeasesMove) {
   EXPECT_EQ(n->in_flight(), 0u);
 }
 
+TEST(UserAffinity, LoadHandedToAConnectionIsCountedOnce) {
+  MailPool pool(kThree, 143);
+  UserAffinity ua;
+  UserLease a = ua.choose("alice", pool.nodes());
+  Node* n = a.node();
+  NodeLease load = a.take_load();
+  EXPECT_EQ(load.node(), n);
+  EXPECT_EQ(a.node(), n);
+  EXPECT_EQ(n->in_flight(), 1u);
+  load.release();  // the connection ends first: the user's session is still open
+  EXPECT_EQ(n->in_flight(), 0u);
+  EXPECT_EQ(ua.sessions("alice"), 1u);
+  EXPECT_EQ(ua.choose("alice", pool.nodes()).node(), n);
+  a.release();
+  EXPECT_EQ(ua.sessions("alice"), 0u);
+  EXPECT_EQ(n->in_flight(), 0u);
+}
+
 TEST(UserAffinity, ConcurrentSessionsOfOneUserShareANode) {
   MailPool pool(kThree, 143);
   UserAffinity ua;

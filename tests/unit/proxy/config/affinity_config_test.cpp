@@ -64,7 +64,7 @@ affinity_cookie = "a b"
 nodes = [{ address = "10.0.0.1:80", cookie = "x" }]
 )"),
               ElementsAre("t.toml:8:12: unknown affinity \"sticky\" (expected \"none\", "
-                          "\"cookie\" or \"source\")",
+                          "\"cookie\", \"source\" or \"user\")",
                           "t.toml:9:19: \"affinity_cookie\" applies only to a pool with "
                           "affinity = \"cookie\"",
                           "t.toml:10:46: a node's \"cookie\" applies only to a pool with "
@@ -94,8 +94,8 @@ pool = "p"
 affinity = "source"
 nodes = ["10.0.0.1:143"]
 )"),
-              ElementsAre("t.toml:8:12: \"affinity\" applies only to pools of HTTP routes: pool "
-                          "\"p\" is used by the tcp listener \"imap\""));
+              ElementsAre("t.toml:8:12: \"affinity\" applies only to pools of HTTP routes and "
+                          "imap listeners: pool \"p\" is used by the tcp listener \"imap\""));
 }
 
 }  // namespace
