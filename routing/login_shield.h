@@ -15,7 +15,15 @@
 //     country's: one member's success does not clear a botnet's record).
 // A dimension whose two thresholds are 0 is not counted at all.
 //
-// Thread-safe: one lock around the table (a few hundred nanoseconds per call, for logins that
+// A mail session uses the process's instance (proxy::WorkerContext::login_shield()):
+//   LoginSource src{.client = shield.client_address(peer, x_originating_ip),
+//                   .user = user, .country = country};
+//   ShieldVerdict v = shield.before_login(src);      // once the user is known, before the node
+//   Refuse: the protocol's temporary failure, no node contacted, no record();
+//   Delay:  wait v.delay on a timer (never blocking the worker), then go on;
+//   then, with the node's answer to the login: shield.record(src, accepted).
+//
+// Thread-safe: one lock around the table (a few microseconds per call, for logins that
 // cost the node milliseconds). The clock is injected; the log callback gets one line when a key
 // starts being delayed and when it is refused, outside the lock.
 #pragma once

@@ -15,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "proxy/snapshot.h"
+#include "routing/login_shield.h"
 
 namespace proxy::admin {
 
@@ -31,6 +32,8 @@ class AdminServer {
     std::function<bool(std::string& message)> reload;
     // The /metrics exposition, built on the io_context's thread for each scrape.
     std::function<std::string()> metrics;
+    // The process's login shield (thread-safe; outlives the server); null: 503 on its paths.
+    routing::LoginShield* login_shield = nullptr;
   };
 
   // Binds and listens at once. Throws std::runtime_error with a clear message if it cannot

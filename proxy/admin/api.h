@@ -9,6 +9,11 @@
 //   POST /api/v1/pools/{pool}/nodes/{node}/maintenance   Maintenance: no new work, no checks
 //   POST /api/v1/pools/{pool}/nodes/{node}/ready    back to Active
 //   POST /api/v1/reload                             re-read the config file (as SIGHUP does)
+//   GET  /api/v1/shield[?limit=N]                   the login shield's entries, most failures
+//                                                   first (100 unless limit says)
+//   POST /api/v1/shield/{dimension}/{key}/clear     forget one entry (dimension: address,
+//                                                   network, user or country)
+//   POST /api/v1/shield/clear                       forget every entry
 //   GET  /metrics                                   Prometheus text format (metrics/exposition.h)
 //
 // Pool and node names are path segments, percent-decoded ("10.0.0.11%3A8081" or
@@ -28,6 +33,7 @@
 
 #include "proxy/snapshot.h"
 #include "routing/health_clock.h"
+#include "routing/login_shield.h"
 #include "routing/node.h"
 
 namespace proxy::admin {
@@ -58,6 +64,8 @@ struct Context {
   std::function<std::string()> metrics;
   // One line for the operational log per change made (state changes, reloads, refused tokens).
   std::function<void(std::string_view)> log;
+  // The process's login shield; null: its paths answer 503.
+  routing::LoginShield* login_shield = nullptr;
 };
 
 Response handle(const Request& request, const Context& context);
