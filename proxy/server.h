@@ -19,6 +19,8 @@
 #include "proxy/metrics/exposition.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
+#include "routing/health_clock.h"
+#include "routing/login_shield.h"
 #include "tls/cert_store.h"
 #include "tls/server_tls.h"
 
@@ -54,6 +56,10 @@ class Server {
   std::shared_ptr<const tls::CertStore> certs_;
   std::vector<std::unique_ptr<tls::ServerTls>> listener_tls_;  // per listener; null if plain
   std::unique_ptr<AccessLog> access_log_;
+  // [login_shield]: one for the process, shared by every worker and mail listener; its entries
+  // survive reloads. Declared before the workers: it outlives them.
+  routing::SteadyClock shield_clock_;
+  std::unique_ptr<routing::LoginShield> login_shield_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<health::HealthChecker> checker_;
   std::unique_ptr<GeoWatcher> geo_;  // [geoip]: the database the workers look countries up in

@@ -18,6 +18,7 @@
 
 #include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
+#include "routing/login_shield.h"
 
 namespace proxy::admin {
 
@@ -36,6 +37,8 @@ class AdminServer {
     std::function<std::string()> metrics;
     // The status page's listeners, certificates and last reload (status_sources.h).
     std::function<StatusSources()> status;
+    // The process's login shield (thread-safe; outlives the server); null: 503 on its paths.
+    routing::LoginShield* login_shield = nullptr;
   };
 
   // Binds and listens at once. Throws std::runtime_error with a clear message if it cannot
