@@ -369,6 +369,7 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
       }
       u.stop = true;
       if (!u.sender_done) {
+        st_.stopped_body = true;  // the sender's wait for the client's next DATA ends
         st_.in_signal.cancel();
         cancel_node(up);
       }
