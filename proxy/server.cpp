@@ -93,6 +93,8 @@ Server::Server(Config config) {
     for (auto& w : workers_) w->swap_geo(db);
   });
   geo_->start(config.geoip);
+  login_shield_ = std::make_unique<routing::LoginShield>(
+      config.login_shield, shield_clock_, [](std::string_view line) { log_info(line); });
   snapshot_ = std::make_shared<const Snapshot>(std::move(config), nullptr, n);
   // The admin API first: once a traffic port accepts, the admin port does too, and a taken
   // admin port fails the start before any listener opens.
@@ -105,11 +107,13 @@ Server::Server(Config config) {
                                 .reload = [this](std::string& message) { return reload(&message); },
                                 .metrics = [this] { return render_metrics(); },
                                 .status = [this] { return status_sources(); },
-                                .users = &user_affinity_});
+                                .users = &user_affinity_,
+                                .login_shield = login_shield_.get()});
   auto listeners = bound_listeners(*snapshot_, listener_tls_);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, snapshot_, access_log_.get()));
     workers_.back()->context().set_user_affinity(&user_affinity_);
+    workers_.back()->set_login_shield(login_shield_.get());
     workers_.back()->bind(listeners);
     workers_.back()->swap_geo(geo_->current());
   }
@@ -175,8 +179,11 @@ bool Server::reload(std::string* message) {
 }
 
 std::string Server::render_metrics() const {
-  metrics::Sources s{
-      .snapshot = snapshot_, .certs = certs_, .reloads = &reloads_, .start_unix = start_unix_};
+  metrics::Sources s{.snapshot = snapshot_,
+                     .certs = certs_,
+                     .reloads = &reloads_,
+                     .start_unix = start_unix_,
+                     .login_shield = login_shield_.get()};
   for (const auto& w : workers_) s.workers.push_back(&w->context());
   return metrics::render(s);
 }
@@ -252,6 +259,7 @@ bool Server::apply_reload(std::string* message) {
     for (auto& w : workers_) w->swap_snapshot(next);
     checker_->update(next);
     admin_->set_token(next->config().server.admin_token);
+    login_shield_->configure(next->config().login_shield);
   } catch (const std::exception& e) {
     geo_->reload(snapshot_->config().geoip, nullptr);  // back to the running config's database
     log_error(std::string("reload of ") + path + " rejected: " + e.what());

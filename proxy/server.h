@@ -20,6 +20,8 @@
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 #include "routing/user_affinity.h"
+#include "routing/health_clock.h"
+#include "routing/login_shield.h"
 #include "tls/cert_store.h"
 #include "tls/server_tls.h"
 
@@ -58,6 +60,10 @@ class Server {
   // Mail users' open sessions, for every worker and across reloads: it outlives the workers,
   // whose sessions hold leases on it.
   routing::UserAffinity user_affinity_;
+  // [login_shield]: one for the process, shared by every worker and mail listener; its entries
+  // survive reloads. Declared before the workers: it outlives them.
+  routing::SteadyClock shield_clock_;
+  std::unique_ptr<routing::LoginShield> login_shield_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<health::HealthChecker> checker_;
   std::unique_ptr<GeoWatcher> geo_;  // [geoip]: the database the workers look countries up in

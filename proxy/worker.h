@@ -40,6 +40,8 @@ class Worker {
   void swap_snapshot(std::shared_ptr<const Snapshot> snapshot);
   // From any thread: new connections look their country up in this database (null: none).
   void swap_geo(std::shared_ptr<const routing::GeoDatabase> geo);
+  // The process's login shield, which must outlive the worker. Before start().
+  void set_login_shield(routing::LoginShield* shield) { ctx_.set_login_shield(shield); }
   // From any thread: stop accepting, finish in-flight work, force-close after `grace`.
   void stop(std::chrono::milliseconds grace);
   void join();

@@ -1,9 +1,9 @@
 // What a worker's connections see of it: the io_context they run on, the config snapshot of the
 // next request, this worker's counters, buffers and recyclers, log buffer, connection list,
-// random source, idle upstream connections, whether it is stopping, and the clock. One per
-// worker, written and read on the worker's thread only (the counters are also read by /metrics).
-// The worker owns it and changes what sessions may only read (the snapshot, the GeoIP database,
-// the stopping flag).
+// random source, idle upstream connections, whether it is stopping, the clock, and the
+// process's login shield. One per worker, written and read on the worker's thread only (the
+// counters are also read by /metrics). The worker owns it and changes what sessions may only
+// read (the snapshot, the GeoIP database, the stopping flag, the login shield's address).
 #pragma once
 
 #include <cstddef>
@@ -23,6 +23,7 @@
 #include "routing/access_rule.h"
 #include "routing/country.h"
 #include "routing/geo_database.h"
+#include "routing/login_shield.h"
 #include "routing/random.h"
 #include "routing/user_affinity.h"
 
@@ -64,11 +65,15 @@ class WorkerContext {
   // worker, kept across reloads); null until the Server sets it.
   routing::UserAffinity* user_affinity() const { return user_affinity_; }
   void set_user_affinity(routing::UserAffinity* table) { user_affinity_ = table; }
+  // The process's brute-force shield of mail logins, shared by every worker and listener
+  // (thread-safe); null only in contexts built without a server.
+  routing::LoginShield* login_shield() const { return login_shield_; }
 
  private:
   friend class Worker;
   // The worker's listeners, once bound: one set of counters each.
   void count_listeners(size_t n);
+  void set_login_shield(routing::LoginShield* shield) { login_shield_ = shield; }
 
   unsigned index_;
   // What sessions touch comes first: it must outlive the io_context, whose destruction
@@ -76,6 +81,7 @@ class WorkerContext {
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const routing::GeoDatabase> geo_;
   routing::UserAffinity* user_affinity_ = nullptr;
+  routing::LoginShield* login_shield_ = nullptr;  // the server's; outlives the workers
   routing::FastRandom random_;
   http::BufferPool buffers_;
   http::Recycler<http::RequestHead> request_heads_;

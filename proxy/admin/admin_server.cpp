@@ -107,6 +107,7 @@ struct AdminState {
     if (hooks.snapshot) context.snapshot = hooks.snapshot();
     context.reload = hooks.reload;
     context.metrics = hooks.metrics;
+    context.login_shield = hooks.login_shield;
     context.token = token;
     context.now = routing::Clock::clock::now();
     context.log = [](std::string_view line) { log_info(line); };

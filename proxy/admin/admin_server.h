@@ -19,6 +19,7 @@
 #include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
 #include "routing/user_affinity.h"
+#include "routing/login_shield.h"
 
 namespace proxy::admin {
 
@@ -39,6 +40,8 @@ class AdminServer {
     std::function<StatusSources()> status;
     // Mail users' open sessions, for GET /api/v1/users/USER.
     const routing::UserAffinity* users = nullptr;
+    // The process's login shield (thread-safe; outlives the server); null: 503 on its paths.
+    routing::LoginShield* login_shield = nullptr;
   };
 
   // Binds and listens at once. Throws std::runtime_error with a clear message if it cannot

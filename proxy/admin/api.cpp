@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "proxy/admin/json_text.h"
+#include "proxy/admin/shield_api.h"
 #include "proxy/admin/status_page.h"
 #include "proxy/admin/token.h"
 #include "proxy/admin/user_where.h"
@@ -149,6 +150,7 @@ class Api {
     if (s.size() >= 3 && s[0] == "api" && s[1] == "v1") {
       if (s[2] == "pools") return pools(s);
       if (s[2] == "users" && s.size() == 4) return user_where(s[3]);
+      if (s[2] == "shield") return shield_request(req_, ctx_, s);
       if (s[2] == "reload" && s.size() == 3) {
         if (req_.method != "POST") return method_not_allowed(req_.method, "POST");
         return reload();

@@ -9,6 +9,11 @@
 //   POST /api/v1/pools/{pool}/nodes/{node}/maintenance   Maintenance: no new work, no checks
 //   POST /api/v1/pools/{pool}/nodes/{node}/ready    back to Active
 //   POST /api/v1/reload                             re-read the config file (as SIGHUP does)
+//   GET  /api/v1/shield[?limit=N]                   the login shield's entries, most failures
+//                                                   first (100 unless limit says)
+//   POST /api/v1/shield/{dimension}/{key}/clear     forget one entry (dimension: address,
+//                                                   network, user or country)
+//   POST /api/v1/shield/clear                       forget every entry
 //   GET  /metrics                                   Prometheus text format (metrics/exposition.h)
 //   GET  /  and /status...  /login  /logout         the status page (status_page.h)
 //
@@ -34,6 +39,7 @@
 #include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
 #include "routing/health_clock.h"
+#include "routing/login_shield.h"
 #include "routing/node.h"
 #include "routing/user_affinity.h"
 
@@ -80,6 +86,8 @@ struct Context {
   int64_t now_unix = 0;
   // Mail users' open sessions (GET /api/v1/users/USER); null: 503.
   const routing::UserAffinity* users = nullptr;
+  // The process's login shield; null: its paths answer 503.
+  routing::LoginShield* login_shield = nullptr;
 };
 
 Response handle(const Request& request, const Context& context);

@@ -45,6 +45,10 @@ constexpr const char* kUsage =
     "  reload                   re-read the config file, as SIGHUP does\n"
     "  where USER [--pool POOL] the node of each mail pool with user affinity the user is on\n"
     "                           or would get, and why\n"
+    "  shield [N]               the login shield's N (100) entries with the most failures\n"
+    "  shield clear all         forget every login shield entry\n"
+    "  shield clear ADDRESS|USER            forget one client address's (or user's) entry\n"
+    "  shield clear DIMENSION KEY           address, network, user or country, and its key\n"
     "options:\n"
     "  -c, --config FILE        take admin_listen and admin_token_file from this config\n"
     "  --admin ADDR             the admin API's address (default: the config's, else "
@@ -188,6 +192,24 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+// Rows as columns separated by two spaces, each as wide as its widest cell.
+std::string table_text(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(rows.front().size(), 0);
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line.append(width[i] - r[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_age(double seconds) {
@@ -257,20 +279,65 @@ std::string format_pools_table(std::string_view text, std::string& error) {
                       last});
     }
   }
-  std::vector<size_t> width(rows.front().size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line.append(width[i] - r[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
+  return table_text(rows);
+}
+
+std::string shield_clear_path(const std::vector<std::string>& words, std::string& error) {
+  if (words.size() == 1 && words[0] == "all") return "/api/v1/shield/clear";
+  if (words.size() == 1) {
+    // An address clears that client address's entry; anything else is a user name.
+    error_code ec;
+    asio::ip::make_address(words[0], ec);
+    return "/api/v1/shield/" + std::string(ec ? "user" : "address") + "/" +
+           encode_segment(words[0]) + "/clear";
   }
-  return out;
+  if (words.size() == 2) {
+    const auto& d = words[0];
+    if (d != "address" && d != "network" && d != "user" && d != "country") {
+      error = "shield clear: unknown dimension \"" + d +
+              "\" (expected address, network, user or country)";
+      return {};
+    }
+    return "/api/v1/shield/" + d + "/" + encode_segment(words[1]) + "/clear";
+  }
+  error = "shield clear takes \"all\", an address, a user name, or a dimension and a key";
+  return {};
+}
+
+std::string format_shield_table(std::string_view text, std::string& error) {
+  error_code ec;
+  json::value root = json::parse(text, ec);
+  const json::value* list = nullptr;
+  if (!ec && root.is_object()) list = root.get_object().if_contains("list");
+  if (!list || !list->is_array()) {
+    error = "the answer holds no login shield entries";
+    return {};
+  }
+  const auto& o = root.get_object();
+  bool enabled = false;
+  if (auto* e = o.if_contains("enabled"); e && e->is_bool()) enabled = e->get_bool();
+  std::string out = "login shield " + std::string(enabled ? "enabled" : "disabled") + ": " +
+                    number_of(o, "entries") + " entries of " + number_of(o, "table_size") + ", " +
+                    number_of(o, "evictions") + " evicted\n";
+  if (list->get_array().empty()) return out + "no key has failed logins\n";
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"DIMENSION", "KEY", "FAILURES", "STATE", "DETAIL"});
+  for (const auto& ev : list->get_array()) {
+    if (!ev.is_object()) continue;
+    const auto& e = ev.get_object();
+    const std::string state = string_of(e, "state");
+    std::string detail = "-";
+    if (state == "refused") {
+      auto left = double_of(e.if_contains("seconds_left"));
+      detail = "until " + string_of(e, "until") +
+               (left ? " (" + format_age(std::ceil(*left)) + " left)" : std::string());
+    } else if (state == "delayed") {
+      detail = "answers delayed " + number_of(e, "delay_seconds") + "s";
+    }
+    rows.push_back(
+        {string_of(e, "dimension"), string_of(e, "key"), number_of(e, "failures"), state, detail});
+  }
+  return out + table_text(rows);
 }
 
 int run_ctl(int argc, char** argv) {
@@ -335,7 +402,7 @@ int run_ctl(int argc, char** argv) {
 
   // The request.
   const std::string& cmd = o.words[0];
-  std::string method = "GET", path;
+  std::string method = "GET", path, error_text;
   const size_t nargs = o.words.size() - 1;
   if (cmd == "pools") {
     if (nargs > 1) return usage_error("pools takes at most one pool name");
@@ -354,6 +421,20 @@ int run_ctl(int argc, char** argv) {
     if (nargs != 0) return usage_error("reload takes no argument");
     method = "POST";
     path = "/api/v1/reload";
+  } else if (cmd == "shield" && nargs >= 1 && o.words[1] == "clear") {
+    path = shield_clear_path({o.words.begin() + 2, o.words.end()}, error_text);
+    if (path.empty()) return usage_error(error_text);
+    method = "POST";
+  } else if (cmd == "shield") {
+    if (nargs > 1) return usage_error("shield takes at most a number of entries (or clear ...)");
+    path = "/api/v1/shield";
+    if (nargs == 1) {
+      const std::string& n = o.words[1];
+      if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos ||
+          n == std::string(n.size(), '0'))
+        return usage_error("shield N: N must be a number of entries from 1 to 100000");
+      path += "?limit=" + n;
+    }
   } else {
     return usage_error("unknown command \"" + cmd + "\"");
   }
@@ -409,6 +490,22 @@ int run_ctl(int argc, char** argv) {
     return 1;
   }
   const auto& obj = v.get_object();
+  if (cmd == "shield") {
+    if (method == "GET") {
+      std::string table = format_shield_table(answer->body, error);
+      if (table.empty()) {
+        std::fprintf(stderr, "passeur ctl: %s\n", error.c_str());
+        return 1;
+      }
+      std::fputs(table.c_str(), stdout);
+    } else if (obj.contains("key")) {
+      std::printf("login shield: cleared %s %s\n", string_of(obj, "dimension").c_str(),
+                  string_of(obj, "key").c_str());
+    } else {
+      std::printf("login shield: cleared %s entries\n", number_of(obj, "cleared").c_str());
+    }
+    return 0;
+  }
   if (cmd == "reload") {
     std::printf("%s\n", string_of(obj, "message").c_str());
     return 0;

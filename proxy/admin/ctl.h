@@ -6,6 +6,8 @@
 //     maintenance POOL NODE        as drain, and its health checks stop
 //     ready POOL NODE              back to active
 //     reload                       re-read the config file (as SIGHUP does)
+//     shield [N]                   the login shield's N entries with the most failures
+//     shield clear all|ADDRESS|USER|DIMENSION KEY   forget login shield entries
 //
 // The admin address is --admin, else [server] admin_listen of -c CONFIG, else 127.0.0.1:9900;
 // the token is --token-file's, else the config's admin_token_file's.
@@ -13,6 +15,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace proxy::admin {
 
@@ -23,6 +26,14 @@ int run_ctl(int argc, char** argv);
 // The table `passeur ctl pools` prints for the JSON of GET /api/v1/pools (or of one pool).
 // Empty, with `error` set, when the text is not that JSON.
 std::string format_pools_table(std::string_view json_text, std::string& error);
+
+// The table `passeur ctl shield` prints for the JSON of GET /api/v1/shield. Empty, with
+// `error` set, when the text is not that JSON.
+std::string format_shield_table(std::string_view json_text, std::string& error);
+
+// The API path that `passeur ctl shield clear WORDS...` posts to: "all", an address, a user
+// name, or a dimension and a key. Empty, with `error` set, on a usage error.
+std::string shield_clear_path(const std::vector<std::string>& words, std::string& error);
 
 // "12s", "5m07s", "3h05m", "2d04h".
 std::string format_age(double seconds);

@@ -15,6 +15,7 @@
 
 #include "proxy/config/access_keys.h"
 #include "proxy/config/header_rule_keys.h"
+#include "proxy/config/login_shield_keys.h"
 #include "proxy/config/pool_affinity.h"
 #include "proxy/config/pool_health.h"
 #include "proxy/config/section.h"
@@ -66,9 +67,11 @@ class Loader {
   Config load(const std::string& path) {
     config_.path = path;
     Section top(errors_, root_, "at the top level",
-                {"server", "certificate", "listener", "route", "pool", "geoip"});
+                {"server", "certificate", "listener", "route", "pool", "geoip", "login_shield"});
     if (auto* server = top.table("server", "[server]")) read_server(*server);
     if (auto* geoip = top.table("geoip", "[geoip]")) read_geoip(*geoip, errors_, config_.geoip);
+    if (auto* shield = top.table("login_shield", "[login_shield]"))
+      read_login_shield(*shield, errors_, root_.get("geoip") != nullptr, config_.login_shield);
     admin_ = parse_endpoint(config_.server.admin_listen);
     if (auto* pools = top.table("pool", "[pool.NAME]")) read_pools(*pools);
     for (auto* table : tables(top, "certificate")) read_certificate(*table);

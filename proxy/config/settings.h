@@ -10,6 +10,7 @@
 #include "proxy/http/header_rules.h"
 #include "routing/access_rule.h"
 #include "routing/cidr.h"
+#include "routing/login_shield_settings.h"
 #include "routing/settings.h"
 #include "tls/settings.h"
 
@@ -101,6 +102,8 @@ struct Config {
   std::vector<http::HeaderRules> route_headers;
   std::vector<routing::PoolSettings> pools;
   GeoipSettings geoip;
+  // [login_shield]: failed mail logins slowed down, then refused.
+  routing::LoginShieldSettings login_shield;
 };
 
 }  // namespace proxy

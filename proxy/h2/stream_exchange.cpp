@@ -369,6 +369,7 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
       }
       u.stop = true;
       if (!u.sender_done) {
+        st_.stopped_body = true;  // the sender's wait for the client's next DATA ends
         st_.in_signal.cancel();
         cancel_node(up);
       }
@@ -461,15 +462,7 @@ awaitable<void> StreamExchange::respond(RequestHead& req, http::Exchange& x, Res
     co_await answer_error(&req, 502, "unexpected upgrade", "node_error");
     co_return;
   }
-  BodyState res_body;
-  if (req.method == "HEAD" || status == 204 || status == 304)
-    res_body = BodyState::none();
-  else if (res.chunked)
-    res_body = BodyState::chunked();
-  else if (res.content_length)
-    res_body = BodyState::length(*res.content_length);
-  else
-    res_body = BodyState::until_close();
+  BodyState res_body = BodyState::of_response(req.method, status, res.chunked, res.content_length);
   // The head as an HTTP/1.1 client would get it (the same rewriting and header rules), then as
   // HTTP/2 fields. HTTP/2 frames the body itself: a Content-Length stays, chunked goes.
   std::string out;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,15 @@ struct BodyState {
     BodyState b;
     b.kind = Framing::Close;
     return b;
+  }
+  // A response's body as RFC 9112 6.3 delimits it: none for HEAD, 204 and 304; else chunks, a
+  // length, or up to the node's close.
+  static BodyState of_response(std::string_view method, unsigned status, bool chunked,
+                               std::optional<uint64_t> length) {
+    if (method == "HEAD" || status == 204 || status == 304) return none();
+    if (chunked) return BodyState::chunked();
+    if (length) return BodyState::length(*length);
+    return until_close();
   }
 };
 

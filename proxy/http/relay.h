@@ -389,15 +389,8 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
 
     // Framing towards the client (RFC 9112 6.3). A body delimited by the backend's close is
     // re-framed as chunks for an HTTP/1.1 client, whose connection then stays usable.
-    BodyState res_body;
-    if (req.method == "HEAD" || status == 204 || status == 304)
-      res_body = BodyState::none();
-    else if (res.chunked)
-      res_body = BodyState::chunked();
-    else if (res.content_length)
-      res_body = BodyState::length(*res.content_length);
-    else
-      res_body = BodyState::until_close();
+    BodyState res_body =
+        BodyState::of_response(req.method, status, res.chunked, res.content_length);
     const bool http10 = req.version == 10;
     Framing out_framing = res_body.kind;
     if (out_framing == Framing::Chunked || out_framing == Framing::Close)

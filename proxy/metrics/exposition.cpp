@@ -10,6 +10,7 @@ std::vector<prometheus::MetricFamily> collect(const Sources& s) {
   collect_listeners(s, out);
   collect_nodes(s, out);
   collect_node_state(s, out);
+  collect_login_shield(s, out);
   collect_process(s, out);
   return out;
 }

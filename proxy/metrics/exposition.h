@@ -14,6 +14,7 @@
 #include <prometheus/metric_family.h>
 
 #include "proxy/snapshot.h"
+#include "routing/login_shield.h"
 #include "tls/cert_store.h"
 
 namespace proxy {
@@ -36,6 +37,7 @@ struct Sources {
   std::shared_ptr<const tls::CertStore> certs;  // null without TLS listeners
   const ReloadStats* reloads = nullptr;
   int64_t start_unix = 0;
+  const routing::LoginShield* login_shield = nullptr;  // null: its families are left out
 };
 
 // The families, in a fixed order.
@@ -48,5 +50,6 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
 void collect_nodes(const Sources& s, std::vector<prometheus::MetricFamily>& out);
 void collect_node_state(const Sources& s, std::vector<prometheus::MetricFamily>& out);
 void collect_process(const Sources& s, std::vector<prometheus::MetricFamily>& out);
+void collect_login_shield(const Sources& s, std::vector<prometheus::MetricFamily>& out);
 
 }  // namespace proxy::metrics
