@@ -19,9 +19,9 @@
 #include "proxy/metrics/exposition.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
-#include "routing/user_affinity.h"
 #include "routing/health_clock.h"
 #include "routing/login_shield.h"
+#include "routing/user_affinity.h"
 #include "tls/cert_store.h"
 #include "tls/server_tls.h"
 

@@ -18,8 +18,8 @@
 
 #include "proxy/admin/status_sources.h"
 #include "proxy/snapshot.h"
-#include "routing/user_affinity.h"
 #include "routing/login_shield.h"
+#include "routing/user_affinity.h"
 
 namespace proxy::admin {
 
