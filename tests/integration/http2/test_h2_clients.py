@@ -13,25 +13,14 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from h2_support import H2Client, H2TestCase, header_of, status_of  # noqa: E402
+from h2_support import H2Client, H2TestCase, curl, header_of, status_of  # noqa: E402
 from harness import (MiB, MarkedStreamChecker, check_marked_file, free_port, main,  # noqa: E402
                      make_marked_file, require_tool, wait_port)
 from tls_support import WEBMAIL, https  # noqa: E402
 
 
-def curl(*args, timeout=120):
-    exe = require_tool("curl")
-    return subprocess.run([exe, "-s", "-S", "--max-time", str(timeout)] + list(args),
-                          capture_output=True, timeout=timeout + 30)
-
 
 class H2ClientsTest(H2TestCase):
-    def url(self, proxy, path="/"):
-        return "https://%s:%d%s" % (WEBMAIL, proxy.port, path)
-
-    def resolve(self, proxy):
-        return "--resolve", "%s:%d:127.0.0.1" % (WEBMAIL, proxy.port)
-
     def test_curl_negotiates_h2_and_node_gets_http11(self):
         proxy = self.h2_proxy()
         p = curl("--http2", "--cacert", self.certs.ca, *self.resolve(proxy),
