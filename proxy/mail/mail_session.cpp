@@ -4,6 +4,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -94,6 +95,8 @@ class MailSession final : public tcp_relay::RelaySession {
   routing::NodeLease choose_node(const routing::Pool& pool,
                                  const routing::PickContext& ctx) override;
   void login_verdict(LoginResult result);
+  routing::LoginSource login_source(const routing::LoginShield& shield) const;
+  awaitable<bool> shield_lets_in();
   void describe(tcp_relay::SessionLine& line) const override;
 
   typename D::Front front_;
@@ -217,6 +220,17 @@ template <class D>
 awaitable<bool> MailSession<D>::log_in() {
   ++logins_;
   user_ = front_.credentials().user;
+  if (!co_await shield_lets_in()) {
+    // Refused by the shield, as a node's temporary failure would be: no node hears of it.
+    login_ = LoginResult::Refused;
+    if (!co_await write_client(front_.unavailable())) co_return true;
+    front_.login_done();
+    set_deadline(login_deadline_);
+    if (logins_ < kMaxLogins) co_return false;
+    cause_ = "login_shield";
+    co_await say_bye(D::Front::too_many_logins());
+    co_return true;
+  }
   const routing::Pool* pool = snap_->find_pool(ls_.pool);
   if (!pool) cause_ = "no_pool";
   const bool connected = pool && co_await connect(*pool);
@@ -344,11 +358,39 @@ routing::NodeLease MailSession<D>::choose_node(const routing::Pool& pool,
   return user_lease_.take_load();
 }
 
-// Where the node's verdict on a login is known: `user_`, `client_` (the client's address) and
-// `result`. Today it is kept for the access log line.
+// Where the node's verdict on a login is known: kept for the access log line, and counted by
+// the login shield (a node that could not be reached says nothing of the password).
 template <class D>
 void MailSession<D>::login_verdict(LoginResult result) {
   login_ = result;
+  routing::LoginShield* shield = w_.login_shield();
+  if (shield && (result == LoginResult::Ok || result == LoginResult::Refused))
+    shield->record(login_source(*shield), result == LoginResult::Ok);
+}
+
+// Who logs in, as the shield counts it: the client's address (after a trusted front's PROXY
+// header), the user name and the country.
+template <class D>
+routing::LoginSource MailSession<D>::login_source(const routing::LoginShield& shield) const {
+  return routing::LoginSource{.client = shield.client_address(client_.address(), std::nullopt),
+                              .user = user_,
+                              .country = country_};
+}
+
+// The shield's word before any node is contacted: a delay is waited out here; false when logins
+// from this source are refused for now.
+template <class D>
+awaitable<bool> MailSession<D>::shield_lets_in() {
+  routing::LoginShield* shield = w_.login_shield();
+  if (!shield) co_return true;
+  const routing::ShieldVerdict v = shield->before_login(login_source(*shield));
+  if (v.kind == routing::ShieldVerdict::Kind::Refuse) co_return false;
+  if (v.kind == routing::ShieldVerdict::Kind::Delay) {
+    asio::steady_timer wait(w_.io());
+    wait.expires_after(v.delay);
+    co_await wait.async_wait(use_tuple);
+  }
+  co_return true;
 }
 
 template <class D>

@@ -5,6 +5,7 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
 import sys
 import time
 
@@ -17,7 +18,7 @@ import h2.connection  # noqa: E402
 import h2.events  # noqa: E402
 import h2.settings  # noqa: E402
 
-from harness import LOOPBACK  # noqa: E402
+from harness import LOOPBACK, require_tool  # noqa: E402
 from tls_support import WEBMAIL, TlsTestCase, client_context  # noqa: E402
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -234,7 +235,19 @@ def header_of(r, name):
     return None
 
 
+def curl(*args, timeout=120):
+    exe = require_tool("curl")
+    return subprocess.run([exe, "-s", "-S", "--max-time", str(timeout)] + list(args),
+                          capture_output=True, timeout=timeout + 30)
+
+
 class H2TestCase(TlsTestCase):
+    def url(self, proxy, path="/"):
+        return "https://%s:%d%s" % (WEBMAIL, proxy.port, path)
+
+    def resolve(self, proxy):
+        return "--resolve", "%s:%d:127.0.0.1" % (WEBMAIL, proxy.port)
+
     def h2_proxy(self, node=None, tls=None, **kw):
         t = {"http2": True}
         t.update(tls or {})

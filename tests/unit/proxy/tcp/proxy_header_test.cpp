@@ -105,10 +105,11 @@ TEST(ProxyHeader, WithoutSniTheAuthorityIsLeftOutAndTheLongestFits) {
   std::string h = encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), no_sni);
   EXPECT_EQ(h.size(), 52u + 3 + 5 + 3 + 7 + 3 + 27);
   EXPECT_TRUE(h.ends_with("ECDHE-RSA-AES128-GCM-SHA256"));  // the SSL TLV is last
-  const ClientTls big{.used = true,
-                      .version = std::string(kMaxTlsVersionValue, 'v'),
-                      .cipher = std::string(kMaxTlsCipherValue, 'c'),
-                      .server_name = std::string(kMaxAuthorityValue, 'a')};
+  // ClientTls holds views: the strings they look at live as long as it does.
+  const std::string version(kMaxTlsVersionValue, 'v');
+  const std::string cipher(kMaxTlsCipherValue, 'c');
+  const std::string name(kMaxAuthorityValue, 'a');
+  const ClientTls big{.used = true, .version = version, .cipher = cipher, .server_name = name};
   EXPECT_EQ(encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), big).size(),
             kMaxEncoded);
   const std::string too_long(kMaxAuthorityValue + 1, 'b');
@@ -125,16 +126,18 @@ TEST(ProxyHeader, AV2HeaderWithVeryLongTlsValuesParsesBack) {
   const std::string version(kMaxTlsVersionValue + 1, 'v');
   const std::string cipher(4000, 'c');
   const std::string sni(kMaxAuthorityValue + 1, 's');
+  const std::string longest_cipher(kMaxTlsCipherValue, 'c');
+  const std::string longest_sni(kMaxAuthorityValue, 's');
+  const std::string over_cipher(kMaxTlsCipherValue + 1, 'c');
+  const std::string dns_sni(253, 's');
   for (const ClientTls& tls :
        {ClientTls{.used = true, .version = version, .cipher = cipher, .server_name = sni},
         ClientTls{.used = true,
         .version = "TLSv1.3",
-        .cipher = std::string(kMaxTlsCipherValue, 'c'),
-        .server_name = std::string(kMaxAuthorityValue, 's')},
-        ClientTls{.used = true,
-        .version = "TLSv1.3",
-        .cipher = std::string(kMaxTlsCipherValue + 1, 'c'),
-        .server_name = std::string(253, 's')}}) {
+        .cipher = longest_cipher,
+        .server_name = longest_sni},
+        ClientTls{
+            .used = true, .version = "TLSv1.3", .cipher = over_cipher, .server_name = dns_sni}}) {
     const std::string h =
         encode_proxy_header(ProxyVersion::V2, ep("2001:db8::1", 1), ep("::1", 2), tls);
     EXPECT_LE(h.size(), kMaxV2Header);
