@@ -194,9 +194,11 @@ class Loader {
         out.protocol = Protocol::Tcp;
       } else if (*v == "imap") {
         out.protocol = Protocol::Imap;
+      } else if (*v == "pop3") {
+        out.protocol = Protocol::Pop3;
       } else {
-        s.error("protocol",
-                "unknown protocol " + quoted(*v) + " (expected \"http\", \"tcp\" or \"imap\")");
+        s.error("protocol", "unknown protocol " + quoted(*v) +
+                                " (expected \"http\", \"tcp\", \"imap\" or \"pop3\")");
       }
     }
     if (auto v = s.duration("header_timeout")) out.header_timeout = *v;
@@ -544,16 +546,17 @@ class Loader {
       if (!p || l.protocol == Protocol::Http) continue;
       auto it = affinity_at_.find(l.pool);
       const toml::node* at = it != affinity_at_.end() ? it->second : nullptr;
-      if (l.protocol == Protocol::Imap) {
+      if (is_mail(l.protocol)) {
+        const std::string kind = protocol_name(l.protocol);
         if (!at && !http_route.contains(l.pool)) p->affinity = routing::Affinity::User;
         if (at && p->affinity != routing::Affinity::None && p->affinity != routing::Affinity::User)
-          errors_.add(at->source(),
-                      "\"affinity\" of a pool used by an imap listener must be "
-                      "\"none\" or \"user\": pool " +
-                          quoted(l.pool) + " is used by the imap listener " + quoted(l.name));
+          errors_.add(at->source(), "\"affinity\" of a pool used by an " + kind +
+                                        " listener must be \"none\" or \"user\": pool " +
+                                        quoted(l.pool) + " is used by the " + kind + " listener " +
+                                        quoted(l.name));
       } else if (at && p->affinity != routing::Affinity::None) {
         errors_.add(at->source(),
-                    "\"affinity\" applies only to pools of HTTP routes and imap listeners: "
+                    "\"affinity\" applies only to pools of HTTP routes and mail listeners: "
                     "pool " +
                         quoted(l.pool) + " is used by the tcp listener " + quoted(l.name));
       }

@@ -27,14 +27,14 @@ struct ServerSettings {
   Millis grace_period = Millis(30'000);
 };
 
-enum class Protocol : uint8_t { Http, Tcp, Imap };
+enum class Protocol : uint8_t { Http, Tcp, Imap, Pop3 };
 
 // A listener whose bytes go to a pool's nodes: protocol = "tcp" and the mail protocols.
 inline bool relays_sessions(Protocol p) {
   return p != Protocol::Http;
 }
 inline bool is_mail(Protocol p) {
-  return p == Protocol::Imap;
+  return p == Protocol::Imap || p == Protocol::Pop3;
 }
 inline std::string protocol_name(Protocol p) {
   switch (p) {
@@ -44,6 +44,8 @@ inline std::string protocol_name(Protocol p) {
       return "tcp";
     case Protocol::Imap:
       return "imap";
+    case Protocol::Pop3:
+      return "pop3";
   }
   return "?";
 }

@@ -405,8 +405,12 @@ void MailSession<D>::describe(tcp_relay::SessionLine& line) const {
 
 void start_mail_session(WorkerContext& worker, tcp::socket socket, size_t listener,
                         tcp::endpoint peer, const tls::ServerTls* tls) {
-  MailSession<Imap>::start(
-      std::make_unique<MailSession<Imap>>(worker, std::move(socket), listener, peer, tls));
+  if (worker.snapshot()->config().listeners[listener].protocol == Protocol::Pop3)
+    MailSession<Pop3>::start(
+        std::make_unique<MailSession<Pop3>>(worker, std::move(socket), listener, peer, tls));
+  else
+    MailSession<Imap>::start(
+        std::make_unique<MailSession<Imap>>(worker, std::move(socket), listener, peer, tls));
 }
 
 }  // namespace proxy::mail

@@ -3,7 +3,8 @@ Three real Dovecot nodes (stock settings, told apart by their loopback address a
 logs) behind an imap listener: a user's sessions from three client addresses land on the node
 of their first while it is open; users without open sessions spread over the nodes in their
 rendezvous order; a user whose node refuses connections goes to the next one of their order;
-`passeur ctl where USER` names the node and why."""
+`passeur ctl where USER` names the node and why; a pop3 listener's pool of the same machines
+sends the user's POP3 session to the node of their open IMAP sessions."""
 
 import os
 import re
@@ -11,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mail_support import PASSWORD, USER, ImapSsl, MailTestCase  # noqa: E402
+from mail_support import PASSWORD, USER, ImapSsl, MailTestCase, Pop3Ssl  # noqa: E402
 from harness import LOOPBACK, free_port, main, wait_until  # noqa: E402
 
 USERS = [("member%d" % i, "pw%d" % i) for i in range(1, 31)]
@@ -23,11 +24,17 @@ class UserAffinityTest(MailTestCase):
         self.nodes = [self.start_dovecot("node%d" % i, ip="127.0.0.%d" % (10 + i), users=USERS)
                       for i in (1, 2, 3)]
         self.listener = {"name": "imaps", "protocol": "imap", "tls": True, "pool": "mail"}
+        self.pop3s = {"name": "pop3s", "protocol": "pop3", "tls": True, "pool": "pop3"}
         nodes = [{"name": d.name, "address": d.address(d.imap_proxy_port)} for d in self.nodes]
         # Nothing listens there: connects are refused.
         nodes.append({"name": "dead", "address": "127.0.0.14:%d" % free_port()})
+        # The same machines' POP3 listeners, named otherwise: a node is its IP address.
+        pop3_nodes = [{"name": "pop3-" + d.name, "address": d.address(d.pop3_proxy_port)}
+                      for d in self.nodes]
         self.proxy = self.start_mail_proxy(
-            [self.listener], {"mail": {"nodes": nodes, "proxy_protocol": "v2"}})
+            [self.listener, self.pop3s],
+            {"mail": {"nodes": nodes, "proxy_protocol": "v2"},
+             "pop3": {"nodes": pop3_nodes, "proxy_protocol": "v2"}})
 
     def login(self, user, password, source):
         c = ImapSsl(self.listener["port"], self.client_context(), source=source)
@@ -103,6 +110,21 @@ class UserAffinityTest(MailTestCase):
         self.assertEqual(self.node_of(user, "127.0.0.6"), order[1])
         self.assertRegex(self.where(user), r'user "%s" is on node "%s"' % (user, order[1]))
         c.logout()
+
+    def test_a_pop3_session_goes_to_the_node_of_the_users_imap_sessions(self):
+        # Users whose POP3 rendezvous order differs from their IMAP one would tell a table
+        # keyed by pool apart from one keyed by machine; a user of each kind is enough.
+        imap = self.login(USER, PASSWORD, "127.0.0.7")
+        node = self.node_of(USER, "127.0.0.7")
+        for n, source in enumerate(("127.0.0.8", "127.0.0.9")):
+            c = Pop3Ssl(self.pop3s["port"], self.client_context(), source=source)
+            c.user(USER)
+            self.assertTrue(c.pass_(PASSWORD).startswith(b"+OK"))
+            self.assertEqual(self.node_of(USER, source), node)
+            c.quit()
+        self.assertRegex(self.where(USER), r'pool "pop3": user "alice" is on node "pop3-%s"'
+                         % node)
+        imap.logout()
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ affinity = "source"
 nodes = ["10.0.0.1:143"]
 )"),
               ElementsAre("t.toml:8:12: \"affinity\" applies only to pools of HTTP routes and "
-                          "imap listeners: pool \"p\" is used by the tcp listener \"imap\""));
+                          "mail listeners: pool \"p\" is used by the tcp listener \"imap\""));
 }
 
 }  // namespace

@@ -430,17 +430,17 @@ max_header = "2MiB"
 }
 
 TEST(ConfigLoader, UnknownBalanceAndProtocol) {
-  EXPECT_THAT(
-      errors_of(R"([[listener]]
+  EXPECT_THAT(errors_of(R"([[listener]]
 listen = "127.0.0.1:80"
 protocol = "HTTP"
 [pool.p]
 balance = "random"
 nodes = ["10.0.0.1:80"]
 )"),
-      ElementsAre("t.toml:3:12: unknown protocol \"HTTP\" (expected \"http\", \"tcp\" or \"imap\")",
-                  "t.toml:5:11: unknown balance \"random\" (expected \"least_loaded\" or "
-                  "\"round_robin\")"));
+              ElementsAre("t.toml:3:12: unknown protocol \"HTTP\" (expected \"http\", \"tcp\", "
+                          "\"imap\" or \"pop3\")",
+                          "t.toml:5:11: unknown balance \"random\" (expected \"least_loaded\" or "
+                          "\"round_robin\")"));
 }
 
 TEST(ConfigLoader, IntegerRanges) {
@@ -565,16 +565,16 @@ nodes = []
 balance = "fastest"
 nodes = ["10.0.0.1:80"]
 )");
-  EXPECT_THAT(
-      errors,
-      ElementsAre("t.toml:2:11: \"workers\" must be an integer",
-                  "t.toml:4:8: route names pool \"missing\", which is not defined",
-                  "t.toml:6:10: \"listen\": bad address \"nowhere\" (expected \"ip:port\" "
-                  "or \"[ipv6]:port\")",
-                  "t.toml:7:12: unknown protocol \"udp\" (expected \"http\", \"tcp\" or \"imap\")",
-                  "t.toml:9:9: pool \"zz\" has no nodes",
-                  "t.toml:11:11: unknown balance \"fastest\" (expected \"least_loaded\" "
-                  "or \"round_robin\")"));
+  EXPECT_THAT(errors,
+              ElementsAre("t.toml:2:11: \"workers\" must be an integer",
+                          "t.toml:4:8: route names pool \"missing\", which is not defined",
+                          "t.toml:6:10: \"listen\": bad address \"nowhere\" (expected \"ip:port\" "
+                          "or \"[ipv6]:port\")",
+                          "t.toml:7:12: unknown protocol \"udp\" (expected \"http\", \"tcp\", "
+                          "\"imap\" or \"pop3\")",
+                          "t.toml:9:9: pool \"zz\" has no nodes",
+                          "t.toml:11:11: unknown balance \"fastest\" (expected \"least_loaded\" "
+                          "or \"round_robin\")"));
 }
 
 TEST(ConfigLoader, ErrorFormat) {

@@ -115,7 +115,7 @@ affinity = "user"
 nodes = ["10.0.0.1:143"]
 )"),
               ElementsAre("t.toml:8:12: \"affinity\" applies only to pools of HTTP routes and "
-                          "imap listeners: pool \"p\" is used by the tcp listener \"t\""));
+                          "mail listeners: pool \"p\" is used by the tcp listener \"t\""));
 }
 
 }  // namespace
