@@ -158,12 +158,14 @@ class DemoTest(unittest.TestCase):
     def test_everything_printed_answers_then_sigint_stops_all(self):
         # Web over HTTPS, with the certificate made for the run, to both pools' nodes.
         seen = set()
-        for _ in range(6):
+        for _ in range(40):  # idle nodes tie: least_loaded picks one at random
             status, body = https_get(self.ports["https"], WEBMAIL, "/", self.cafile)
             self.assertEqual(status, 200)
             self.assertRegex(body, r"^webmail served by node-[ab]\n$")
             seen.add(body)
-        self.assertEqual(len(seen), 2, "least_loaded over two idle nodes: %r" % seen)
+            if len(seen) == 2:
+                break
+        self.assertEqual(len(seen), 2, "both webmail nodes serve: %r" % seen)
         status, body = https_get(self.ports["https"], CLOUD, "/status.php", self.cafile)
         self.assertEqual(status, 200)
         self.assertIn('"maintenance":false', body)
