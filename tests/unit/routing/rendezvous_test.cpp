@@ -15,7 +15,8 @@
 namespace routing::rendezvous {
 namespace {
 
-std::vector<Candidate> candidates(const std::vector<std::string>& names,
+// The names are string literals: Candidate only views its identity.
+std::vector<Candidate> candidates(const std::vector<std::string_view>& names,
                                   const std::vector<uint32_t>& weights) {
   std::vector<Candidate> c;
   for (size_t i = 0; i < names.size(); ++i) c.push_back({names[i], weights[i]});
