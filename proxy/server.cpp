@@ -198,8 +198,8 @@ admin::StatusSources Server::status_sources() const {
     admin::ListenerStatus ls;
     ls.name = l.name;
     ls.listen = l.listen;
-    ls.kind =
-        l.protocol == Protocol::Tcp ? (l.tls ? "tcp+tls" : "tcp") : (l.tls ? "https" : "http");
+    ls.kind = l.protocol == Protocol::Http ? (l.tls ? "https" : "http")
+                                           : protocol_name(l.protocol) + (l.tls ? "+tls" : "");
     for (const auto& w : workers_) {
       const ListenerTraffic& t = w->context().listener_traffic(i);
       ls.connections += t.active.get();
@@ -216,6 +216,7 @@ admin::StatusSources Server::status_sources() const {
   s.reload.last_ok = reloads_.last_ok.load(std::memory_order_relaxed);
   s.reload.last_unix = last_reload_unix_;
   s.reload.last_message = last_reload_message_;
+  s.users = &user_affinity_;
   return s;
 }
 

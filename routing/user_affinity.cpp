@@ -230,16 +230,24 @@ size_t UserAffinity::users() const {
   return table_.size();
 }
 
-UserAffinity::IdentityLoad UserAffinity::on_identity(std::string_view identity) const {
-  std::lock_guard lock(mu_);
+UserAffinity::IdentityLoad UserAffinity::on_identity(std::string_view identity,
+                                                     size_t names) const {
   IdentityLoad out;
-  for (const auto& [user, entry] : table_) {
-    for (const Open& o : entry) {
-      if (o.identity != identity) continue;
-      ++out.users;
-      out.sessions += o.sessions;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [user, entry] : table_) {
+      for (const Open& o : entry) {
+        if (o.identity != identity) continue;
+        ++out.users;
+        out.sessions += o.sessions;
+        if (names) out.names.push_back(user);
+      }
     }
   }
+  const size_t keep = std::min(names, out.names.size());
+  std::partial_sort(out.names.begin(), out.names.begin() + static_cast<ptrdiff_t>(keep),
+                    out.names.end());
+  out.names.resize(keep);
   return out;
 }
 

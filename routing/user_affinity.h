@@ -143,12 +143,14 @@ class UserAffinity {
   uint32_t sessions(std::string_view user) const;
   // Users with at least one open session.
   size_t users() const;
-  // Open sessions per node identity, and the users that hold them (for drain status).
+  // Open sessions per node identity, and the users that hold them (for drain status): their
+  // count, and the first `names` of them in alphabetical order.
   struct IdentityLoad {
     uint32_t users = 0;
     uint32_t sessions = 0;
+    std::vector<std::string> names;
   };
-  IdentityLoad on_identity(std::string_view identity) const;
+  IdentityLoad on_identity(std::string_view identity, size_t names = 0) const;
 
  private:
   friend class UserLease;

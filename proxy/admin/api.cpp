@@ -24,6 +24,8 @@ namespace json = boost::json;
 using routing::Admin;
 using routing::Clock;
 
+constexpr size_t kMailUserNames = 20;  // users named per node; the counts cover them all
+
 std::string quoted(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
@@ -170,7 +172,7 @@ class Api {
       if (!is_get(req_.method)) return method_not_allowed(req_.method, "GET, HEAD");
       if (!snap) return error_response(503, "no configuration loaded");
       json::array list;
-      for (const auto& p : snap->pools()) list.push_back(pool_json(*p, ctx_.now));
+      for (const auto& p : snap->pools()) list.push_back(pool_json(*p, ctx_.now, ctx_.users));
       return json_response(200, json::object{{"pools", std::move(list)}});
     }
     const bool node_path = s.size() >= 6 && s[4] == "nodes";
@@ -195,10 +197,12 @@ class Api {
     if (!snap) return error_response(503, "no configuration loaded");
     const routing::Pool* pool = snap->find_pool(s[3]);
     if (!pool) return error_response(404, "no pool " + quoted(s[3]));
-    if (s.size() == 4) return json_response(200, pool_json(*pool, ctx_.now));
+    const routing::UserAffinity* users =
+        pool->settings().affinity == routing::Affinity::User ? ctx_.users : nullptr;
+    if (s.size() == 4) return json_response(200, pool_json(*pool, ctx_.now, users));
     routing::Node* node = find_node(*pool, s[5]);
     if (!node) return error_response(404, "no node " + quoted(s[5]) + " in pool " + quoted(s[3]));
-    if (!action) return json_response(200, node_json(*node, ctx_.now));
+    if (!action) return json_response(200, node_json(*node, ctx_.now, users));
 
     std::string cause = "admin API";
     if (!req_.peer.empty()) cause += " from " + std::string(req_.peer);
@@ -206,7 +210,7 @@ class Api {
     if (change) log(routing::describe(*change, pool->name()));
     return json_response(200, json::object{{"pool", pool->name()},
                                            {"changed", change.has_value()},
-                                           {"node", node_json(*node, ctx_.now)}});
+                                           {"node", node_json(*node, ctx_.now, users)}});
   }
 
   // Which node of each pool with user affinity (or of ?pool=NAME) the user is on or would get.
@@ -291,7 +295,8 @@ json::value last_check_json(const routing::CheckStats& checks) {
 
 }  // namespace
 
-json::object node_json(const routing::Node& node, Clock::time_point now) {
+json::object node_json(const routing::Node& node, Clock::time_point now,
+                       const routing::UserAffinity* users) {
   const routing::NodeStateView v = routing::read_state(node);
   json::object o;
   o["name"] = node.name();
@@ -310,6 +315,14 @@ json::object node_json(const routing::Node& node, Clock::time_point now) {
   const routing::AffinityCount& affine = node.affine();
   o["affinity_requests_last_minute"] = affine.last_minute(now);
   o["affinity_last_seconds_ago"] = seconds_ago(affine.last(), now);
+  if (users) {
+    const auto open = users->on_identity(routing::user_node_identity(node), kMailUserNames);
+    o["mail_users"] = open.users;
+    o["mail_sessions"] = open.sessions;
+    json::array names;
+    for (const std::string& n : open.names) names.emplace_back(n);
+    o["mail_user_names"] = std::move(names);
+  }
   o["health_changed_seconds_ago"] = seconds_ago(v.health_since, now);
   o["admin_changed_seconds_ago"] = seconds_ago(v.admin_since, now);
   std::optional<Clock::time_point> last = v.health_since;
@@ -326,11 +339,13 @@ json::object node_json(const routing::Node& node, Clock::time_point now) {
   return o;
 }
 
-json::object pool_json(const routing::Pool& pool, Clock::time_point now) {
+json::object pool_json(const routing::Pool& pool, Clock::time_point now,
+                       const routing::UserAffinity* users) {
+  if (pool.settings().affinity != routing::Affinity::User) users = nullptr;
   json::array nodes;
   uint64_t usable = 0;
   for (const routing::Node* n : pool.nodes()) {
-    nodes.push_back(node_json(*n, now));
+    nodes.push_back(node_json(*n, now, users));
     if (n->usable()) ++usable;
   }
   return json::object{{"name", pool.name()},

@@ -93,8 +93,12 @@ struct Context {
 Response handle(const Request& request, const Context& context);
 
 // The JSON of one node / one pool, as the API shows them (`now` for the "seconds ago" fields).
-boost::json::object node_json(const routing::Node& node, routing::Clock::time_point now);
-boost::json::object pool_json(const routing::Pool& pool, routing::Clock::time_point now);
+// With `users`, a node of a pool with user affinity also tells the mail users and sessions open
+// on its machine through this process (what a drain waits for).
+boost::json::object node_json(const routing::Node& node, routing::Clock::time_point now,
+                              const routing::UserAffinity* users = nullptr);
+boost::json::object pool_json(const routing::Pool& pool, routing::Clock::time_point now,
+                              const routing::UserAffinity* users = nullptr);
 
 // The bytes of a response. `head_only` for HEAD (Content-Length kept, no body); `close` adds
 // "Connection: close".

@@ -531,6 +531,21 @@ int run_ctl(int argc, char** argv) {
     if (auto ago = double_of(n.if_contains("affinity_last_seconds_ago")))
       line += " (last " + format_age(*ago) + " ago)";
   }
+  auto mail_users = number_of(n, "mail_users");
+  if (mail_users != "0" && mail_users != "-") {
+    const auto sessions = number_of(n, "mail_sessions");
+    line += ", " + mail_users + " mail user" + (mail_users == "1" ? "" : "s") + " with " +
+            sessions + " open session" + (sessions == "1" ? "" : "s");
+    std::string names;
+    size_t named = 0;
+    if (const json::value* v = n.if_contains("mail_user_names"); v && v->is_array()) {
+      for (const json::value& u : v->get_array()) {
+        if (!u.is_string()) continue;
+        names += (named++ ? ", " : "") + std::string(u.get_string());
+      }
+    }
+    if (named) line += " (" + names + (std::to_string(named) == mail_users ? ")" : ", ...)");
+  }
   std::printf("%s\n", line.c_str());
   return 0;
 }

@@ -107,6 +107,13 @@ void listeners_section(std::string& out, const StatusView& v) {
   out += "</tbody></table></section>";
 }
 
+// A node's open connections, and for a mail pool with user affinity the users they belong to.
+std::string connections(const NodeView& n) {
+  std::string s = std::to_string(n.connections);
+  if (n.mail_users >= 0) s += " \u00b7 " + std::to_string(n.mail_users) + " users";
+  return s;
+}
+
 void node_row(std::string& out, size_t p, size_t i, const PoolView& pool, const NodeView& n,
               const FormSigner& sign) {
   out += "<tr id=\"n" + std::to_string(p) + "-" + std::to_string(i) + "\"><td><b>" +
@@ -117,7 +124,7 @@ void node_row(std::string& out, size_t p, size_t i, const PoolView& pool, const 
   cell(out, n.admin, "a-" + n.admin);
   cell(out, std::to_string(n.weight), "num");
   cell(out, std::to_string(n.in_flight), "num");
-  cell(out, std::to_string(n.connections), "num");
+  cell(out, connections(n), "num");
   out += "<td class=\"c-" + (n.check.empty() ? std::string("none") : n.check) + "\" title=\"" +
          html_escape(n.check_detail) + "\">" +
          (n.check.empty() ? std::string("–") : html_escape(n.check) + " " + age(n.check_age)) +

@@ -49,7 +49,8 @@ std::string status_json(const StatusView& view) {
                       n.requests,
                       rounded(n.minute.rate),
                       optional_ms(n.minute.p50_ms),
-                      optional_ms(n.minute.p99_ms)};
+                      optional_ms(n.minute.p99_ms),
+                      n.mail_users < 0 ? json::value(nullptr) : json::value(n.mail_users)};
       nodes.push_back(std::move(row));
     }
     pools.push_back(
@@ -64,21 +65,21 @@ std::string status_json(const StatusView& view) {
                                  {"not_after", c.cert.not_after},
                                  {"days_left", c.days_left}});
   }
-  json::object o{
-      {"time", view.now_unix},
-      {"seq", view.seq},
-      {"layout", view.layout},
-      {"reload", json::object{{"ok", view.reload.last_ok},
-                              {"at", view.reload.last_unix},
-                              {"seconds_ago", view.now_unix - view.reload.last_unix},
-                              {"successes", view.reload.successes},
-                              {"failures", view.reload.failures},
-                              {"message", view.reload.last_message}}},
-      {"listeners", std::move(listeners)},
-      {"node_fields", json::array{"name", "health", "admin", "weight", "in_flight", "connections",
-                                  "check", "check_age", "requests", "rate", "p50_ms", "p99_ms"}},
-      {"pools", std::move(pools)},
-      {"certificates", std::move(certs)}};
+  json::object o{{"time", view.now_unix},
+                 {"seq", view.seq},
+                 {"layout", view.layout},
+                 {"reload", json::object{{"ok", view.reload.last_ok},
+                                         {"at", view.reload.last_unix},
+                                         {"seconds_ago", view.now_unix - view.reload.last_unix},
+                                         {"successes", view.reload.successes},
+                                         {"failures", view.reload.failures},
+                                         {"message", view.reload.last_message}}},
+                 {"listeners", std::move(listeners)},
+                 {"node_fields", json::array{"name", "health", "admin", "weight", "in_flight",
+                                             "connections", "check", "check_age", "requests",
+                                             "rate", "p50_ms", "p99_ms", "mail_users"}},
+                 {"pools", std::move(pools)},
+                 {"certificates", std::move(certs)}};
   return to_json_text(o, false) + "\n";
 }
 

@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "proxy/admin/traffic_history.h"
+#include "routing/user_affinity.h"
 
 namespace proxy::admin {
 
 struct ListenerStatus {
   std::string name;
   std::string listen;
-  std::string kind;         // "http", "https", "tcp", "tcp+tls"
+  std::string kind;         // "http", "https", "tcp", "tcp+tls", "imap", "imap+tls", ...
   int64_t connections = 0;  // open now
   uint64_t accepted = 0;    // since the start
   TrafficCounts counts;     // requests answered (latency unused)
@@ -37,6 +38,7 @@ struct StatusSources {
   std::vector<ListenerStatus> listeners;
   std::vector<CertificateStatus> certificates;
   ReloadStatus reload;
+  const routing::UserAffinity* users = nullptr;  // mail users' open sessions
 };
 
 }  // namespace proxy::admin

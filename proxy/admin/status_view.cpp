@@ -66,6 +66,8 @@ StatusView build_status_view(const Snapshot& snapshot, const StatusSources& sour
     layout += "P" + p.name + '\n';
     for (const routing::Node* n : pool->nodes()) {
       NodeView nv = node_view(*n, history, now, now_ms);
+      if (sources.users && pool->settings().affinity == routing::Affinity::User)
+        nv.mail_users = sources.users->on_identity(routing::user_node_identity(*n)).users;
       if (n->usable()) ++p.usable;
       layout += "N" + nv.name + '\n';
       p.nodes.push_back(std::move(nv));

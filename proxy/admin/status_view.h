@@ -26,6 +26,7 @@ struct NodeView {
   double check_age = -1;  // seconds since the last check; negative: never
   uint64_t requests = 0;  // since the node appeared
   WindowStats minute;
+  int64_t mail_users = -1;  // users with open sessions on its machine; -1: no user affinity
 };
 
 struct PoolView {

@@ -41,9 +41,10 @@
       p.nodes.forEach((n, ni) => {
         const row = document.getElementById("n" + pi + "-" + ni);
         if (!row) return;
-        const c = row.cells;  // n: name health admin weight in_flight connections check check_age requests rate p50 p99
+        const c = row.cells;  // n: name health admin weight in_flight connections check check_age requests rate p50 p99 mail_users
         set(c[1], n[1], "h-" + n[1]); set(c[2], n[2], "a-" + n[2]);
-        set(c[3], String(n[3]), "num"); set(c[4], String(n[4]), "num"); set(c[5], String(n[5]), "num");
+        set(c[3], String(n[3]), "num"); set(c[4], String(n[4]), "num");
+        set(c[5], String(n[5]) + (n[12] == null ? "" : " \u00b7 " + n[12] + " users"), "num");
         set(c[6], n[6] ? n[6] + " " + age(n[7]) : "\u2013", "c-" + (n[6] || "none"));
         set(c[7], fmt(n[9]), "num"); set(c[8], fmt(n[10]), "num"); set(c[9], fmt(n[11]), "num");
       });

@@ -6,6 +6,7 @@ rendezvous order; a user whose node refuses connections goes to the next one of 
 `passeur ctl where USER` names the node and why; a pop3 listener's pool of the same machines
 sends the user's POP3 session to the node of their open IMAP sessions."""
 
+import json
 import os
 import re
 import subprocess
@@ -13,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mail_support import PASSWORD, USER, ImapSsl, MailTestCase, Pop3Ssl  # noqa: E402
-from harness import LOOPBACK, free_port, main, wait_until  # noqa: E402
+from harness import LOOPBACK, free_port, http, main, wait_until  # noqa: E402
 
 USERS = [("member%d" % i, "pw%d" % i) for i in range(1, 31)]
 
@@ -56,11 +57,20 @@ class UserAffinityTest(MailTestCase):
         return found[0]
 
     def where(self, user):
+        return self.ctl("where", user)
+
+    def ctl(self, *args):
         p = subprocess.run([self.proxy.binary, "ctl", "--admin",
-                            "%s:%d" % (LOOPBACK, self.proxy.admin_port), "where", user],
+                            "%s:%d" % (LOOPBACK, self.proxy.admin_port)] + list(args),
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout
+
+    def admin_json(self, path):
+        r = http(self.proxy.admin_port, "GET", path,
+                 host="%s:%d" % (LOOPBACK, self.proxy.admin_port))
+        self.assertEqual(r.status, 200, r.body)
+        return json.loads(r.body)
 
     def predicted(self, user):
         m = re.search(r'pool "mail": user "%s" would get node "(\w+)" .*: rendezvous' % user,
@@ -81,6 +91,21 @@ class UserAffinityTest(MailTestCase):
         self.assertRegex(out, r'user "alice" is on node "%s" \(127\.0\.0\.\d+:\d+\): open '
                          r'sessions, 3 open session\(s\)' % expected)
         self.assertIn("ORDER", out)
+        # A drain says which users it waits for; the node keeps their sessions, gets no new one.
+        drained = self.ctl("drain", "mail", expected)
+        self.assertRegex(drained, r'node "%s": now draining, .*1 mail user with 3 open '
+                         r'sessions \(alice\)' % expected)
+        status = self.admin_json("/status.json")
+        row = next(n for p in status["pools"] if p["name"] == "mail" for n in p["nodes"]
+                   if n[0] == expected)
+        self.assertEqual(row[status["node_fields"].index("mail_users")], 1)
+        node = next(n for n in self.admin_json("/api/v1/pools/mail")["nodes"]
+                    if n["name"] == expected)
+        self.assertEqual((node["mail_users"], node["mail_sessions"], node["mail_user_names"]),
+                         (1, 3, ["alice"]))
+        clients.append(self.login(USER, PASSWORD, "127.0.0.5"))
+        self.assertNotEqual(self.node_of(USER, "127.0.0.5"), expected)
+        self.ctl("ready", "mail", expected)
         for c in clients:
             c.logout()
         wait_until(lambda: len(self.sessions_from(self.proxy, "127.0.0.2")) == 1, 10,

@@ -216,6 +216,24 @@ TEST(UserAffinity, DrainingNodeKeepsNoNewUserButItsOpenSessionsCount) {
   const auto on_home = ua.on_identity(user_node_identity(*home));
   EXPECT_EQ(on_home.users, 1u);
   EXPECT_EQ(on_home.sessions, 1u);
+  EXPECT_TRUE(on_home.names.empty());
+}
+
+TEST(UserAffinity, UsersOnANodeAreNamedInOrderUpToALimit) {
+  MailPool pool({{"10.0.0.1", 1}}, 143);
+  UserAffinity ua;
+  std::vector<UserLease> held;
+  for (const char* u : {"dave", "alice", "carol", "bob"})
+    held.push_back(ua.choose(u, pool.nodes()));
+  held.push_back(ua.choose("alice", pool.nodes()));
+  const auto two = ua.on_identity("10.0.0.1", 2);
+  EXPECT_EQ(two.users, 4u);
+  EXPECT_EQ(two.sessions, 5u);
+  EXPECT_EQ(two.names, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(ua.on_identity("10.0.0.1", 10).names.size(), 4u);
+  EXPECT_EQ(ua.on_identity("10.0.0.2", 10).users, 0u);
+  held.clear();
+  EXPECT_EQ(ua.on_identity("10.0.0.1", 10).users, 0u);
 }
 
 TEST(UserAffinity, LoadBoundIsRespected) {
