@@ -68,9 +68,15 @@ class Connection final : public TrackedConnection,
     t.h2_connections.add(1);
   }
 
+  // Every stage of a stream holds the connection: none is left to wake (when the worker's
+  // io_context is destroyed at the end of grace_period, the stages' frames, with the node
+  // connections they own, are gone already). Only the gauges are settled.
   ~Connection() override {
-    for (auto& [id, st] : streams_) stream_gone(*st);
     ListenerTraffic& t = w_.listener_traffic(listener_);
+    for (auto& [id, st] : streams_) {
+      st->closed = true;
+      t.h2_streams.add(-1);
+    }
     t.active.add(-1);
     t.h2_connections.add(-1);
     if (session_) nghttp2_session_del(session_);
