@@ -44,6 +44,10 @@ constexpr unsigned kControlFramesPerSecond = 500;
 // past it, GOAWAY ENHANCE_YOUR_CALM. nghttp2's own bucket, twice as large, stays behind it.
 constexpr double kResetBurst = 100;
 constexpr double kResetRate = 20;
+// A graceful stop's GOAWAY follows its shutdown notice once the PING sent with it comes back,
+// or after this long if the client does not answer.
+constexpr auto kGoawayRoundTrip = std::chrono::milliseconds(1000);
+constexpr uint8_t kGoawayPing[8] = {'p', 'a', 's', 's', 'e', 'u', 'r', 0};
 
 template <class Stream>
 class Connection final : public TrackedConnection,
@@ -68,9 +72,15 @@ class Connection final : public TrackedConnection,
     t.h2_connections.add(1);
   }
 
+  // Every stage of a stream holds the connection: none is left to wake (when the worker's
+  // io_context is destroyed at the end of grace_period, the stages' frames, with the node
+  // connections they own, are gone already). Only the gauges are settled.
   ~Connection() override {
-    for (auto& [id, st] : streams_) stream_gone(*st);
     ListenerTraffic& t = w_.listener_traffic(listener_);
+    for (auto& [id, st] : streams_) {
+      st->closed = true;
+      t.h2_streams.add(-1);
+    }
     t.active.add(-1);
     t.h2_connections.add(-1);
     if (session_) nghttp2_session_del(session_);
@@ -92,19 +102,26 @@ class Connection final : public TrackedConnection,
       return;
     }
     goaway_sent_ = true;
+    cancel_goaway_timer();
     nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
     set_deadline(w_.now() + Millis(1000));
     output_ready(0);
   }
 
-  // Stop or drain: GOAWAY; the open streams finish, new ones are refused.
+  // Stop: GOAWAY in two steps (RFC 9113 6.8). First a shutdown notice (last stream id 2^31-1)
+  // and a PING; once the PING comes back (one round trip: the streams the client had sent by
+  // then have arrived) or after kGoawayRoundTrip, the GOAWAY naming the last stream taken.
+  // The open streams finish, later ones are not served; then the connection closes.
   void stop_gracefully() override {
-    if (!session_ || goaway_sent_) return;
-    goaway_sent_ = true;
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                          nullptr, 0);
-    if (streams_.empty()) set_deadline(w_.now() + Millis(1000));
+    if (!session_ || goaway_sent_ || notice_sent_ || dead_) return;
+    notice_sent_ = true;
+    nghttp2_submit_shutdown_notice(session_);
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, kGoawayPing);
+    goaway_timer_ = std::make_unique<asio::steady_timer>(w_.io());
+    goaway_timer_->expires_after(kGoawayRoundTrip);
+    goaway_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
+      if (!ec) self->final_goaway();
+    });
     output_ready(0);
   }
 
@@ -272,7 +289,11 @@ class Connection final : public TrackedConnection,
         break;
       case NGHTTP2_SETTINGS:
       case NGHTTP2_PING:
-        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) c.control_frame();
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK))
+          c.control_frame();
+        else if (c.notice_sent_ &&
+                 std::memcmp(frame->ping.opaque_data, kGoawayPing, sizeof(kGoawayPing)) == 0)
+          c.final_goaway();
         break;
       case NGHTTP2_PRIORITY:
         c.control_frame();
@@ -321,7 +342,25 @@ class Connection final : public TrackedConnection,
   }
 
   void idle_from_now() {
-    set_deadline(w_.now() + (goaway_sent_ ? Millis(1000) : listener().keepalive_timeout));
+    set_deadline(w_.now() +
+                 (goaway_sent_ || notice_sent_ ? Millis(1000) : listener().keepalive_timeout));
+  }
+
+  // The second step of a graceful stop: GOAWAY NO_ERROR with the last stream taken. When no
+  // stream is left, nghttp2 wants neither to read nor to write: the writer closes.
+  void final_goaway() {
+    cancel_goaway_timer();
+    if (!session_ || goaway_sent_ || dead_) return;
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    if (streams_.empty() && !writing_) set_deadline(w_.now() + Millis(1000));
+    output_ready(0);
+  }
+
+  void cancel_goaway_timer() {
+    if (goaway_timer_) goaway_timer_->cancel();
   }
 
   const ListenerSettings& listener() const { return w_.snapshot()->config().listeners[listener_]; }
@@ -437,6 +476,7 @@ class Connection final : public TrackedConnection,
       co_await write_signal_.async_wait(use_tuple);
     }
     dead_ = true;
+    cancel_goaway_timer();
     if (!client_gone_) {
       if constexpr (kTls) {
         set_deadline(w_.now() + Millis(1000));
@@ -490,6 +530,8 @@ class Connection final : public TrackedConnection,
   Clock::time_point reset_at_{};
   double reset_tokens_ = kResetBurst;
   unsigned control_count_ = 0;
+  std::unique_ptr<asio::steady_timer> goaway_timer_;  // the GOAWAY's wait after the notice
+  bool notice_sent_ = false;  // a graceful stop began: shutdown notice and PING sent
   bool goaway_sent_ = false;
   bool goaway_sent_fatal_ = false;  // nghttp2 failed: no more input is read
   bool writing_ = false;

@@ -279,6 +279,12 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
   // 3. A connection to a node of the pool.
   http::UpstreamAttempt at({w_, st_, st_.upstream, st_.expired, st_.rec.node, st_.rec.node_name},
                            pool, snap_->client_tls(pool), route);
+  // st_.upstream points into `at`: it must not outlive it, even when this frame is destroyed
+  // without running to its end (the worker stopping).
+  struct ForgetUpstream {
+    upstream::Stream*& p;
+    ~ForgetUpstream() { p = nullptr; }
+  } forget_upstream{st_.upstream};
   std::string head;
   http::Exchange x{.req = req,
                    .head = head,
