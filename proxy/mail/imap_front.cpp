@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
+#include <utility>
 
 #include "proxy/mail/sasl.h"
 
@@ -103,6 +105,47 @@ Step ImapFront::bad(std::string_view text) {
   return s;
 }
 
+std::vector<std::pair<std::string, std::string>> parse_id_fields(std::string_view arg) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  auto space = [&] {
+    while (i < arg.size() && arg[i] == ' ') ++i;
+  };
+  // A quoted string (with \" and \\ escapes) or NIL (nullopt: neither, or malformed).
+  auto value = [&]() -> std::optional<std::optional<std::string>> {
+    space();
+    if (arg.substr(i, 3) == "NIL" || arg.substr(i, 3) == "nil") {
+      i += 3;
+      return std::optional<std::string>();
+    }
+    if (i >= arg.size() || arg[i] != '"') return std::nullopt;
+    std::string v;
+    for (++i; i < arg.size(); ++i) {
+      if (arg[i] == '"') {
+        ++i;
+        return std::optional<std::string>(std::move(v));
+      }
+      if (arg[i] == '\\' && i + 1 < arg.size()) ++i;
+      v += arg[i];
+    }
+    return std::nullopt;
+  };
+  space();
+  if (i >= arg.size() || arg[i] != '(') return {};
+  ++i;
+  for (;;) {
+    space();
+    if (i < arg.size() && arg[i] == ')') return out;
+    auto name = value();
+    if (!name || !*name) return {};
+    auto v = value();
+    if (!v) return {};
+    std::string key = std::move(**name);
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.emplace_back(std::move(key), v->value_or(""));
+  }
+}
+
 Step ImapFront::on_line(std::string_view line) {
   if (state_ == State::LoggingIn) return {.next = Next::Close};
   if (state_ == State::AuthenticateResponse) {
@@ -126,8 +169,12 @@ Step ImapFront::on_line(std::string_view line) {
       return bad("Error in IMAP command received by server.");
     args_.push_back(upper(name));
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
-    // ID's list is answered, not read: its fields matter to no node here.
-    if (args_[0] == "ID") return command();
+    // ID's list is read for the address a webmail announces, then answered.
+    if (args_[0] == "ID") {
+      for (auto& [name, value] : parse_id_fields(rest))
+        if (name == "x-originating-ip") announced_ip_ = std::move(value);
+      return command();
+    }
   }
   bool sync = true;
   switch (parse_args(rest, args_, literal_, sync)) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "proxy/mail/credentials.h"
@@ -41,6 +42,10 @@ class ImapFront {
   void login_done() { state_ = State::Commands; }
 
   const Credentials& credentials() const { return creds_; }
+  // The client's address as it announced it in its last ID (RFC 2971) "x-originating-ip"
+  // field, as a webmail does for its users; empty when none. Only worth anything from a
+  // trusted source: the login shield decides.
+  const std::string& announced_ip() const { return announced_ip_; }
   std::string_view tag() const { return tag_; }
   bool login_allowed() const { return o_.tls || o_.allow_plaintext_auth; }
 
@@ -65,6 +70,11 @@ class ImapFront {
   size_t literal_ = 0;             // bytes of a literal still to come
   int bad_ = 0;
   Credentials creds_;
+  std::string announced_ip_;
 };
+
+// The fields of an ID command's argument: ("name" "value" ...) with quoted strings or NIL
+// values, names lower-cased; NIL or anything else (literals included): none.
+std::vector<std::pair<std::string, std::string>> parse_id_fields(std::string_view arg);
 
 }  // namespace proxy::mail

@@ -43,6 +43,12 @@ struct Imap {
   static NodeLogin node_login(const Front& f, std::optional<ClientAddress> id) {
     return NodeLogin(std::string(f.tag()), f.credentials(), std::move(id));
   }
+  static std::optional<asio::ip::address> announced(const Front& f) {
+    error_code ec;
+    const auto a = asio::ip::make_address(f.announced_ip(), ec);
+    if (ec) return std::nullopt;
+    return a;
+  }
 };
 
 struct Pop3 {
@@ -52,6 +58,7 @@ struct Pop3 {
   static NodeLogin node_login(const Front& f, std::optional<ClientAddress>) {
     return NodeLogin(f.credentials());
   }
+  static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
 };
 
 template <class D>
@@ -369,12 +376,14 @@ void MailSession<D>::login_verdict(LoginResult result) {
 }
 
 // Who logs in, as the shield counts it: the client's address (after a trusted front's PROXY
-// header), the user name and the country.
+// header; from a trusted_clients source, the address it announced in IMAP ID), the user name
+// and the country.
 template <class D>
 routing::LoginSource MailSession<D>::login_source(const routing::LoginShield& shield) const {
-  return routing::LoginSource{.client = shield.client_address(client_.address(), std::nullopt),
-                              .user = user_,
-                              .country = country_};
+  return routing::LoginSource{
+      .client = shield.client_address(client_.address(), D::announced(front_)),
+      .user = user_,
+      .country = country_};
 }
 
 // The shield's word before any node is contacted: a delay is waited out here; false when logins

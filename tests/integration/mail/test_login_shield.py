@@ -1,6 +1,7 @@
 """The brute-force shield in front of a real Dovecot (stock settings): password guessing from
 one address is slowed, then refused before any node hears of it, while another address logs
-the same user in normally; the admin API lists and clears the entry; the metrics count it.
+the same user in normally; the admin API lists and clears the entry; the metrics count it. A
+trusted webmail source is counted by the address it announces in IMAP ID.
 Dovecot's own penalty (auth_failure_delay, then a per-address delay growing with failures)
 stays on: the logins of a guessing address take seconds whatever Passeur does, so the shield's
 delay is checked by its counters rather than by a clock."""
@@ -27,6 +28,7 @@ max_delay = "400ms"
 address = { delay_after = 1, refuse_after = 3 }
 network = { delay_after = 0, refuse_after = 0 }
 user = { delay_after = 50, refuse_after = 100 }
+trusted_clients = ["127.0.0.50"]
 """
 
 
@@ -112,6 +114,32 @@ class LoginShieldTest(MailTestCase):
         lines = [l for l in self.proxy.access_lines() if l.startswith(guesser + ":")]
         self.assertRegex(lines[3], r' node=- .*user="alice" login=refused$')
         self.assertRegex(lines[4], r'user="alice" login=ok$')
+
+    def test_a_trusted_webmail_is_counted_by_the_address_it_announces(self):
+        def failed_login(source, announce):
+            c = ImapSsl(self.imaps["port"], self.client_context(), source=source, timeout=40)
+            if announce:
+                typ, _ = c.xatom("ID", '("name" "Roundcube" "x-originating-ip" "%s")' % announce)
+                self.assertEqual(typ, "OK")
+            with self.assertRaises(imaplib.IMAP4.error):
+                c.login(USER, "wrong")
+            c.shutdown()
+
+        def counted(key):
+            return [e for e in self.api("GET", "/api/v1/shield")["list"]
+                    if e["dimension"] == "address" and e["key"] == key]
+
+        failed_login("127.0.0.50", "203.0.113.7")
+        self.assertEqual(len(counted("203.0.113.7")), 1)
+        self.assertEqual(counted("127.0.0.50"), [])
+        # Without an announcement, the trusted source is not counted by address at all.
+        failed_login("127.0.0.50", None)
+        self.assertEqual(counted("127.0.0.50"), [])
+        self.assertEqual(counted("203.0.113.7")[0]["failures"], 1)
+        # An untrusted client cannot pick the address it is counted as.
+        failed_login("127.0.0.51", "198.51.100.9")
+        self.assertEqual(len(counted("127.0.0.51")), 1)
+        self.assertEqual(counted("198.51.100.9"), [])
 
 
 if __name__ == "__main__":

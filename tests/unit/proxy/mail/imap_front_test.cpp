@@ -65,6 +65,32 @@ TEST(ImapFront, NoopLogoutId) {
   EXPECT_EQ(s.next, Next::Close);
 }
 
+TEST(ImapFront, IdFieldsAreReadForTheAnnouncedAddress) {
+  ImapFront f = secure();
+  EXPECT_EQ(f.announced_ip(), "");
+  EXPECT_EQ(f.on_line("1 ID (\"name\" \"Roundcube\" \"X-Originating-IP\" \"203.0.113.9\")").reply,
+            "* ID NIL\r\n1 OK ID completed.\r\n");
+  EXPECT_EQ(f.announced_ip(), "203.0.113.9");
+  // A later ID replaces it; NIL values and an empty list are fine.
+  f.on_line("2 ID (\"x-originating-ip\" \"2001:db8::7\" \"x-originating-port\" NIL)");
+  EXPECT_EQ(f.announced_ip(), "2001:db8::7");
+  f.on_line("3 ID ()");
+  EXPECT_EQ(f.announced_ip(), "2001:db8::7");
+}
+
+TEST(ImapFront, IdFieldsParse) {
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(parse_id_fields(" (\"Name\" \"a \\\"b\\\"\" \"v\" NIL)"),
+            (Fields{{"name", "a \"b\""}, {"v", ""}}));
+  EXPECT_EQ(parse_id_fields("NIL"), Fields{});
+  EXPECT_EQ(parse_id_fields("()"), Fields{});
+  // Malformed: nothing is taken.
+  EXPECT_EQ(parse_id_fields("(\"x-originating-ip\" \"1.2.3.4\""), Fields{});
+  EXPECT_EQ(parse_id_fields("(\"x-originating-ip\" {7}"), Fields{});
+  EXPECT_EQ(parse_id_fields("(NIL \"1.2.3.4\")"), Fields{});
+  EXPECT_EQ(parse_id_fields("(\"unterminated)"), Fields{});
+}
+
 TEST(ImapFront, AuthenticatePlainWithInitialResponse) {
   ImapFront f = secure();
   Step s = f.on_line("a AUTHENTICATE plain AGFsaWNlAGFsaWNlcHc=");
