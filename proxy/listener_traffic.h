@@ -7,6 +7,7 @@
 #include "routing/access_rule.h"
 #include "routing/country.h"
 #include "routing/local_counters.h"
+#include "routing/node_traffic.h"
 #include "tls/handshake_result.h"
 
 namespace proxy {
@@ -26,6 +27,9 @@ struct alignas(64) ListenerTraffic {
   // With a [geoip] database: connections by the client's country (index 0: unknown).
   std::array<routing::LocalCounter, routing::kCountrySlots> countries;
   std::array<routing::LocalCounter, routing::kRefusals> refused;  // by routing::Refusal
+  // Mail listeners: logins by result (routing::MailLogin), and those the login shield refused
+  // before any node (the last slot).
+  std::array<routing::LocalCounter, routing::kMailLoginResults + 1> mail_logins;
 };
 
 }  // namespace proxy

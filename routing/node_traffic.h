@@ -15,6 +15,11 @@ namespace routing {
 enum class ConnectError : uint8_t { Refused, Timeout, Tls, Other };
 inline constexpr size_t kConnectErrorKinds = 4;
 
+// What a node answered to a mail login Passeur replayed: accepted, refused (a wrong password),
+// or the dialogue broke.
+enum class MailLogin : uint8_t { Ok, Refused, Failed };
+inline constexpr size_t kMailLoginResults = 3;
+
 // One worker's share; its own cache lines.
 struct alignas(64) NodeTraffic {
   std::array<LocalCounter, 5> responses;  // by status class, see status_class()
@@ -27,7 +32,8 @@ struct alignas(64) NodeTraffic {
   LatencyHistogram header_time;  // request start to response head
   LatencyHistogram total_time;   // request start to its last byte
   ConnectHistogram connect_time;
-  SessionHistogram session_time;  // TCP sessions: from accept to close
+  SessionHistogram session_time;                            // TCP sessions: from accept to close
+  std::array<LocalCounter, kMailLoginResults> mail_logins;  // by MailLogin
 };
 
 enum class CheckOutcome : uint8_t { Ok, Failed, Timeout };

@@ -230,6 +230,7 @@ awaitable<bool> MailSession<D>::log_in() {
   if (!co_await shield_lets_in()) {
     // Refused by the shield, as a node's temporary failure would be: no node hears of it.
     login_ = LoginResult::Refused;
+    w_.listener_traffic(listener_).mail_logins[routing::kMailLoginResults].add();
     if (!co_await write_client(front_.unavailable())) co_return true;
     front_.login_done();
     set_deadline(login_deadline_);
@@ -370,6 +371,12 @@ routing::NodeLease MailSession<D>::choose_node(const routing::Pool& pool,
 template <class D>
 void MailSession<D>::login_verdict(LoginResult result) {
   login_ = result;
+  const auto counted = result == LoginResult::Ok        ? routing::MailLogin::Ok
+                       : result == LoginResult::Refused ? routing::MailLogin::Refused
+                                                        : routing::MailLogin::Failed;
+  const auto slot = static_cast<size_t>(counted);
+  w_.listener_traffic(listener_).mail_logins[slot].add();
+  if (node_) node_->traffic(w_.index()).mail_logins[slot].add();
   routing::LoginShield* shield = w_.login_shield();
   if (shield && (result == LoginResult::Ok || result == LoginResult::Refused))
     shield->record(login_source(*shield), result == LoginResult::Ok);

@@ -55,6 +55,21 @@ void collect_listeners(const Sources& s, std::vector<prometheus::MetricFamily>& 
                   sum(s, i, [r](const auto& t) { return t.handshakes_failed[r].get(); }));
   }
 
+  FamilyBuilder logins(out, "passeur_listener_mail_logins_total",
+                       "Mail logins by protocol and result: ok, refused or failed by a node, "
+                       "or refused by the login shield before any node.",
+                       MetricType::Counter);
+  static constexpr const char* kLoginResults[] = {"ok", "refused", "failed", "shield"};
+  static_assert(std::size(kLoginResults) == routing::kMailLoginResults + 1);
+  for (size_t i = 0; i < n; ++i) {
+    if (!is_mail(listeners[i].protocol)) continue;
+    for (size_t r = 0; r < std::size(kLoginResults); ++r)
+      logins.counter({{"listener", listeners[i].name},
+                      {"protocol", protocol_name(listeners[i].protocol)},
+                      {"result", kLoginResults[r]}},
+                     sum(s, i, [r](const auto& t) { return t.mail_logins[r].get(); }));
+  }
+
   FamilyBuilder requests(out, "passeur_listener_requests_total",
                          "Requests answered, by status class.", MetricType::Counter);
   for (size_t i = 0; i < n; ++i)

@@ -1,4 +1,8 @@
 // passeur_node_* traffic families: per pool and node, summed over the workers' slots.
+#include <set>
+#include <string_view>
+
+#include "proxy/config/settings.h"
 #include "proxy/metrics/exposition.h"
 #include "proxy/metrics/family_builder.h"
 #include "routing/node.h"
@@ -10,6 +14,8 @@ using prometheus::MetricType;
 
 constexpr const char* kConnectErrors[] = {"refused", "timeout", "tls", "other"};
 static_assert(std::size(kConnectErrors) == routing::kConnectErrorKinds);
+constexpr const char* kMailLogins[] = {"ok", "refused", "failed"};
+static_assert(std::size(kMailLogins) == routing::kMailLoginResults);
 
 template <class Get>
 uint64_t sum(const routing::Node& node, Get get) {
@@ -100,6 +106,20 @@ void collect_nodes(const Sources& s, std::vector<prometheus::MetricFamily>& out)
     for (size_t r = 0; r < routing::kConnectErrorKinds; ++r)
       errors.counter({{"pool", pool}, {"node", n.name()}, {"reason", kConnectErrors[r]}},
                      sum(n, [r](const auto& t) { return t.connect_errors[r].get(); }));
+  });
+
+  // Pools of mail listeners only.
+  std::set<std::string_view> mail_pools;
+  for (const auto& l : s.snapshot->config().listeners)
+    if (is_mail(l.protocol)) mail_pools.insert(l.pool);
+  FamilyBuilder logins(out, "passeur_node_mail_logins_total",
+                       "Mail logins replayed on the node, by its answer (ok, refused, failed).",
+                       MetricType::Counter);
+  each_node(s, [&](const std::string& pool, const routing::Node& n) {
+    if (!mail_pools.contains(pool)) return;
+    for (size_t r = 0; r < routing::kMailLoginResults; ++r)
+      logins.counter({{"pool", pool}, {"node", n.name()}, {"result", kMailLogins[r]}},
+                     sum(n, [r](const auto& t) { return t.mail_logins[r].get(); }));
   });
 
   auto counter_sum = [&](const char* name, const char* help, auto member) {

@@ -75,6 +75,16 @@ class LoginShieldTest(MailTestCase):
                     return float(line.rsplit(" ", 1)[1])
         return None
 
+    def node_metric(self, name, result):
+        """The node's series of `name` with this result (the pool has one node)."""
+        with urllib.request.urlopen("http://%s:%d/metrics" % (LOOPBACK, self.proxy.admin_port),
+                                    timeout=10) as r:
+            found = [float(line.rsplit(" ", 1)[1]) for line in r.read().decode().splitlines()
+                     if line.startswith(name + '{pool="imap",')
+                     and 'result="%s"}' % result in line]
+        self.assertEqual(len(found), 1, (name, result))
+        return found[0]
+
     def test_guessing_is_slowed_then_refused_while_another_address_logs_in(self):
         guesser = "127.0.0.41"
         for i in range(3):
@@ -114,6 +124,13 @@ class LoginShieldTest(MailTestCase):
         lines = [l for l in self.proxy.access_lines() if l.startswith(guesser + ":")]
         self.assertRegex(lines[3], r' node=- .*user="alice" login=refused$')
         self.assertRegex(lines[4], r'user="alice" login=ok$')
+        # Logins by result, on the listener and on the node that answered them.
+        for result, count in (("ok", 2), ("refused", 3), ("failed", 0), ("shield", 1)):
+            self.assertEqual(self.metric('passeur_listener_mail_logins_total{listener="imaps",'
+                                         'protocol="imap",result="%s"}' % result), count, result)
+        for result, count in (("ok", 2), ("refused", 3), ("failed", 0)):
+            self.assertEqual(self.node_metric("passeur_node_mail_logins_total", result), count,
+                             result)
 
     def test_a_trusted_webmail_is_counted_by_the_address_it_announces(self):
         def failed_login(source, announce):
