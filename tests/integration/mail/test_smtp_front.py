@@ -20,6 +20,15 @@ from harness import LOOPBACK, main, wait_until  # noqa: E402
 
 PLAIN = base64.b64encode(("\0%s\0%s" % (USER, PASSWORD)).encode()).decode()
 SENDER = "bob@example.test"
+# The login shield: one failure from an address blocks it.
+SHIELD = """
+[login_shield]
+window = "10m"
+block = "10m"
+address = { delay_after = 0, refuse_after = 1 }
+network = { delay_after = 0, refuse_after = 0 }
+user = { delay_after = 0, refuse_after = 0 }
+"""
 
 
 def message(subject):
@@ -63,7 +72,7 @@ class SmtpFrontTest(MailTestCase):
         self.dovecot = self.start_dovecot("node1")
         self.postfix = self.start_postfix(self.dovecot)
 
-    def proxy(self, **listener):
+    def proxy(self, extra_config="", **listener):
         p = self.postfix
         self.plain = dict({"name": "submission", "protocol": "smtp", "pool": "submission"},
                           **listener)
@@ -72,7 +81,8 @@ class SmtpFrontTest(MailTestCase):
         return self.start_mail_proxy(
             [self.plain, self.smtps],
             {"submission": {"nodes": ["%s:%d" % (LOOPBACK, p.submissions_proxy_port)],
-                            "proxy_protocol": "v2"}})
+                            "proxy_protocol": "v2"}},
+            extra_config=extra_config)
 
     def access_line(self, proxy, source):
         wait_until(lambda: self.sessions_from(proxy, source), 10, message="access line")
@@ -160,6 +170,35 @@ class SmtpFrontTest(MailTestCase):
         wait_log(self.postfix.log, "connect from unknown[127.0.0.53]")
         self.assertRegex(self.access_line(proxy, "127.0.0.53"),
                          r'"SMTP submissions" listener=submissions .* user="alice" login=ok$')
+
+    def test_login_shield_refuses_with_a_temporary_failure(self):
+        proxy = self.proxy(extra_config=SHIELD)
+        c = smtplib.SMTP_SSL(LOOPBACK, self.smtps["port"], timeout=20,
+                             source_address=("127.0.0.59", 0),
+                             context=self.starttls_context())
+        c.ehlo("client.example")
+        c.user, c.password = USER, "wrong"
+        with self.assertRaises(smtplib.SMTPAuthenticationError) as e:
+            c.auth("PLAIN", c.auth_plain)
+        self.assertEqual(e.exception.smtp_code, 535)
+        # The address is blocked now: the right password gets the temporary failure, from
+        # Passeur, and Postfix never hears of this login.
+        c.password = PASSWORD
+        with self.assertRaises(smtplib.SMTPAuthenticationError) as e:
+            c.auth("PLAIN", c.auth_plain)
+        self.assertEqual((e.exception.smtp_code, e.exception.smtp_error),
+                         (454, b"4.7.0 Temporary authentication failure"))
+        c.quit()
+        self.assertEqual(self.postfix.log().count(": connect from unknown[127.0.0.59]"), 1)
+        # Another address logs the same user in.
+        c = smtplib.SMTP_SSL(LOOPBACK, self.smtps["port"], timeout=20,
+                             source_address=("127.0.0.60", 0),
+                             context=self.starttls_context())
+        c.login(USER, PASSWORD)
+        c.quit()
+        self.assertRegex(self.access_line(proxy, "127.0.0.59"),
+                         r' node=- .*user="alice" login=refused$')
+        self.assertRegex(self.access_line(proxy, "127.0.0.60"), r'user="alice" login=ok$')
 
     def test_swaks_starttls_and_tls_on_connect(self):
         self.proxy()
