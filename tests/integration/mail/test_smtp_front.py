@@ -7,6 +7,7 @@ swaks, raw sockets, openssl s_client -starttls smtp."""
 
 import base64
 import os
+import re
 import smtplib
 import socket
 import subprocess
@@ -199,6 +200,28 @@ class SmtpFrontTest(MailTestCase):
         self.assertRegex(self.access_line(proxy, "127.0.0.59"),
                          r' node=- .*user="alice" login=refused$')
         self.assertRegex(self.access_line(proxy, "127.0.0.60"), r'user="alice" login=ok$')
+
+    def test_a_node_without_auth_is_passed_over(self):
+        """A node whose EHLO offers no AUTH (Postfix's port without SASL) never sees the login:
+        each session moves on to the node that takes it."""
+        p = self.postfix
+        good = "%s:%d" % (LOOPBACK, p.submissions_proxy_port)
+        listener = {"name": "submissions", "protocol": "smtp", "tls": True, "pool": "pair"}
+        proxy = self.start_mail_proxy(
+            [listener],
+            {"pair": {"nodes": ["%s:%d" % (LOOPBACK, p.smtp_proxy_port), good],
+                      "proxy_protocol": "v2"}})
+        for i in range(3):
+            source = "127.0.0.%d" % (61 + i)
+            c = smtplib.SMTP_SSL(LOOPBACK, listener["port"], timeout=20,
+                                 source_address=(source, 0), context=self.starttls_context())
+            c.login(USER, PASSWORD)
+            c.quit()
+            self.assertRegex(self.access_line(proxy, source),
+                             r" node=%s .*login=ok$" % re.escape(good))
+        # The node without AUTH was tried (the balancer's first pick on a tie) and heard only
+        # an EHLO.
+        wait_log(self.postfix.log, "lost connection after EHLO from unknown[127.0.0.61]")
 
     def test_swaks_starttls_and_tls_on_connect(self):
         self.proxy()
