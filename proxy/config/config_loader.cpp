@@ -196,9 +196,11 @@ class Loader {
         out.protocol = Protocol::Imap;
       } else if (*v == "pop3") {
         out.protocol = Protocol::Pop3;
+      } else if (*v == "smtp") {
+        out.protocol = Protocol::Smtp;
       } else {
         s.error("protocol", "unknown protocol " + quoted(*v) +
-                                " (expected \"http\", \"tcp\", \"imap\" or \"pop3\")");
+                                " (expected \"http\", \"tcp\", \"imap\", \"pop3\" or \"smtp\")");
       }
     }
     if (auto v = s.duration("header_timeout")) out.header_timeout = *v;
@@ -531,8 +533,9 @@ class Loader {
   FirstSeen<tcp::endpoint> listen_addresses_;
   FirstSeen<std::string> listener_names_;
   FirstSeen<std::pair<std::string, std::string>> routes_;
-  // Which affinity fits each pool's users: none or user for IMAP listeners (user when not
-  // set), none for TCP listeners, none, cookie or source for HTTP routes.
+  // Which affinity fits each pool's users: none or user for mail listeners (user when not set,
+  // except for SMTP submission alone: none), none for TCP listeners, none, cookie or source for
+  // HTTP routes.
   void check_pool_affinity() {
     auto pool = [this](const std::string& name) -> routing::PoolSettings* {
       for (auto& p : config_.pools)
@@ -541,6 +544,13 @@ class Loader {
     };
     std::map<std::string, const routing::RouteSettings*, std::less<>> http_route;
     for (const auto& r : config_.routes) http_route.emplace(r.pool, &r);
+    // Submission needs no mailbox: a pool only SMTP listeners use is least-loaded by default.
+    auto smtp_only = [this](const std::string& name) {
+      return std::all_of(config_.listeners.begin(), config_.listeners.end(),
+                         [&name](const ListenerSettings& l) {
+                           return l.pool != name || l.protocol == Protocol::Smtp;
+                         });
+    };
     for (const ListenerSettings& l : config_.listeners) {
       routing::PoolSettings* p = pool(l.pool);
       if (!p || l.protocol == Protocol::Http) continue;
@@ -548,7 +558,8 @@ class Loader {
       const toml::node* at = it != affinity_at_.end() ? it->second : nullptr;
       if (is_mail(l.protocol)) {
         const std::string kind = protocol_name(l.protocol);
-        if (!at && !http_route.contains(l.pool)) p->affinity = routing::Affinity::User;
+        if (!at && !http_route.contains(l.pool) && !smtp_only(l.pool))
+          p->affinity = routing::Affinity::User;
         if (at && p->affinity != routing::Affinity::None && p->affinity != routing::Affinity::User)
           errors_.add(at->source(), "\"affinity\" of a pool used by an " + kind +
                                         " listener must be \"none\" or \"user\": pool " +

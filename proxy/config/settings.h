@@ -27,14 +27,14 @@ struct ServerSettings {
   Millis grace_period = Millis(30'000);
 };
 
-enum class Protocol : uint8_t { Http, Tcp, Imap, Pop3 };
+enum class Protocol : uint8_t { Http, Tcp, Imap, Pop3, Smtp };
 
 // A listener whose bytes go to a pool's nodes: protocol = "tcp" and the mail protocols.
 inline bool relays_sessions(Protocol p) {
   return p != Protocol::Http;
 }
 inline bool is_mail(Protocol p) {
-  return p == Protocol::Imap || p == Protocol::Pop3;
+  return p == Protocol::Imap || p == Protocol::Pop3 || p == Protocol::Smtp;
 }
 inline std::string protocol_name(Protocol p) {
   switch (p) {
@@ -46,6 +46,8 @@ inline std::string protocol_name(Protocol p) {
       return "imap";
     case Protocol::Pop3:
       return "pop3";
+    case Protocol::Smtp:
+      return "smtp";
   }
   return "?";
 }

@@ -60,8 +60,9 @@ void read_mail_listener_keys(const Section& s, bool certificates, ListenerSettin
   if (!is_mail(out.protocol)) {
     for (auto key : {"login_timeout", "allow_plaintext_auth"})
       if (s.find(key))
-        s.error(key,
-                quoted(key) + " applies only to a mail listener (protocol = \"imap\" or \"pop3\")");
+        s.error(key, quoted(key) +
+                         " applies only to a mail listener (protocol = \"imap\", \"pop3\" or "
+                         "\"smtp\")");
     return;
   }
   if (auto v = s.duration("login_timeout")) out.login_timeout = *v;

@@ -15,6 +15,8 @@
 #include "proxy/mail/login_result.h"
 #include "proxy/mail/pop3_front.h"
 #include "proxy/mail/pop3_node_login.h"
+#include "proxy/mail/smtp_front.h"
+#include "proxy/mail/smtp_node_login.h"
 #include "proxy/tcp/relay_session.h"
 #include "proxy/worker_context.h"
 #include "routing/user_affinity.h"
@@ -35,7 +37,9 @@ constexpr int kMaxLogins = 3;  // refused logins on one connection, then it is c
 constexpr auto kByeTime = Millis(1000);
 
 // What differs between the mail protocols: the dialogue with the client before its login, the
-// one with the node, and the name in the access log.
+// one with the node, and the name in the access log. unsent(): whether a node that fails now
+// never saw the login, so that the session may move to another node (`greeted`: a line of the
+// node was taken).
 struct Imap {
   using Front = ImapFront;
   using NodeLogin = ImapNodeLogin;
@@ -49,6 +53,7 @@ struct Imap {
     if (ec) return std::nullopt;
     return a;
   }
+  static bool unsent(const NodeLogin&, bool greeted) { return !greeted; }
 };
 
 struct Pop3 {
@@ -59,6 +64,19 @@ struct Pop3 {
     return NodeLogin(f.credentials());
   }
   static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
+  static bool unsent(const NodeLogin&, bool greeted) { return !greeted; }
+};
+
+// The node's greeting and EHLO come before the login: a node that fails them never saw it.
+struct Smtp {
+  using Front = SmtpFront;
+  using NodeLogin = SmtpNodeLogin;
+  static constexpr std::string_view kKind = "SMTP";
+  static NodeLogin node_login(const Front& f, std::optional<ClientAddress>) {
+    return NodeLogin(std::string(f.client_name()), f.credentials());
+  }
+  static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
+  static bool unsent(const NodeLogin& n, bool) { return !n.login_sent(); }
 };
 
 template <class D>
@@ -310,14 +328,14 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
       NodeStep step = node_login_->on_line(*line);
       to_client_ += step.to_client;
       if (!step.to_node.empty() && !co_await write_node(step.to_node)) {
-        if (!greeted) co_return Opening::NodeClosed;
+        if (D::unsent(*node_login_, greeted)) co_return Opening::NodeClosed;
         cause_ = "node_error";
         login_ = LoginResult::Failed;
         co_return Opening::Ended;
       }
       if (step.done) {
         login_ = step.result;
-        if (step.result == LoginResult::Failed && !greeted) {
+        if (step.result == LoginResult::Failed && D::unsent(*node_login_, greeted)) {
           login_ = LoginResult::None;
           co_return Opening::NodeClosed;
         }
@@ -335,7 +353,7 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
         co_await upstream_socket().async_read_some(asio::buffer(at, kReadSize), use_tuple);
     if (stop_) co_return Opening::Ended;
     if (ec) {
-      if (!greeted) co_return Opening::NodeClosed;
+      if (D::unsent(*node_login_, greeted)) co_return Opening::NodeClosed;
       cause_ = "node_closed_during_login";
       login_ = LoginResult::Failed;
       co_return Opening::Ended;
@@ -421,12 +439,20 @@ void MailSession<D>::describe(tcp_relay::SessionLine& line) const {
 
 void start_mail_session(WorkerContext& worker, tcp::socket socket, size_t listener,
                         tcp::endpoint peer, const tls::ServerTls* tls) {
-  if (worker.snapshot()->config().listeners[listener].protocol == Protocol::Pop3)
-    MailSession<Pop3>::start(
-        std::make_unique<MailSession<Pop3>>(worker, std::move(socket), listener, peer, tls));
-  else
-    MailSession<Imap>::start(
-        std::make_unique<MailSession<Imap>>(worker, std::move(socket), listener, peer, tls));
+  switch (worker.snapshot()->config().listeners[listener].protocol) {
+    case Protocol::Pop3:
+      MailSession<Pop3>::start(
+          std::make_unique<MailSession<Pop3>>(worker, std::move(socket), listener, peer, tls));
+      break;
+    case Protocol::Smtp:
+      MailSession<Smtp>::start(
+          std::make_unique<MailSession<Smtp>>(worker, std::move(socket), listener, peer, tls));
+      break;
+    default:
+      MailSession<Imap>::start(
+          std::make_unique<MailSession<Imap>>(worker, std::move(socket), listener, peer, tls));
+      break;
+  }
 }
 
 }  // namespace proxy::mail

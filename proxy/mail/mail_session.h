@@ -1,9 +1,10 @@
-// One client connection on a mail listener (protocol = "imap"): Passeur greets the client and
-// answers it until it logs in (imap_front.h), with STARTTLS on the same certificates as TLS
-// listeners; then it connects to a node of the pool, sends the PROXY header as the pool says,
-// replays the login (imap_node_login.h) and relays the node's answer. A refused login goes
-// back to Passeur's dialogue; an accepted one hands both sides to the TCP listener's byte
-// relay (relay_session.h), the bytes the client sent after its login first.
+// One client connection on a mail listener (protocol = "imap", "pop3" or "smtp"): Passeur
+// greets the client and answers it until it logs in (imap_front.h, pop3_front.h,
+// smtp_front.h), with STARTTLS on the same certificates as TLS listeners; then it connects to a
+// node of the pool, sends the PROXY header as the pool says, replays the login
+// (imap_node_login.h, pop3_node_login.h, smtp_node_login.h) and relays the node's answer. A refused
+// login goes back to Passeur's dialogue; an accepted one hands both sides to the TCP listener's
+// byte relay (relay_session.h), the bytes the client sent after its login first.
 #pragma once
 
 #include <cstddef>

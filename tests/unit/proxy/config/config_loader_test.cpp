@@ -438,7 +438,7 @@ balance = "random"
 nodes = ["10.0.0.1:80"]
 )"),
               ElementsAre("t.toml:3:12: unknown protocol \"HTTP\" (expected \"http\", \"tcp\", "
-                          "\"imap\" or \"pop3\")",
+                          "\"imap\", \"pop3\" or \"smtp\")",
                           "t.toml:5:11: unknown balance \"random\" (expected \"least_loaded\" or "
                           "\"round_robin\")"));
 }
@@ -571,7 +571,7 @@ nodes = ["10.0.0.1:80"]
                           "t.toml:6:10: \"listen\": bad address \"nowhere\" (expected \"ip:port\" "
                           "or \"[ipv6]:port\")",
                           "t.toml:7:12: unknown protocol \"udp\" (expected \"http\", \"tcp\", "
-                          "\"imap\" or \"pop3\")",
+                          "\"imap\", \"pop3\" or \"smtp\")",
                           "t.toml:9:9: pool \"zz\" has no nodes",
                           "t.toml:11:11: unknown balance \"fastest\" (expected \"least_loaded\" "
                           "or \"round_robin\")"));

@@ -103,9 +103,9 @@ mail_id = 1
                   "t.toml:6:17: \"login_timeout\": bad duration \"soon\" (a whole number with ms, "
                   "s, m or h)",
                   "t.toml:11:17: \"login_timeout\" applies only to a mail listener (protocol = "
-                  "\"imap\" or \"pop3\")",
+                  "\"imap\", \"pop3\" or \"smtp\")",
                   "t.toml:14:24: \"allow_plaintext_auth\" applies only to a mail listener "
-                  "(protocol = \"imap\" or \"pop3\")",
+                  "(protocol = \"imap\", \"pop3\" or \"smtp\")",
                   "t.toml:17:11: \"mail_id\" must be true or false"));
 }
 

@@ -47,6 +47,47 @@ nodes = ["10.0.0.1:143"]
   EXPECT_EQ(c.pools[1].affinity, routing::Affinity::None);
 }
 
+constexpr std::string_view kSmtp = R"([[listener]]
+name = "submission"
+listen = "127.0.0.1:1587"
+protocol = "smtp"
+pool = "submission"
+allow_plaintext_auth = true
+
+)";
+
+TEST(UserAffinityConfig, SmtpPoolsDefaultToNoneAndMayAskForUser) {
+  Config c = load_ok(std::string(kSmtp) + R"([pool.submission]
+nodes = ["10.0.0.1:587"]
+)");
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].protocol, Protocol::Smtp);
+  ASSERT_EQ(c.pools.size(), 1u);
+  EXPECT_EQ(c.pools[0].affinity, routing::Affinity::None);
+  c = load_ok(std::string(kSmtp) + R"([pool.submission]
+affinity = "user"
+nodes = ["10.0.0.1:587"]
+)");
+  EXPECT_EQ(c.pools[0].affinity, routing::Affinity::User);
+  // A pool an IMAP listener uses too keeps the IMAP default.
+  c = load_ok(std::string(kSmtp) + std::string(kImap) + R"([pool.submission]
+nodes = ["10.0.0.1:587"]
+[pool.mail]
+nodes = ["10.0.0.1:143"]
+)");
+  ASSERT_EQ(c.pools.size(), 2u);
+  for (const auto& p : c.pools)
+    EXPECT_EQ(p.affinity, p.name == "mail" ? routing::Affinity::User : routing::Affinity::None)
+        << p.name;
+  EXPECT_THAT(errors_of(std::string(kSmtp) + R"([pool.submission]
+affinity = "source"
+nodes = ["10.0.0.1:587"]
+)"),
+              ElementsAre("t.toml:9:12: \"affinity\" of a pool used by an smtp listener must be "
+                          "\"none\" or \"user\": pool \"submission\" is used by the smtp "
+                          "listener \"submission\""));
+}
+
 TEST(UserAffinityConfig, Values) {
   Config c = load_ok(std::string(kImap) + R"([pool.mail]
 affinity = "user"
