@@ -163,6 +163,58 @@ def geo_database():
     return seeds
 
 
+def h2_frames():
+    """h2_frames_fuzzer inputs: a byte that sets the read size, then a client's frames after its
+    preface (python3-h2 writes them): requests with and without bodies, trailers, cookies,
+    CONTINUATION, window updates, PING, SETTINGS, resets, a GOAWAY."""
+    import h2.config
+    import h2.connection
+    import h2.settings
+    seeds = []
+
+    def conn():
+        c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
+                                                                 header_encoding='utf-8'))
+        c.initiate_connection()
+        return c
+
+    def frames(c):
+        data = c.data_to_send()
+        preface = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+        return data[len(preface):] if data.startswith(preface) else data
+
+    get = [(':method', 'GET'), (':scheme', 'https'), (':authority', 'cloud.example.coop'),
+           (':path', '/index.php?x=1'), ('user-agent', 'curl/7.88'), ('cookie', 'a=1'),
+           ('cookie', 'PASSEUR_NODE=0123456789abcdef'), ('accept', '*/*')]
+    post = [(':method', 'POST'), (':scheme', 'https'), (':authority', 'mail.example.coop'),
+            (':path', '/?_task=login'), ('content-type', 'application/x-www-form-urlencoded')]
+    for step in (0, 7, 63):
+        c = conn()
+        c.send_headers(1, get, end_stream=True)
+        seeds.append(bytes([step]) + frames(c))
+        c = conn()
+        c.send_headers(1, post + [('content-length', '11')])
+        c.send_data(1, b'_user=alice', end_stream=True)
+        c.send_headers(3, get, end_stream=True)
+        c.reset_stream(3)
+        seeds.append(bytes([step]) + frames(c))
+        c = conn()
+        c.send_headers(1, post + [('te', 'trailers')])
+        c.send_data(1, b'x' * 100)
+        c.send_headers(1, [('x-checksum', 'abc'), ('grpc-status', '0')], end_stream=True)
+        c.ping(b'12345678')
+        c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1})
+        c.increment_flow_control_window(65535)
+        c.close_connection()
+        seeds.append(bytes([step]) + frames(c))
+    # A big header list, split into CONTINUATION frames by a small frame size.
+    c = conn()
+    c.max_outbound_frame_size = 16384
+    c.send_headers(1, get + [('x-big-%d' % i, 'v' * 300) for i in range(80)], end_stream=True)
+    seeds.append(b'\x10' + frames(c))
+    return seeds
+
+
 def main():
     write('records_fuzzer', records())
     write('proxy_header_fuzzer',
@@ -178,6 +230,7 @@ def main():
     write('config_fuzzer', config())
     write('admin_api_fuzzer', admin_api())
     write('geo_database_fuzzer', geo_database())
+    write('h2_frames_fuzzer', h2_frames())
 
 
 if __name__ == '__main__':

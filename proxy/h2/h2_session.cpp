@@ -30,20 +30,16 @@ using asio::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// What Passeur announces (RFC 9113 6.5.2) and the limits it keeps.
-constexpr uint32_t kMaxConcurrentStreams = 100;
-constexpr int32_t kStreamWindow = 256 * 1024;       // request body bytes held per stream, at most
-constexpr int32_t kConnectionWindow = 1024 * 1024;  // ... and per connection
+// What Passeur announces (RFC 9113 6.5.2) is in server_session.h; the limits it keeps:
 constexpr size_t kReadSize = 16 * 1024;
 constexpr size_t kWriteGather = 64 * 1024;
 constexpr size_t kLingerBytes = 1024 * 1024;
 // Frames that ask for work without carrying any (SETTINGS, PING, PRIORITY, empty DATA): more
 // than this in one second is a flood, answered with GOAWAY ENHANCE_YOUR_CALM.
 constexpr unsigned kControlFramesPerSecond = 500;
-// Streams reset by the client (rapid reset): a token bucket, a burst then a rate per second;
-// past it, GOAWAY ENHANCE_YOUR_CALM. nghttp2's own bucket, twice as large, stays behind it.
-constexpr double kResetBurst = 100;
-constexpr double kResetRate = 20;
+// Streams reset by the client (rapid reset): a token bucket of kResetBurst then kResetRate per
+// second (server_session.h); past it, GOAWAY ENHANCE_YOUR_CALM. nghttp2's own bucket, twice as
+// large, stays behind it.
 // A graceful stop's GOAWAY follows its shutdown notice once the PING sent with it comes back,
 // or after this long if the client does not answer.
 constexpr auto kGoawayRoundTrip = std::chrono::milliseconds(1000);
@@ -159,19 +155,9 @@ class Connection final : public TrackedConnection,
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    nghttp2_option* opt = nullptr;
-    nghttp2_option_new(&opt);
-    nghttp2_option_set_no_auto_window_update(opt, 1);  // a window opens as the node takes bytes
-    nghttp2_option_set_no_closed_streams(opt, 1);
-    nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetRate);
-    nghttp2_option_set_max_continuations(opt, 8);
-    const int rv = nghttp2_session_server_new2(&session_, cb, this, opt);
-    nghttp2_option_del(opt);
+    session_ = new_server_session(cb, this);
     nghttp2_session_callbacks_del(cb);
-    if (rv != 0) {
-      session_ = nullptr;
-      return false;
-    }
+    if (!session_) return false;
     const ListenerSettings& ls = w_.snapshot()->config().listeners[listener_];
     info_ = SessionInfo{.listener = listener_,
                         .peer = peer_,
@@ -179,14 +165,7 @@ class Connection final : public TrackedConnection,
                         .country = country_,
                         .tls = kTls};
     max_header_ = ls.max_header;
-    const nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, ls.max_header},
-        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-    };
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+    submit_server_settings(session_, ls.max_header);
     return true;
   }
 
@@ -215,17 +194,15 @@ class Connection final : public TrackedConnection,
     if (!st) return 0;
     const std::string_view n(reinterpret_cast<const char*>(name), namelen);
     const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-    // The size SETTINGS_MAX_HEADER_LIST_SIZE counts (RFC 9113 6.5.2), for trailers too.
-    st->head_bytes += namelen + valuelen + 32;
-    if (st->head_bytes > c.max_header_) {
-      c.calm();
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    switch (st->take(n, v, c.max_header_)) {
+      case HeaderIntake::Verdict::Ok:
+        return 0;
+      case HeaderIntake::Verdict::TooLarge:
+        c.calm();
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      case HeaderIntake::Verdict::Malformed:
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
-    if (st->head_done) {  // trailers
-      if (!n.starts_with(':')) append_trailer_line(st->in_trailers, n, v);
-      return 0;
-    }
-    if (!st->head.add(n, v)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     return 0;
   }
 

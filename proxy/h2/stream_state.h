@@ -16,6 +16,7 @@
 #include "proxy/config/settings.h"
 #include "proxy/connection_registry.h"
 #include "proxy/h2/head_conversion.h"
+#include "proxy/h2/server_session.h"
 #include "proxy/http/request_log.h"
 #include "proxy/upstream/stream.h"
 #include "routing/country.h"
@@ -56,7 +57,7 @@ class StreamHost {
 // does not read makes the stream stop reading its node.
 inline constexpr size_t kOutLimit = 64 * 1024;
 
-class StreamState final : public TrackedConnection {
+class StreamState final : public TrackedConnection, public HeaderIntake {
  public:
   StreamState(StreamHost& host, int32_t id, const boost::asio::any_io_executor& ex)
       : host(host), id(id), in_signal(ex), out_signal(ex) {
@@ -87,18 +88,15 @@ class StreamState final : public TrackedConnection {
 
   StreamHost& host;
   const int32_t id;
-  RequestHeadText head;
-  size_t head_bytes = 0;      // of the header list, as SETTINGS_MAX_HEADER_LIST_SIZE counts
-  bool head_done = false;     // the request's header block is in
   bool end_stream = false;    // the client's side ended with the header block
   bool closed = false;        // nghttp2 closed the stream (done, or reset by either side)
   bool expired = false;       // the stream's deadline passed
   bool stopped_body = false;  // the request's body is not wanted any more
 
+  // The request's head (head, head_bytes, head_done) and trailers (in_trailers): HeaderIntake.
   // The request's body, from DATA frames, not yet taken by the node.
   std::string in;
-  bool in_end = false;      // the client's END_STREAM came
-  std::string in_trailers;  // "name: value\r\n" lines
+  bool in_end = false;  // the client's END_STREAM came
   boost::asio::steady_timer in_signal;
 
   // The response's body, waiting for the client's window.
