@@ -268,10 +268,16 @@ class Loader {
     if (ok) config_.certificates.push_back(std::move(out));
   }
 
-  // http2 = true | false on a TLS listener; "prior-knowledge" (or false) on a plain one.
+  // http2 = true (the default) | false on a TLS listener; "prior-knowledge" or false (the
+  // default) on a plain one.
   void read_listener_http2(const Section& s, ListenerSettings& out) {
+    if (out.protocol != Protocol::Http) return;
     const toml::node* node = s.find("http2");
-    if (!node || out.protocol != Protocol::Http) return;
+    if (!node) {  // TLS listeners offer h2 unless told not to; plain ones never guess
+      out.http2 = out.tls ? Http2::On : Http2::Off;
+      out.tls_options.http2 = out.http2 == Http2::On;
+      return;
+    }
     if (auto* b = node->as_boolean()) {
       if (b->get() && !out.tls) {
         s.error("http2",

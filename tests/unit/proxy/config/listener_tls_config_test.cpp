@@ -1,4 +1,4 @@
-// A TLS listener's tls_records and ktls keys in the config file.
+// A TLS listener's tls_records, ktls and http2 keys in the config file.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -57,6 +57,23 @@ TEST(ListenerTlsConfig, KeysApplyOnlyToTlsListeners) {
   EXPECT_THAT(errors_of(with_listener("tls_records = \"openssl\"\nktls = false\n")),
               ElementsAre("t.toml:7:15: \"tls_records\" applies only to a listener with tls = true",
                           "t.toml:8:8: \"ktls\" applies only to a listener with tls = true"));
+}
+
+TEST(ListenerTlsConfig, TlsListenersOfferHttp2ByDefault) {
+  Config c = load_ok(with_listener("tls = true\n"));
+  EXPECT_EQ(c.listeners[0].http2, Http2::On);
+  EXPECT_TRUE(c.listeners[0].tls_options.http2);
+  c = load_ok(with_listener("tls = true\nhttp2 = false\n"));
+  EXPECT_EQ(c.listeners[0].http2, Http2::Off);
+  EXPECT_FALSE(c.listeners[0].tls_options.http2);
+}
+
+TEST(ListenerTlsConfig, PlainListenersTakeHttp2OnlyWithPriorKnowledge) {
+  EXPECT_EQ(load_ok(with_listener("")).listeners[0].http2, Http2::Off);
+  EXPECT_EQ(load_ok(with_listener("http2 = \"prior-knowledge\"\n")).listeners[0].http2,
+            Http2::PriorKnowledge);
+  EXPECT_THAT(errors_of(with_listener("http2 = true\n")),
+              ElementsAre(::testing::HasSubstr("t.toml:7:9: \"http2 = true\" needs tls = true")));
 }
 
 }  // namespace
