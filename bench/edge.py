@@ -320,9 +320,9 @@ class TracedImap(mail_support.ImapSsl):
     it connects (before the greeting), so that a session that fails before the greeting can be
     found in Passeur's access log, which names its node."""
 
-    def __init__(self, port, context, source, rec):
+    def __init__(self, port, context, source, rec, timeout=10):
         self.rec = rec
-        super().__init__(port, context, source, timeout=10)
+        super().__init__(port, context, source, timeout=timeout)
 
     def _create_socket(self, timeout):
         sock = super()._create_socket(timeout)
@@ -342,14 +342,14 @@ class ImapPhase(Phase):
 
     name = "imap logins"
 
-    def __init__(self, threads=8):
-        self.threads = threads
+    def __init__(self, threads=8, timeout=10):
+        self.threads, self.timeout = threads, timeout  # timeout: of each read, in seconds
 
     def one(self, env, source):
         rec = {"start": time.time(), "ok": False, "node": None, "port": None,
                "source": source}
         try:
-            c = TracedImap(env.imap_port, env.mail_context, source, rec)
+            c = TracedImap(env.imap_port, env.mail_context, source, rec, self.timeout)
             try:
                 rec["node"] = mail_support.greeting_node(c)
                 typ, data = c.login(mail_support.USER, mail_support.PASSWORD)
