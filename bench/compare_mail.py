@@ -236,7 +236,7 @@ def make_mail_store(d, users, fetch_users):
         box = os.path.join(mail, user_name(i), "Maildir")
         for sub in ("new", "cur", "tmp"):
             os.makedirs(os.path.join(box, sub))
-        with open(os.path.join(box, "cur", f"1.bulk.bench:2,S"), "wb") as f:
+        with open(os.path.join(box, "cur", "1.bulk.bench:2,S"), "wb") as f:
             f.write(message)
     for root, dirs, files in os.walk(mail):
         shutil.chown(root, "nobody", "nogroup")
@@ -371,7 +371,9 @@ def idle_rss(host, tool, cpu, col, tls, n, users):
         m = re.match(r"ready (\d+) errors (\d+)", line)
         if not m:
             raise RuntimeError(f"mailload idle printed {line!r}")
-        opened = int(m.group(1))
+        opened, errors = int(m.group(1)), int(m.group(2))
+        if opened < n:
+            raise RuntimeError(f"{opened} of {n} sessions logged in ({errors} failed)")
         time.sleep(0.5)
         after = host.vm_rss_kib(pid)
         proc.stdin.close()  # mailload closes its sessions and exits
