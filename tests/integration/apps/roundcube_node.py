@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from harness import (LOOPBACK, ChildServer, free_port, nginx_command, nginx_main_conf,  # noqa: E402
                      nginx_temp_paths, read_text, require_tool, wait_port)
 
-PUBLIC_HTML = "/var/lib/roundcube/public_html"
+INSTALL = "/var/lib/roundcube"
+PUBLIC_HTML = INSTALL + "/public_html"
 PACKAGE_CONFIG = "/etc/roundcube"
 SCHEMA = "/usr/share/roundcube/SQL/sqlite.initial.sql"
 PHP_FPM = "/usr/sbin/php-fpm8.2"
@@ -81,7 +82,7 @@ class WebNginx(ChildServer):
 
     stop_timeout = 10
 
-    def __init__(self, directory, fpm_port):
+    def __init__(self, directory, fpm_port, root):
         self.dir = directory
         self.port = free_port()
         self.conf = os.path.join(directory, "nginx.conf")
@@ -108,7 +109,7 @@ class WebNginx(ChildServer):
     }}
 }}
 """.format(access=self.access_log, temp=nginx_temp_paths(directory + "/nginx-"), ip=LOOPBACK,
-           port=self.port, root=PUBLIC_HTML, fpm=fpm_port))
+           port=self.port, root=root, fpm=fpm_port))
 
     def start(self):
         require_tool("nginx")
@@ -124,9 +125,10 @@ class RoundcubeNode:
     """Roundcube on 127.0.0.1:port (nginx + php-fpm). config: the config.inc.php settings
     besides the ones every node needs (database, logs, temp_dir, des_key)."""
 
-    def __init__(self, workdir, name, config, files=()):
+    def __init__(self, workdir, name, config, files=(), plugins=None):
         """files: paths copied into the config directory (a CA certificate), readable by
-        www-data there."""
+        www-data there. plugins: {name: PHP source} of plugins of the test's own, enabled
+        besides the config's."""
         self.name = name
         self.dir = os.path.join(workdir, "roundcube-" + name)
         self.config_dir = os.path.join(self.dir, "config")
@@ -142,6 +144,11 @@ class RoundcubeNode:
             os.symlink(os.path.join(PACKAGE_CONFIG, f), os.path.join(self.config_dir, f))
         for path in files:
             shutil.copy(path, self.config_dir)
+        self.root = PUBLIC_HTML
+        if plugins:
+            self.root = self._install_tree(plugins)
+            config = dict(config)
+            config["plugins"] = list(config.get("plugins", [])) + list(plugins)
         settings = {
             "db_dsnw": "sqlite:///%s?mode=0640" % self.db_path,
             "des_key": secrets.token_hex(12),
@@ -169,13 +176,39 @@ class RoundcubeNode:
         self.fpm = PhpFpm(self.dir, self.config_dir)
         self.nginx = None
 
+    def _install_tree(self, plugins):
+        """Roundcube's INSTALL_PATH of the node's own, made of links to the package's files
+        but with a plugins directory that holds the test's plugins too (the package's
+        public_html/index.php takes INSTALL_PATH from where it is, so it is copied). Returns
+        the document root."""
+        tree = os.path.join(self.dir, "install")
+        os.makedirs(os.path.join(tree, "plugins"))
+        os.makedirs(os.path.join(tree, "public_html", "program"))
+        for name in ("index.php", "program", "skins", "SQL"):
+            os.symlink(os.path.realpath(os.path.join(INSTALL, name)), os.path.join(tree, name))
+        for name in os.listdir(os.path.join(INSTALL, "plugins")):
+            os.symlink(os.path.realpath(os.path.join(INSTALL, "plugins", name)),
+                       os.path.join(tree, "plugins", name))
+        for name, source in plugins.items():
+            os.makedirs(os.path.join(tree, "plugins", name))
+            with open(os.path.join(tree, "plugins", name, name + ".php"), "w") as f:
+                f.write(source)
+        public = os.path.join(tree, "public_html")
+        shutil.copy(os.path.join(PUBLIC_HTML, "index.php"), public)
+        for name in ("plugins", "skins"):
+            os.symlink(os.path.join("..", name), os.path.join(public, name))
+        for name in ("js", "resources"):
+            os.symlink(os.path.join("..", "..", "program", name),
+                       os.path.join(public, "program", name))
+        return public
+
     @property
     def address(self):
         return "%s:%d" % (LOOPBACK, self.nginx.port)
 
     def start(self):
         self.fpm.start()
-        self.nginx = WebNginx(self.dir, self.fpm.port)
+        self.nginx = WebNginx(self.dir, self.fpm.port, self.root)
         self.nginx.start()
         wait_port(self.nginx.port, 10, self.nginx.proc, "nginx (roundcube)")
         return self

@@ -9,10 +9,13 @@ and lists the inbox. What Roundcube must be told, as deploy/APPLICATIONS.md says
   session cookie gets `secure`); without it, every browser has Passeur's address.
 - imap_host "tls://...:143" with imap_conn_options naming the certificate's name and its CA:
   Roundcube connects to an address and checks the name it is told.
+- Passeur's login shield trusts the Roundcube node (trusted_clients) and counts a wrong password
+  against the browser's address, which a small plugin makes Roundcube announce in IMAP ID.
 - its health check on a static file: a GET of Roundcube's "/" writes one session row per probe.
 """
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -34,7 +38,25 @@ from roundcube_node import RoundcubeNode  # noqa: E402
 WEBMAIL = "webmail.example.coop"
 UNTOLD = "untold.example.coop"  # a second Roundcube node, not told about the proxy
 BROWSER = "127.0.0.5"  # the browser's address, Passeur's own being 127.0.0.1
-STATIC_CHECK = "/skins/elastic/images/favicon.ico"
+STATIC_CHECK = "/program/resources/blank.gif"  # 43 bytes, whatever the skin
+# Roundcube 1.6 sends no IMAP ID before the login by itself: a plugin gives it the browser's
+# address to announce (`preauth_ident`, read by rcube_imap_generic since 1.5). The one
+# deploy/APPLICATIONS.md shows.
+ANNOUNCE_PLUGIN = """<?php
+class announce_client extends rcube_plugin
+{
+    function init()
+    {
+        $this->add_hook('storage_connect', [$this, 'storage_connect']);
+    }
+
+    function storage_connect($args)
+    {
+        $args['preauth_ident'] = ['x-originating-ip' => rcube_utils::remote_addr()];
+        return $args;
+    }
+}
+"""
 
 
 class Browser:
@@ -105,7 +127,7 @@ class RoundcubeBehindPasseurTest(MailTestCase):
             # Passeur's address as Roundcube sees it: X-Forwarded-For/Proto are believed.
             "proxy_whitelist": [LOOPBACK],
             "ip_check": True,
-        }, files=[cls.pki.ca_cert])
+        }, files=[cls.pki.ca_cert], plugins={"announce_client": ANNOUNCE_PLUGIN})
         cls.addClassCleanup(cls.roundcube.stop)
         cls.roundcube.start()
         cls.untold = RoundcubeNode(cls.tmp, "untold", {"imap_host": "tls://%s:%d" % (
@@ -120,13 +142,16 @@ class RoundcubeBehindPasseurTest(MailTestCase):
                          "check": {"type": "http", "path": STATIC_CHECK, "interval": "200ms",
                                    "timeout": "2s"}},
              "untold": {"nodes": [cls.untold.address]},
-             "imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v2"}},
+             "imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v2",
+                      "check": {"type": "imap", "interval": "1s"}}},
             listener={"name": "https", "tls": True, "default_certificate": WEBMAIL},
             listen_port=cls.https_port,
             extra_listeners=[{"name": "imap", "listen": "%s:%d" % (LOOPBACK, cls.imap_port),
                               "protocol": "imap", "pool": "imap",
                               "default_certificate": MAIL_NAME}],
-            certificates=[cls.web_leaf.config(), cls.leaf.config()])
+            certificates=[cls.web_leaf.config(), cls.leaf.config()],
+            # Roundcube's node: counted by the address it announces
+            extra_config='\n[login_shield]\ntrusted_clients = ["%s"]\n' % LOOPBACK)
         cls.addClassCleanup(cls.proxy.cleanup)
         cls.proxy.start()
 
@@ -207,6 +232,24 @@ class RoundcubeBehindPasseurTest(MailTestCase):
         if os.environ.get("PASSEUR_IT_VERBOSE") == "1":
             sys.stderr.write("\nlogin and listing through Passeur: %.1fs\n" % self.elapsed)
 
+    def test_failed_login_counted_by_browser_address(self):
+        """A wrong password typed into Roundcube is counted by Passeur's login shield against
+        the browser's address, which Roundcube announced (plugin) from a trusted_clients source,
+        not against Roundcube's node: one guesser does not get the webmail blocked for all."""
+        b = Browser(self.https_port, self.pki.ca_cert)
+        status, headers, page = b.request("GET", "/")
+        token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
+        status, headers, page = b.request("POST", "/?_task=login", body={
+            "_token": token, "_task": "login", "_action": "login", "_timezone": "UTC",
+            "_url": "", "_user": USER, "_pass": "wrong"})
+        self.assertNotEqual(status, 302, headers)
+        self.assertIn("Failed login for %s" % USER, self.roundcube.log("userlogins"))
+        with urllib.request.urlopen("http://%s:%d/api/v1/shield" % (
+                LOOPBACK, self.proxy.admin_port), timeout=10) as r:
+            entries = json.loads(r.read())["list"]
+        addresses = {e["key"]: e["failures"] for e in entries if e["dimension"] == "address"}
+        self.assertEqual(addresses, {BROWSER: 1}, entries)
+
     def test_without_proxy_whitelist(self):
         """A Roundcube not told Passeur's address takes every browser for Passeur: its session
         row has 127.0.0.1, and its session cookie lacks `secure` over HTTPS."""
@@ -238,6 +281,19 @@ class RoundcubeBehindPasseurTest(MailTestCase):
             r = plain_http(self.roundcube.nginx.port, path="/", host=WEBMAIL)
             self.assertEqual(r.status, 200)
         self.assertEqual(sessions(), rows + 3)
+
+    def test_imap_checks_are_logged_by_dovecot_as_aborted_logins(self):
+        """Each imap probe of the pool is a line in Dovecot's log with the edge's address (the
+        probe's PROXY header names the edge itself): the line fail2ban's dovecot filter matches
+        in its aggressive mode, hence the edge in ignoreip (deploy/APPLICATIONS.md)."""
+        line = re.compile(r"imap-login: Info: Disconnected: Aborted login by logging out \(no auth "
+                          r"attempts in \d+ secs\): user=<>, rip=%s, " % re.escape(LOOPBACK))
+
+        def probes():
+            return len(line.findall(self.dovecot.log()))
+
+        before = probes()
+        wait_until(lambda: probes() >= before + 2, 10, message="two imap checks in Dovecot's log")
 
 
 if __name__ == "__main__":
