@@ -40,7 +40,7 @@ UNTOLD = "untold.example.coop"  # a second Roundcube node, not told about the pr
 BROWSER = "127.0.0.5"  # the browser's address, Passeur's own being 127.0.0.1
 STATIC_CHECK = "/program/resources/blank.gif"  # 43 bytes, whatever the skin
 # Roundcube 1.6 sends no IMAP ID before the login by itself: a plugin gives it the browser's
-# address to announce (`preauth_ident`, read by rcube_imap_generic since 1.5). The one
+# address to announce (the `preauth_ident` option rcube_imap_generic sends). The one
 # deploy/APPLICATIONS.md shows.
 ANNOUNCE_PLUGIN = """<?php
 class announce_client extends rcube_plugin
