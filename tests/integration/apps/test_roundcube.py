@@ -36,8 +36,10 @@ from harness import http as plain_http  # noqa: E402
 from roundcube_node import RoundcubeNode  # noqa: E402
 
 WEBMAIL = "webmail.example.coop"
-UNTOLD = "untold.example.coop"  # a second Roundcube node, not told about the proxy
-BROWSER = "127.0.0.5"  # the browser's address, Passeur's own being 127.0.0.1
+UNTOLD = "untold.example.coop"  # a Roundcube node not told about the proxy
+NO_AFFINITY = "plain.example.coop"  # the two webmail nodes without affinity
+# Each test's browser has its own address; Passeur's own is 127.0.0.1.
+BROWSER, GUESSER, UNTOLD_BROWSER, WANDERER = "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"
 STATIC_CHECK = "/program/resources/blank.gif"  # 43 bytes, whatever the skin
 # Roundcube 1.6 sends no IMAP ID before the login by itself: a plugin gives it the browser's
 # address to announce (the `preauth_ident` option rcube_imap_generic sends). The one
@@ -60,17 +62,19 @@ class announce_client extends rcube_plugin
 
 
 class Browser:
-    """HTTPS to Passeur from BROWSER with SNI and Host WEBMAIL, cookies kept by name."""
+    """HTTPS to Passeur from a loopback address, with SNI and Host `host`, cookies kept by
+    name."""
 
-    def __init__(self, port, cafile, host=WEBMAIL):
+    def __init__(self, port, cafile, host=WEBMAIL, source=BROWSER):
         self.port = port
         self.host = host
+        self.source = source
         self.ctx = ssl.create_default_context(cafile=cafile)
         self.cookies = {}
         self.set_cookie_lines = []
 
     def request(self, method, path, body=None, headers=None):
-        sock = socket.create_connection((LOOPBACK, self.port), 20, source_address=(BROWSER, 0))
+        sock = socket.create_connection((LOOPBACK, self.port), 20, source_address=(self.source, 0))
         conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=20)
         conn.sock = self.ctx.wrap_socket(sock, server_hostname=self.host)
         h = {"Host": self.host, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) passeur-test"}
@@ -108,39 +112,49 @@ class RoundcubeBehindPasseurTest(MailTestCase):
             sys.stderr.write("\n[%s] temporary directory: %s\n" % (cls.__name__, cls.tmp))
         else:
             cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
-        cls.web_leaf = cls.pki.issue("webmail", [WEBMAIL, UNTOLD])
+        cls.web_leaf = cls.pki.issue("webmail", [WEBMAIL, UNTOLD, NO_AFFINITY])
         cls.dovecot = Dovecot(cls.tmp, "node1", cls.leaf.cert, cls.leaf.key)
         cls.addClassCleanup(cls.dovecot.stop)
         cls.dovecot.start()
         d = cls.dovecot
         cls.imap_port = free_port()
         cls.https_port = free_port()
-        ca = os.path.join(cls.tmp, "roundcube-node1", "config", "ca.pem")
-        cls.roundcube = RoundcubeNode(cls.tmp, "node1", {
-            # STARTTLS with Passeur on its IMAP listener: Roundcube connects to an address, so
-            # it is told the name on Passeur's certificate, and here the test CA that signed it
-            # (with a public CA, the system's store: no cafile).
-            "imap_host": "tls://%s:%d" % (LOOPBACK, cls.imap_port),
-            "imap_conn_options": {"ssl": {"verify_peer": True, "verify_peer_name": True,
-                                          "peer_name": MAIL_NAME, "cafile": ca}},
-            "smtp_host": "",
-            # Passeur's address as Roundcube sees it: X-Forwarded-For/Proto are believed.
-            "proxy_whitelist": [LOOPBACK],
-            "ip_check": True,
-        }, files=[cls.pki.ca_cert], plugins={"announce_client": ANNOUNCE_PLUGIN})
-        cls.addClassCleanup(cls.roundcube.stop)
-        cls.roundcube.start()
+        # Two webmail nodes as Debian installs them: each its own SQLite database (sessions)
+        # and temp_dir.
+        cls.nodes = []
+        for name in ("node1", "node2"):
+            ca = os.path.join(cls.tmp, "roundcube-" + name, "config", "ca.pem")
+            node = RoundcubeNode(cls.tmp, name, {
+                # STARTTLS with Passeur on its IMAP listener: Roundcube connects to an address,
+                # so it is told the name on Passeur's certificate, and here the test CA that
+                # signed it (with a public CA, the system's store: no cafile).
+                "imap_host": "tls://%s:%d" % (LOOPBACK, cls.imap_port),
+                "imap_conn_options": {"ssl": {"verify_peer": True, "verify_peer_name": True,
+                                              "peer_name": MAIL_NAME, "cafile": ca}},
+                "smtp_host": "",
+                # Passeur's address as Roundcube sees it: X-Forwarded-For/Proto are believed.
+                "proxy_whitelist": [LOOPBACK],
+                "ip_check": True,
+            }, files=[cls.pki.ca_cert], plugins={"announce_client": ANNOUNCE_PLUGIN})
+            cls.addClassCleanup(node.stop)
+            node.start()
+            cls.nodes.append(node)
+        cls.roundcube = cls.nodes[0]
+        webmail_nodes = [{"address": n.address, "name": "web%d" % (i + 1)}
+                         for i, n in enumerate(cls.nodes)]
         cls.untold = RoundcubeNode(cls.tmp, "untold", {"imap_host": "tls://%s:%d" % (
             LOOPBACK, cls.imap_port)})
         cls.addClassCleanup(cls.untold.stop)
         cls.untold.start()
         cls.proxy = Passeur(
             cls.tmp,
-            [{"host": WEBMAIL, "pool": "webmail"}, {"host": UNTOLD, "pool": "untold"}],
-            {"webmail": {"nodes": [{"address": cls.roundcube.address, "name": "web1"}],
-                         "affinity": "cookie",
+            [{"host": WEBMAIL, "pool": "webmail"}, {"host": UNTOLD, "pool": "untold"},
+             {"host": NO_AFFINITY, "pool": "plain"}],
+            # round_robin, one worker: without affinity a browser's requests alternate.
+            {"webmail": {"nodes": webmail_nodes, "balance": "round_robin", "affinity": "cookie",
                          "check": {"type": "http", "path": STATIC_CHECK, "interval": "200ms",
                                    "timeout": "2s"}},
+             "plain": {"nodes": webmail_nodes, "balance": "round_robin"},
              "untold": {"nodes": [cls.untold.address]},
              "imap": {"nodes": [d.address(d.imap_proxy_port)], "proxy_protocol": "v2",
                       "check": {"type": "imap", "interval": "1s"}}},
@@ -151,7 +165,8 @@ class RoundcubeBehindPasseurTest(MailTestCase):
                               "default_certificate": MAIL_NAME}],
             certificates=[cls.web_leaf.config(), cls.leaf.config()],
             # Roundcube's node: counted by the address it announces
-            extra_config='\n[login_shield]\ntrusted_clients = ["%s"]\n' % LOOPBACK)
+            extra_config='\n[login_shield]\ntrusted_clients = ["%s"]\n' % LOOPBACK,
+            workers=1)
         cls.addClassCleanup(cls.proxy.cleanup)
         cls.proxy.start()
 
@@ -162,16 +177,24 @@ class RoundcubeBehindPasseurTest(MailTestCase):
     def setUp(self):
         pass  # the class's stack
 
-    def session_ip(self, node, browser):
-        """The address Roundcube keeps in the session row of a browser's session cookie."""
-        rows = node.query("SELECT ip FROM session WHERE sess_id = ?",
-                          browser.cookies["roundcube_sessid"])
+    def session_ip(self, browser, nodes=None):
+        """The address Roundcube keeps in the session row of a browser's session cookie (on
+        whichever node has it)."""
+        rows = []
+        for node in nodes or self.nodes:
+            rows += node.query("SELECT ip FROM session WHERE sess_id = ?",
+                               browser.cookies["roundcube_sessid"])
         self.assertEqual(len(rows), 1, rows)
         return rows[0][0]
 
+    @staticmethod
+    def requests_from(node, source):
+        """The lines of a node's nginx log of requests a browser sent through Passeur."""
+        return [l for l in node.nginx.access_lines() if 'xff="%s"' % source in l]
+
     def fail_with_logs(self, msg):
         self.fail("%s\n%s\n--- passeur\n%s\n--- dovecot\n%s" % (
-            msg, self.roundcube.logs(), self.proxy.stderr_text()[-3000:],
+            msg, "\n".join(n.logs() for n in self.nodes), self.proxy.stderr_text()[-3000:],
             self.dovecot.log()[-3000:]))
 
     def test_login_through_passeur(self):
@@ -211,8 +234,13 @@ class RoundcubeBehindPasseurTest(MailTestCase):
 
         # Roundcube's session row has the browser's address, not Passeur's (and ip_check, which
         # compares it on every request, let the browser through).
-        self.assertEqual(self.session_ip(self.roundcube, b), BROWSER)
-        logins = self.roundcube.log("userlogins")
+        self.assertEqual(self.session_ip(b), BROWSER)
+        # The affinity cookie kept every request of the browser on one node.
+        served = [n for n in self.nodes if self.requests_from(n, BROWSER)]
+        self.assertEqual(len(served), 1, [n.nginx.access_lines() for n in self.nodes])
+        node = served[0]
+        self.assertEqual(len(self.requests_from(node, BROWSER)), 4)
+        logins = node.log("userlogins")
         self.assertRegex(logins, r"Successful login for %s .* from %s \(X-Forwarded-For: %s\)"
                          % (USER, re.escape(LOOPBACK), re.escape(BROWSER)))
 
@@ -224,10 +252,8 @@ class RoundcubeBehindPasseurTest(MailTestCase):
         dlog = self.dovecot.log()
         self.assertRegex(dlog, r"imap-login: Info: Login: user=<%s>, .*rip=%s, .*secured"
                          % (USER, LOOPBACK))
-        # A browser's requests all reach Roundcube with its address in X-Forwarded-For.
-        fwd = [l for l in self.roundcube.nginx.access_lines() if "index.php" in l or '"GET /' in l
-               or '"POST /' in l]
-        self.assertTrue(any('xff="%s"' % BROWSER in l and 'proto="https"' in l for l in fwd), fwd)
+        # Each request reached Roundcube with X-Forwarded-Proto: https.
+        self.assertTrue(all('proto="https"' in l for l in self.requests_from(node, BROWSER)))
         self.elapsed = time.monotonic() - started
         if os.environ.get("PASSEUR_IT_VERBOSE") == "1":
             sys.stderr.write("\nlogin and listing through Passeur: %.1fs\n" % self.elapsed)
@@ -236,34 +262,49 @@ class RoundcubeBehindPasseurTest(MailTestCase):
         """A wrong password typed into Roundcube is counted by Passeur's login shield against
         the browser's address, which Roundcube announced (plugin) from a trusted_clients source,
         not against Roundcube's node: one guesser does not get the webmail blocked for all."""
-        b = Browser(self.https_port, self.pki.ca_cert)
+        b = Browser(self.https_port, self.pki.ca_cert, source=GUESSER)
         status, headers, page = b.request("GET", "/")
         token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
         status, headers, page = b.request("POST", "/?_task=login", body={
             "_token": token, "_task": "login", "_action": "login", "_timezone": "UTC",
             "_url": "", "_user": USER, "_pass": "wrong"})
         self.assertNotEqual(status, 302, headers)
-        self.assertIn("Failed login for %s" % USER, self.roundcube.log("userlogins"))
+        self.assertIn("Failed login for %s from %s (X-Forwarded-For: %s)" % (
+            USER, LOOPBACK, GUESSER), "".join(n.log("userlogins") for n in self.nodes))
         with urllib.request.urlopen("http://%s:%d/api/v1/shield" % (
                 LOOPBACK, self.proxy.admin_port), timeout=10) as r:
             entries = json.loads(r.read())["list"]
         addresses = {e["key"]: e["failures"] for e in entries if e["dimension"] == "address"}
-        self.assertEqual(addresses, {BROWSER: 1}, entries)
+        self.assertEqual(addresses, {GUESSER: 1}, entries)
 
     def test_without_proxy_whitelist(self):
         """A Roundcube not told Passeur's address takes every browser for Passeur: its session
         row has 127.0.0.1, and its session cookie lacks `secure` over HTTPS."""
-        b = Browser(self.https_port, self.pki.ca_cert, host=UNTOLD)
+        b = Browser(self.https_port, self.pki.ca_cert, host=UNTOLD, source=UNTOLD_BROWSER)
         status, headers, page = b.request("GET", "/")
         self.assertEqual(status, 200, page[:500])
         sess = [l for l in b.set_cookie_lines if l.startswith("roundcube_sessid=")]
         self.assertTrue(sess, b.set_cookie_lines)
         self.assertNotIn("secure", sess[-1].lower(), sess)
-        self.assertEqual(self.session_ip(self.untold, b), LOOPBACK)
-        # while the node told about it keeps the browser's address
-        b = Browser(self.https_port, self.pki.ca_cert)
+        self.assertEqual(self.session_ip(b, [self.untold]), LOOPBACK)
+        # while a node told about it keeps the browser's address
+        b = Browser(self.https_port, self.pki.ca_cert, source=UNTOLD_BROWSER)
         self.assertEqual(b.request("GET", "/")[0], 200)
-        self.assertEqual(self.session_ip(self.roundcube, b), BROWSER)
+        self.assertEqual(self.session_ip(b), UNTOLD_BROWSER)
+
+    def test_without_affinity_the_login_is_lost(self):
+        """The same two nodes without affinity: the login page comes from one node, the login
+        form goes to the other, which has no such session (its own SQLite database): the login
+        fails. The webmail pool's affinity = "cookie" is what lets test_login_through_passeur
+        log in."""
+        b = Browser(self.https_port, self.pki.ca_cert, host=NO_AFFINITY, source=WANDERER)
+        status, headers, page = b.request("GET", "/")
+        token = re.search(r'name="_token" value="([^"]+)"', page).group(1)
+        status, headers, page = b.request("POST", "/?_task=login", body={
+            "_token": token, "_task": "login", "_action": "login", "_timezone": "UTC",
+            "_url": "", "_user": USER, "_pass": PASSWORD})
+        self.assertNotIn("_task=mail", headers.get("Location") or "", page[:1000])
+        self.assertEqual([len(self.requests_from(n, WANDERER)) for n in self.nodes], [1, 1])
 
     def test_health_check_paths(self):
         """The static file the pool's check asks for writes no session; Roundcube's "/" writes one
