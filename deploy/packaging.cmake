@@ -30,6 +30,7 @@ install(FILES ${PASSEUR_MAN_GZ} DESTINATION share/man/man1)
 install(FILES ${PASSEUR_DEPLOY}/debian/copyright ${PASSEUR_CHANGELOG_GZ}
         DESTINATION share/doc/passeur)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${PASSEUR_DEPLOY}/MIGRATING.md
+              ${PASSEUR_DEPLOY}/APPLICATIONS.md
         DESTINATION share/doc/passeur)
 # Examples and monitoring files: the Grafana and Prometheus directories are picked up as soon as
 # they exist (a new entry in deploy/ re-runs the configuration; a directory's files are copied

@@ -85,8 +85,8 @@ class ExamplesTest(ProxyTestCase):
         ports with PROXY v2 and a check of its protocol."""
         edge = self.coop_edge()
         listeners = {l["listen"]: l for l in edge["listener"]}
-        # IMAP: Passeur answers until the login; the other ports relay bytes.
-        protocols = {993: "imap", 143: "imap"}
+        # IMAP and submission: Passeur answers until the login; the other ports relay bytes.
+        protocols = {993: "imap", 143: "imap", 587: "smtp", 465: "smtp"}
         expected = {  # port: (tls at Passeur, pool, node port, check)
             993: (True, "imap", 10143, "imap"), 143: (False, "imap", 10143, "imap"),
             995: (True, "pop3", 10110, "pop3"), 110: (False, "pop3", 10110, "pop3"),
@@ -118,6 +118,13 @@ class ExamplesTest(ProxyTestCase):
                 self.assertEqual(listeners["0.0.0.0:%d" % port]["allow_countries"],
                                  ["BE", "FR", "NL", "LU", "DE"])
         self.assertNotIn("allow_countries", listeners["0.0.0.0:25"])
+        # deploy/APPLICATIONS.md: Roundcube's pool keeps browsers on their node and is checked
+        # on a static file; its nodes' IMAP logins are counted by the address they announce.
+        webmail = edge["pool"]["webmail"]
+        self.assertEqual(webmail["affinity"], "cookie")
+        self.assertEqual(webmail["check"]["path"], "/program/resources/blank.gif")
+        self.assertEqual(edge["login_shield"]["trusted_clients"],
+                         ["10.0.0.%d" % i for i in (11, 12, 13)])
 
     def test_check_sees_a_mistake_in_the_mail_part(self):
         """The mail keys of coop.toml are really read by `passeur check`: a broken one fails."""

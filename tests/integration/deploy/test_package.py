@@ -95,6 +95,7 @@ class PackageTest(unittest.TestCase):
             "/usr/share/passeur/examples/coop-edge.toml": "-rw-r--r--",
             "/usr/share/passeur/examples/coop.toml": "-rw-r--r--",
             "/usr/share/doc/passeur/MIGRATING.md": "-rw-r--r--",
+            "/usr/share/doc/passeur/APPLICATIONS.md": "-rw-r--r--",
         }
         for path, mode in expected.items():
             self.assertIn(path, entries, "%s missing from the package" % path)
