@@ -94,6 +94,7 @@ class StreamState final : public TrackedConnection {
   bool closed = false;        // nghttp2 closed the stream (done, or reset by either side)
   bool expired = false;       // the stream's deadline passed
   bool stopped_body = false;  // the request's body is not wanted any more
+  bool cut = false;           // a WebSocket tunnel failed: its waits on the stream end
 
   // The request's body, from DATA frames, not yet taken by the node.
   std::string in;
