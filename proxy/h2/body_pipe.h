@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
@@ -22,6 +23,7 @@ namespace detail {
 inline boost::system::error_code stream_error(const StreamState& s) {
   if (s.expired) return boost::asio::error::timed_out;
   if (s.closed) return boost::asio::error::connection_reset;
+  if (s.cut) return boost::asio::error::operation_aborted;
   return {};
 }
 
@@ -123,6 +125,42 @@ class BodySink {
 
  private:
   StreamState& s_;
+};
+
+// Both directions of a stream that carries a WebSocket (RFC 8441), as the tunnel stage
+// (proxy/http/tunnel.h) sees a socket: reads take the client's DATA (the end of its stream is
+// eof), writes wait for room as BodySink does, a half-close ends the stream towards the client
+// (END_STREAM once the bytes before it went), and a cancel ends every wait of the tunnel.
+class TunnelEnd {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  explicit TunnelEnd(StreamState& s) : s_(s), source_(s), sink_(s) {}
+  executor_type get_executor() { return s_.in_signal.get_executor(); }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return source_.async_read_some(buffers, std::forward<Token>(token));
+  }
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return sink_.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+  void cancel(boost::system::error_code&) {
+    s_.cut = true;
+    s_.in_signal.cancel();
+    s_.out_signal.cancel();
+  }
+  template <class How>
+  void shutdown(How, boost::system::error_code&) {
+    s_.out_end = true;
+    s_.host.output_ready(s_.id);
+  }
+
+ private:
+  StreamState& s_;
+  BodySource source_;
+  BodySink sink_;
 };
 
 }  // namespace proxy::h2

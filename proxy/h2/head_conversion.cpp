@@ -33,6 +33,7 @@ bool RequestHeadText::add(std::string_view name, std::string_view value) {
                         : name == ":scheme"    ? &scheme_
                         : name == ":authority" ? &authority_
                         : name == ":path"      ? &path_
+                        : name == ":protocol"  ? &protocol_
                                                : nullptr;
     if (!slot || !slot->empty() || value.empty()) {
       bad_ = true;
@@ -50,20 +51,42 @@ bool RequestHeadText::add(std::string_view name, std::string_view value) {
   // 8.3.1). Without :authority, Host stays.
   if (name == "host" && !authority_.empty()) return true;
   if (name == "content-length") has_content_length_ = true;
+  if (!protocol_.empty()) {
+    // The handshake's key is Passeur's own (its node checks the answer against it).
+    if (name == "sec-websocket-key") return true;
+    if (name == "sec-websocket-version") has_ws_version_ = true;
+  }
   fields_.append(name).append(": ").append(value).append("\r\n");
   return true;
 }
 
-std::string RequestHeadText::finish(bool body_follows) const {
-  if (bad_ || method_.empty() || path_.empty() || method_ == "CONNECT") return {};
+bool RequestHeadText::websocket() const {
+  return method_ == "CONNECT" && http::iequals(protocol_, "websocket");
+}
+
+std::string RequestHeadText::finish(bool body_follows, std::string_view websocket_key) const {
+  if (bad_ || method_.empty() || path_.empty()) return {};
+  const bool ws = websocket();
+  if (method_ == "CONNECT" && (!ws || websocket_key.empty() || has_content_length_)) return {};
+  if (!protocol_.empty() && !ws) return {};
   std::string out;
   out.reserve(method_.size() + path_.size() + authority_.size() + fields_.size() + cookie_.size() +
-              64);
-  out.append(method_).append(" ").append(path_).append(" HTTP/1.1\r\n");
+              128);
+  out.append(ws ? std::string_view("GET") : std::string_view(method_))
+      .append(" ")
+      .append(path_)
+      .append(" HTTP/1.1\r\n");
   if (!authority_.empty()) out.append("Host: ").append(authority_).append("\r\n");
   out.append(fields_);
   if (!cookie_.empty()) out.append("cookie: ").append(cookie_).append("\r\n");
-  if (body_follows && !has_content_length_) out.append("Transfer-Encoding: chunked\r\n");
+  if (ws) {
+    out.append("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ")
+        .append(websocket_key)
+        .append("\r\n");
+    if (!has_ws_version_) out.append("Sec-WebSocket-Version: 13\r\n");
+  } else if (body_follows && !has_content_length_) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
   out.append("\r\n");
   return out;
 }

@@ -28,7 +28,7 @@ inline constexpr size_t kMaxContinuations = 8;
 nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, void* user);
 
 // Queues Passeur's SETTINGS (streams, windows, `max_header` as the header list's limit, no
-// push) and opens the connection's window.
+// push, extended CONNECT) and opens the connection's window.
 void submit_server_settings(nghttp2_session* session, uint32_t max_header);
 
 // A stream's header fields as nghttp2 hands them over: the request's, then its trailers'.

@@ -13,6 +13,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "proxy/h2/body_pipe.h"
+#include "proxy/h2/websocket_key.h"
 #include "proxy/http/body_relay.h"
 #include "proxy/http/decide.h"
 #include "proxy/http/exchange.h"
@@ -20,6 +21,7 @@
 #include "proxy/http/head_reader.h"
 #include "proxy/http/header_rewrite.h"
 #include "proxy/http/request_log.h"
+#include "proxy/http/tunnel.h"
 #include "proxy/http/upstream_attempt.h"
 #include "proxy/worker_context.h"
 
@@ -115,8 +117,10 @@ class StreamExchange {
   // The response head goes to nghttp2, with the body to follow when `body`. `flush`: the writer
   // sends it now; else with the first bytes of the body (one write, one TLS record for both).
   bool submit_head(const ResponseHead& res, bool body, bool flush = true) {
+    return submit_fields(response_fields(res), body, flush);
+  }
+  bool submit_fields(const std::vector<Field>& fields, bool body, bool flush) {
     if (st_.closed) return false;
-    std::vector<Field> fields = response_fields(res);
     for (const Field& f : fields) st_.rec.bytes_sent += f.name.size() + f.value.size() + 2;
     std::vector<nghttp2_nv> nv = to_nv(fields);
     nghttp2_data_provider provider{};
@@ -181,8 +185,34 @@ class StreamExchange {
     host_.output_ready(0);
   }
 
+  // An interim (1xx) answer goes to the client as a HEADERS frame without END_STREAM (RFC 9113
+  // 8.1), a 100 once only (the node's, or Passeur's own after expect_timeout).
+  void submit_interim(const std::vector<Field>& fields) {
+    if (st_.closed) return;
+    for (const Field& f : fields) st_.rec.bytes_sent += f.name.size() + f.value.size() + 2;
+    std::vector<nghttp2_nv> nv = to_nv(fields);
+    nghttp2_submit_headers(host_.session(), NGHTTP2_FLAG_NONE, st_.id, nullptr, nv.data(),
+                           nv.size(), nullptr);
+    host_.output_ready(0);
+  }
+  void interim(const ResponseHead& res) {
+    if (res.status == 100) {
+      if (continue_sent_) return;
+      continue_sent_ = true;
+    }
+    // As an HTTP/1.1 client would get it (Via), then as HTTP/2 fields.
+    std::string text;
+    http::build_response_head(res, http::ResponseRewrite{.framing = Framing::None, .via = ls_.via},
+                              text);
+    auto slot = w_.response_heads().acquire();
+    ResponseHead& conv = *slot;
+    if (http::parse_response_head(text, text.size() + 1, conv) != HeadStatus::Complete) return;
+    submit_interim(response_fields(conv));
+  }
+
   awaitable<void> proxy(RequestHead& req, const http::Decision& d);
   awaitable<void> respond(RequestHead& req, http::Exchange& x, ResponseHead& res, bool early);
+  awaitable<void> upgrade(RequestHead& req, http::Exchange& x, ResponseHead& res);
 
   StreamHost& host_;
   StreamState& st_;
@@ -191,6 +221,8 @@ class StreamExchange {
   std::shared_ptr<const Snapshot> snap_;
   const ListenerSettings& ls_;
   std::string hsts_;
+  std::string ws_key_;  // an extended CONNECT's: the Sec-WebSocket-Key the node gets
+  bool continue_sent_ = false;
 };
 
 awaitable<void> StreamExchange::run() {
@@ -198,7 +230,8 @@ awaitable<void> StreamExchange::run() {
   st_.rec.bytes_received = st_.head_bytes;
   deadline_in(ls_.client_timeout);
   // 1. The head, as an HTTP/1.1 head: the same checks and the same RequestHead.
-  const std::string text = st_.head.finish(!st_.end_stream);
+  if (st_.head.websocket()) ws_key_ = new_websocket_key();
+  const std::string text = st_.head.finish(!st_.end_stream, ws_key_);
   auto req_slot = w_.request_heads().acquire();
   RequestHead& req = *req_slot;
   HeadStatus hs =
@@ -249,6 +282,7 @@ awaitable<void> StreamExchange::run() {
 
 // What the two halves of a request with a body share (as proxy/http/relay.h's Upload).
 struct Upload {
+  asio::steady_timer* continue_wait = nullptr;  // while the body waits for the node's 100
   bool stop = false;
   bool body_done = false;
   bool sender_done = false;
@@ -294,10 +328,11 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
                    .upstream = at,
                    .content_length = content_length,
                    .has_body = has_body,
-                   .websocket = false,
+                   .websocket = !ws_key_.empty(),
                    .idempotent = req.method == "GET" || req.method == "HEAD",
                    .client_keep = true,
-                   .expect = false,
+                   // The client's expectation goes on to the node, as an HTTP/1.1 client's.
+                   .expect = req.expect_continue && has_body,
                    .te_trailers = http::iequals(req.get("te"), "trailers")};
   http::write_forward_head(http::ForwardFrom{.snapshot = *snap_,
                                              .client_ip = info_.peer_ip,
@@ -328,6 +363,35 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
     Upload u;
     upstream::Connection& up = *at.conn();
     auto send = [&]() -> awaitable<void> {
+      // With Expect: 100-continue the head goes alone; the body follows the node's 100, or
+      // expect_timeout for a node that never sends one (then the client gets Passeur's 100).
+      if (x.expect) {
+        deadline_in(route.timeouts.response);
+        auto [ec, n] = co_await asio::async_write(up.stream, asio::buffer(head), use_tuple);
+        u.sent += n;
+        head.clear();
+        if (ec) {
+          u.result = st_.expired ? RelayResult::Expired : RelayResult::DestError;
+          u.write_failed = true;
+          u.send_error = ec;
+        } else if (!u.stop && !continue_sent_) {
+          asio::steady_timer wait(w_.io());
+          wait.expires_after(route.timeouts.expect);
+          u.continue_wait = &wait;
+          co_await wait.async_wait(use_tuple);
+          u.continue_wait = nullptr;
+          if (!u.stop && !continue_sent_ && st_.in.empty() && !st_.in_end) {
+            continue_sent_ = true;
+            submit_interim({{":status", "100"}});
+          }
+        }
+        if (u.result != RelayResult::Ok || u.stop) {
+          u.sender_done = true;
+          if (u.result != RelayResult::Ok && !u.stop && !(u.write_failed && !st_.expired))
+            cancel_node(up);
+          co_return;
+        }
+      }
       BodyState body = req.chunked ? BodyState::until_close() : BodyState::length(content_length);
       boost::beast::flat_buffer buf;
       BodySource source(st_);
@@ -365,7 +429,9 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
           break;
         }
         if (res.status >= 100 && res.status < 200 && res.status != 101) {
-          up.buffer.consume(res.size);  // interim answers stay between Passeur and the node
+          if (u.continue_wait) u.continue_wait->cancel();  // the body goes now
+          interim(res);
+          up.buffer.consume(res.size);
           continue;
         }
         st_.rec.upstream_end = w_.now();
@@ -374,6 +440,7 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
         break;
       }
       u.stop = true;
+      if (u.continue_wait) u.continue_wait->cancel();
       if (!u.sender_done) {
         st_.stopped_body = true;  // the sender's wait for the client's next DATA ends
         st_.in_signal.cancel();
@@ -447,6 +514,7 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
       co_return;
     }
     if (res.status >= 100 && res.status < 200 && res.status != 101) {
+      interim(res);
       up.buffer.consume(res.size);
       continue;
     }
@@ -464,6 +532,7 @@ awaitable<void> StreamExchange::respond(RequestHead& req, http::Exchange& x, Res
   const routing::RouteSettings& route = x.route;
   const unsigned status = res.status;
   if (status == 101) {
+    if (x.websocket) co_return co_await upgrade(req, x, res);
     st_.upstream = nullptr;
     co_await answer_error(&req, 502, "unexpected upgrade", "node_error");
     co_return;
@@ -548,6 +617,56 @@ awaitable<void> StreamExchange::respond(RequestHead& req, http::Exchange& x, Res
     w_.upstreams().give_back(x.upstream.lease().node(), std::move(up), x.pool.settings().max_idle,
                              w_.now());
   }
+}
+
+// A WebSocket over HTTP/2 (RFC 8441): the node's 101 becomes the stream's 200 (without the
+// handshake's fields), then the stream's DATA and the node's bytes are tunnelled both ways, as
+// after an HTTP/1.1 Upgrade, under the stream's flow control. The end of either side
+// (END_STREAM, the node's FIN) is passed on as a half-close; a reset, an error or
+// tunnel_timeout of silence ends both (RST_STREAM CANCEL towards the client, the node's
+// connection closed).
+awaitable<void> StreamExchange::upgrade(RequestHead& req, http::Exchange& x, ResponseHead& res) {
+  std::unique_ptr<upstream::Connection>& up = x.upstream.conn();
+  // The node must have read the handshake Passeur sent (RFC 6455 4.2.2).
+  if (res.get("sec-websocket-accept") != websocket_accept(ws_key_) ||
+      !http::iequals(res.upgrade, "websocket")) {
+    st_.upstream = nullptr;
+    co_await answer_error(&req, 502, "bad upstream upgrade", "node_error");
+    co_return;
+  }
+  std::string out, extra;
+  http::build_response_head(
+      res,
+      http::ResponseRewrite{.framing = Framing::None,
+                            .via = ls_.via,
+                            .extra = http::response_extra(x, res, hsts_, info_.tls, extra)},
+      out);
+  up->buffer.consume(res.size);
+  auto conv_slot = w_.response_heads().acquire();
+  ResponseHead& conv = *conv_slot;
+  if (http::parse_response_head(out, out.size() + 1, conv) != HeadStatus::Complete) {
+    st_.upstream = nullptr;
+    co_await answer_error(&req, 502, "bad upstream response", "node_error");
+    co_return;
+  }
+  std::vector<Field> fields = response_fields(conv);
+  fields.front().value = "200";
+  std::erase_if(fields, [](const Field& f) { return f.name == "sec-websocket-accept"; });
+  // Bytes behind the node's head are the tunnel's first.
+  const auto behind = up->buffer.data();
+  st_.out.append(static_cast<const char*>(behind.data()), behind.size());
+  up->buffer.consume(behind.size());
+  if (!submit_fields(fields, true, true)) {
+    st_.upstream = nullptr;
+    finish(req, 200, "client_error");
+    co_return;
+  }
+  finish(req, 200, "upgrade");
+  TunnelEnd client(st_);
+  co_await http::tunnel(client, up->stream, w_.buffers(), x.route.timeouts.tunnel, deadline_fn());
+  st_.upstream = nullptr;
+  if (!st_.cut && !st_.expired && st_.out_end && co_await sent()) co_return;
+  reset(NGHTTP2_CANCEL);
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ class StreamState final : public TrackedConnection, public HeaderIntake {
   bool closed = false;        // nghttp2 closed the stream (done, or reset by either side)
   bool expired = false;       // the stream's deadline passed
   bool stopped_body = false;  // the request's body is not wanted any more
+  bool cut = false;           // a WebSocket tunnel failed: its waits on the stream end
 
   // The request's head (head, head_bytes, head_done) and trailers (in_trailers): HeaderIntake.
   // The request's body, from DATA frames, not yet taken by the node.

@@ -142,7 +142,8 @@ class H2Client:
                 (":path", path)] + list(headers)
         self.conn.send_headers(sid, hdrs, end_stream=body is None and end_stream)
         self.responses[sid] = {"headers": None, "data": bytearray(), "trailers": None,
-                               "ended": False, "reset": None, "received": 0}
+                               "ended": False, "reset": None, "received": 0, "interim": [],
+                               "at": {}}
         if body is not None:
             self.send_body(sid, body, end=end_stream)
         self.flush()
@@ -183,6 +184,10 @@ class H2Client:
         r = self.responses.get(getattr(ev, "stream_id", None))
         if isinstance(ev, h2.events.ResponseReceived):
             r["headers"] = ev.headers
+            r["at"]["headers"] = time.monotonic()
+        elif isinstance(ev, h2.events.InformationalResponseReceived):
+            r["interim"].append(ev.headers)  # 1xx, in order
+            r["at"].setdefault("interim", time.monotonic())
         elif isinstance(ev, h2.events.DataReceived):
             r["data"] += ev.data
             r["received"] += len(ev.data)

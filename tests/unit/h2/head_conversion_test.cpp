@@ -98,6 +98,56 @@ TEST(H2HeadConversion, MalformedRequestsGiveNoHead) {
   EXPECT_EQ(no_path.finish(false), "");
   auto connect = request({{":method", "CONNECT"}, {":authority", "a:443"}, {":path", "/"}});
   EXPECT_EQ(connect.finish(false), "");
+  EXPECT_EQ(connect.finish(true, "a2V5"), "");  // a key makes no plain CONNECT a WebSocket
+}
+
+TEST(H2HeadConversion, ExtendedConnectBecomesWebSocketHandshake) {
+  auto t = request({{":method", "CONNECT"},
+                    {":protocol", "websocket"},
+                    {":scheme", "https"},
+                    {":authority", "cloud.example.coop"},
+                    {":path", "/push?u=1"},
+                    {"sec-websocket-protocol", "chat"},
+                    {"sec-websocket-key", "client's own"},
+                    {"sec-websocket-version", "13"},
+                    {"origin", "https://cloud.example.coop"}});
+  ASSERT_TRUE(t.websocket());
+  EXPECT_EQ(t.finish(true), "");  // no key, no handshake
+  const std::string text = t.finish(true, "dGhlIHNhbXBsZSBub25jZQ==");
+  EXPECT_EQ(text,
+            "GET /push?u=1 HTTP/1.1\r\nHost: cloud.example.coop\r\n"
+            "sec-websocket-protocol: chat\r\nsec-websocket-version: 13\r\n"
+            "origin: https://cloud.example.coop\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  RequestHead req;
+  ASSERT_EQ(http::parse_request_head(text, text.size() + 1, req), HeadStatus::Complete);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_TRUE(req.connection_upgrade);
+  EXPECT_EQ(req.upgrade, "websocket");
+  EXPECT_FALSE(req.chunked);
+  EXPECT_FALSE(req.content_length);
+
+  // Without a version from the client, 13 (the only one, RFC 6455).
+  auto bare = request({{":method", "CONNECT"},
+                       {":protocol", "websocket"},
+                       {":scheme", "https"},
+                       {":authority", "a"},
+                       {":path", "/"}});
+  EXPECT_NE(bare.finish(true, "a2V5").find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+  // Another protocol, or :protocol on another method, is not served.
+  auto other = request({{":method", "CONNECT"},
+                        {":protocol", "connect-udp"},
+                        {":scheme", "https"},
+                        {":authority", "a"},
+                        {":path", "/"}});
+  EXPECT_FALSE(other.websocket());
+  EXPECT_EQ(other.finish(true, "a2V5"), "");
+  auto get = request({{":method", "GET"},
+                      {":protocol", "websocket"},
+                      {":scheme", "https"},
+                      {":authority", "a"},
+                      {":path", "/"}});
+  EXPECT_EQ(get.finish(false, "a2V5"), "");
 }
 
 TEST(H2HeadConversion, ResponseFieldsLowerCaseWithoutConnectionFields) {
