@@ -160,20 +160,31 @@ class AlpnTest(TlsTestCase):
         super().setUp()
         self.proxy = self.webmail_proxy()
 
-    def test_alpn_http11_chosen_over_h2(self):
+    def test_alpn_h2_chosen_by_default(self):
         r = s_client(self.proxy.port, "-alpn", "h2,http/1.1")
         self.assertTrue(r.handshake_done, r)
+        self.assertEqual(r.alpn, "h2", r)
+        r = s_client(self.proxy.port, "-alpn", "http/1.1")
         self.assertEqual(r.alpn, "http/1.1", r)
 
+    def test_alpn_http11_chosen_over_h2_with_http2_off(self):
+        proxy = self.webmail_proxy(tls={"http2": False})
+        r = s_client(proxy.port, "-alpn", "h2,http/1.1")
+        self.assertTrue(r.handshake_done, r)
+        self.assertEqual(r.alpn, "http/1.1", r)
+        r = s_client(proxy.port, "-alpn", "h2")
+        self.assertTrue(r.handshake_done, r)
+        self.assertIsNone(r.alpn, r)  # a client without http/1.1 gets no ALPN answer
+
     def test_alpn_python_client(self):
-        ctx = client_context(self.certs.ca, alpn=["h2", "http/1.1"])
+        ctx = client_context(self.certs.ca, alpn=["http/1.1"])
         with TlsConn(self.proxy.port, WEBMAIL, context=ctx) as c:
             self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
             r = c.roundtrip("GET", "/", WEBMAIL)
             self.assertEqual((r.status, r.text), (200, "webmail\n"))
 
-    def test_client_without_http11_gets_no_alpn(self):
-        r = s_client(self.proxy.port, "-alpn", "h2")
+    def test_client_with_an_unknown_protocol_only_gets_no_alpn(self):
+        r = s_client(self.proxy.port, "-alpn", "spdy/3")
         self.assertTrue(r.handshake_done, r)
         self.assertIsNone(r.alpn, r)
 

@@ -97,7 +97,7 @@ class SniTest(TlsTestCase):
                             "--resolve", "%s:%d:127.0.0.1" % (WEBMAIL, self.proxy.port),
                             "-D", "-", url], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertRegex(p.stdout, r"^HTTP/1\.1 200")
+        self.assertRegex(p.stdout, r"^HTTP/2 200")  # curl takes h2, offered by default
         self.assertTrue(p.stdout.endswith("webmail\n"), p.stdout)
         entries = self.node.log_entries()
         self.assertEqual(len(entries), 1, entries)
