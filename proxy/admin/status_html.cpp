@@ -73,9 +73,9 @@ void cell(std::string& out, std::string_view text, std::string_view cls = {}) {
 }
 
 void reload_section(std::string& out, const StatusView& v, const FormSigner& sign) {
-  out += "<section id=\"reload\"><h2>Configuration</h2><p>Last ";
+  out += "<section id=\"reload\"><h2>Configuration</h2><p>Last <span id=\"reload-kind\">";
   out += (v.reload.successes + v.reload.failures) > 0 ? "reload" : "load (the start)";
-  out += ": <span id=\"reload-result\" class=\"";
+  out += "</span>: <span id=\"reload-result\" class=\"";
   out += v.reload.last_ok ? "ok\">applied" : "bad\">rejected";
   out += "</span> at <span id=\"reload-at\">" + utc(v.reload.last_unix) +
          "</span> <span id=\"reload-message\">" + html_escape(v.reload.last_message) +

@@ -37,7 +37,10 @@ Response html(unsigned status, std::string body) {
   r.body = std::move(body);
   r.headers.emplace_back("Content-Security-Policy", std::string(kPolicy));
   r.headers.emplace_back("X-Frame-Options", "DENY");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with the
+  // page's own form posts (login, log out, the pages without JavaScript), which the cross-site
+  // check must refuse. Other sites still get no referrer.
+  r.headers.emplace_back("Referrer-Policy", "same-origin");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
 }

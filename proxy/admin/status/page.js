@@ -54,6 +54,7 @@
     set(document.getElementById("reload-at"), utc(r.at));
     set(document.getElementById("reload-message"), r.message);
     set(document.getElementById("reload-counts"), r.successes + " applied, " + r.failures + " rejected");
+    set(document.getElementById("reload-kind"), r.successes + r.failures > 0 ? "reload" : "load (the start)");
     return s.seq;
   }
 
