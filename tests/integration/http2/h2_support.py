@@ -7,6 +7,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -257,3 +258,41 @@ class H2TestCase(TlsTestCase):
         t = {"http2": True}
         t.update(tls or {})
         return self.webmail_proxy(node, tls=t, **kw)
+
+
+class RawNode:
+    """A node on a loopback port written by hand, for answers nginx cannot give: each
+    connection goes to serve(conn) in a thread of its own."""
+
+    def __init__(self):
+        self.srv = socket.create_server((LOOPBACK, 0))
+        self.port = self.srv.getsockname()[1]
+        self.address = "%s:%d" % (LOOPBACK, self.port)
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        raise NotImplementedError
+
+    def close(self):
+        self.srv.close()
+
+
+def read_head(conn, buf=b""):
+    """Reads from `conn` until a request head is in `buf`: (head, the bytes after it), or
+    (None, buf) when the peer closes first."""
+    while b"\r\n\r\n" not in buf:
+        d = conn.recv(65536)
+        if not d:
+            return None, buf
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    return head, rest
+

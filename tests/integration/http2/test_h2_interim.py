@@ -6,15 +6,13 @@ final answer."""
 
 import json
 import os
-import socket
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from h2_support import H2Client, H2TestCase, curl, status_of  # noqa: E402
-from harness import LOOPBACK, main  # noqa: E402
+from h2_support import H2Client, H2TestCase, RawNode, curl, read_head, status_of  # noqa: E402
+from harness import main  # noqa: E402
 
 BODY = os.urandom(300 * 1024)
 
@@ -36,33 +34,17 @@ def interim_field(r, index, name):
     return None
 
 
-class EarlyHintsNode:
+class EarlyHintsNode(RawNode):
     """An HTTP/1.1 node answering each request with a 103 (a Link to preload), then after a
     moment 200 "ok". (nginx 1.22 sends no 103.)"""
-
-    def __init__(self):
-        self.srv = socket.create_server((LOOPBACK, 0))
-        self.address = "%s:%d" % (LOOPBACK, self.srv.getsockname()[1])
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                conn, _ = self.srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
     def serve(self, conn):
         buf = b""
         try:
             while True:
-                while b"\r\n\r\n" not in buf:
-                    d = conn.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                buf = buf.split(b"\r\n\r\n", 1)[1]
+                head, buf = read_head(conn, buf)
+                if head is None:
+                    return
                 conn.sendall(b"HTTP/1.1 103 Early Hints\r\n"
                              b"Link: </style.css>; rel=preload; as=style\r\n\r\n")
                 time.sleep(0.3)
@@ -71,9 +53,6 @@ class EarlyHintsNode:
             pass
         finally:
             conn.close()
-
-    def close(self):
-        self.srv.close()
 
 
 class H2InterimTest(H2TestCase):

@@ -6,19 +6,17 @@ The node is a real nginx proxying /ws/ to a WebSocket echo server (backends.py w
 
 import json
 import os
-import socket
 import struct
 import sys
-import threading
 import time
 
 import h2.settings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from h2_support import H2Client, H2TestCase, header_of, status_of  # noqa: E402
+from h2_support import (H2Client, H2TestCase, RawNode, header_of, read_head,  # noqa: E402
+                        status_of)
 from harness import LOOPBACK, main, wait_until  # noqa: E402
-from tls_support import WEBMAIL  # noqa: E402
 
 CANCEL = 0x8
 OP_TEXT, OP_BINARY, OP_CLOSE = 0x1, 0x2, 0x8
@@ -252,35 +250,16 @@ class H2WebSocketTest(H2TestCase):
         wait_until(lambda: self.nginx_entries("/ws/idle"), 5, message="the node's tunnel closed")
 
 
-class BadAcceptNode:
+class BadAcceptNode(RawNode):
     """Answers every request with a 101 whose Sec-WebSocket-Accept is not the key's."""
 
-    def __init__(self):
-        self.srv = socket.create_server((LOOPBACK, 0))
-        self.port = self.srv.getsockname()[1]
-        self.address = "%s:%d" % (LOOPBACK, self.port)
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                conn, _ = self.srv.accept()
-            except OSError:
-                return
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                d = conn.recv(65536)
-                if not d:
-                    break
-                buf += d
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
-                         b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
-            time.sleep(0.5)
-            conn.close()
-
-    def close(self):
-        self.srv.close()
+    def serve(self, conn):
+        read_head(conn)
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                     b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+        time.sleep(0.5)
+        conn.close()
 
 
 class H2WebSocketBadNodeTest(H2TestCase):
