@@ -22,7 +22,7 @@ from harness import LOOPBACK, SOURCE_DIR, main, wait_until  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import (StaleElementReferenceException,  # noqa: E402
-                                        TimeoutException)
+                                        TimeoutException, WebDriverException)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -69,6 +69,21 @@ class OtherOrigin:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def gone(element):
+    """Whether an element left the document: the page it was on was replaced. While the new
+    page loads, Chromium may answer for the old element with an inspector error rather than a
+    stale reference ("Node with given id does not belong to the document"); both mean gone."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
 
 
 class StatusPageBrowserTest(ProxyTestCase):
@@ -170,7 +185,7 @@ class StatusPageBrowserTest(ProxyTestCase):
         """Clicks an element that loads another page (a form's button, a link) and waits for
         that page (one holding `css`), or for a refusal page, which fails the test."""
         element.click()
-        self.wait(lambda: EC.staleness_of(element)(self.driver), what + ": the page changed")
+        self.wait(lambda: gone(element), what + ": the page changed")
         self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, css + ", main.confirm p.bad"),
                   what)
         self.assertIsNone(self.refusal(), what + ": refused")
