@@ -34,7 +34,8 @@ class PostfixWithXclient(Postfix):
         common = "-o smtpd_tls_security_level=none -o smtpd_sasl_auth_enable=yes"
         with open(os.path.join(self.dir, "master.cf"), "a") as f:
             f.write("127.0.0.1:%d inet n - n - - smtpd -o syslog_name=postfix/xclient "
-                    "-o smtpd_authorized_xclient_hosts=127.0.0.1 %s\n" % (self.xclient_port, common))
+                    "-o smtpd_authorized_xclient_hosts=127.0.0.1 %s\n"
+                    % (self.xclient_port, common))
             f.write("127.0.0.1:%d inet n - n - - smtpd -o syslog_name=postfix/plain %s\n"
                     % (self.plain_port, common))
 
