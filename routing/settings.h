@@ -120,6 +120,10 @@ struct PoolSettings {
   // IMAP listeners: tell the node the client's address in an ID command before the login
   // (x-originating-ip; Dovecot takes it from its login_trusted_networks).
   bool mail_id = false;
+  // SMTP listeners: tell the node the client's address with Postfix's XCLIENT before the login
+  // (the node must list Passeur in smtpd_authorized_xclient_hosts); a node that does not offer
+  // it is not used.
+  bool xclient = false;
 };
 
 // Timeouts a route applies to the backend side of a request.

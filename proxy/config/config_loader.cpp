@@ -78,6 +78,7 @@ class Loader {
     for (auto* table : tables(top, "listener")) read_listener(*table);
     for (auto* table : tables(top, "route")) read_route(*table);
     check_pool_affinity();
+    check_pool_xclient();
     auto* listeners = top.find("listener");
     if (!listeners || (listeners->is_array() && listeners->as_array()->empty())) {
       errors_.add(listeners ? listeners->source() : root_.source(),
@@ -425,7 +426,7 @@ class Loader {
     Section s(errors_, table, "in " + header,
               {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
                "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol",
-               "affinity", "affinity_cookie", "balance_factor", "user_key", "mail_id"});
+               "affinity", "affinity_cookie", "balance_factor", "user_key", "mail_id", "xclient"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -452,6 +453,8 @@ class Loader {
     read_pool_affinity(s, out);
     if (s.find("affinity")) affinity_at_.emplace(out.name, s.find("affinity"));
     if (auto v = s.boolean("mail_id")) out.mail_id = *v;
+    if (auto v = s.boolean("xclient")) out.xclient = *v;
+    if (out.xclient) xclient_at_.emplace(out.name, s.find("xclient"));
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
       if (nodes->empty()) {
@@ -590,6 +593,30 @@ class Loader {
 
   // Where each pool that says its affinity set it.
   std::map<std::string, const toml::node*, std::less<>> affinity_at_;
+
+  // XCLIENT is SMTP's: a pool with xclient = true serves smtp listeners only.
+  void check_pool_xclient() {
+    for (const auto& [name, at] : xclient_at_) {
+      for (const ListenerSettings& l : config_.listeners) {
+        if (l.pool != name || l.protocol == Protocol::Smtp) continue;
+        errors_.add(at->source(),
+                    "\"xclient\" (Postfix's XCLIENT command) applies only to pools "
+                    "of smtp listeners: pool " +
+                        quoted(name) + " is used by the " + protocol_name(l.protocol) +
+                        " listener " + quoted(l.name));
+      }
+      for (const auto& r : config_.routes) {
+        if (r.pool != name) continue;
+        errors_.add(at->source(),
+                    "\"xclient\" (Postfix's XCLIENT command) applies only to pools "
+                    "of smtp listeners: pool " +
+                        quoted(name) + " is used by an HTTP route");
+        break;
+      }
+    }
+  }
+  // Where each pool with xclient = true set it.
+  std::map<std::string, const toml::node*, std::less<>> xclient_at_;
 };
 
 LoadResult cannot_read(const std::string& path, std::string reason) {

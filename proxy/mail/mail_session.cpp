@@ -54,6 +54,8 @@ struct Imap {
     return a;
   }
   static bool unsent(const NodeLogin&, bool greeted) { return !greeted; }
+  static bool tells_address(const routing::PoolSettings& ps) { return ps.mail_id; }
+  static std::string_view unsent_reason(const NodeLogin&) { return {}; }
 };
 
 struct Pop3 {
@@ -65,18 +67,23 @@ struct Pop3 {
   }
   static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
   static bool unsent(const NodeLogin&, bool greeted) { return !greeted; }
+  static bool tells_address(const routing::PoolSettings&) { return false; }
+  static std::string_view unsent_reason(const NodeLogin&) { return {}; }
 };
 
 // The node's greeting and EHLO come before the login: a node that fails them never saw it.
+// With xclient = true, the client's address goes in an XCLIENT before the login.
 struct Smtp {
   using Front = SmtpFront;
   using NodeLogin = SmtpNodeLogin;
   static constexpr std::string_view kKind = "SMTP";
-  static NodeLogin node_login(const Front& f, std::optional<ClientAddress>) {
-    return NodeLogin(std::string(f.client_name()), f.credentials());
+  static NodeLogin node_login(const Front& f, std::optional<ClientAddress> xclient) {
+    return NodeLogin(std::string(f.client_name()), f.credentials(), std::move(xclient));
   }
   static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
   static bool unsent(const NodeLogin& n, bool) { return !n.login_sent(); }
+  static bool tells_address(const routing::PoolSettings& ps) { return ps.xclient; }
+  static std::string_view unsent_reason(const NodeLogin& n) { return n.unsent_reason(); }
 };
 
 template <class D>
@@ -123,6 +130,8 @@ class MailSession final : public tcp_relay::RelaySession {
   routing::LoginSource login_source(const routing::LoginShield& shield) const;
   awaitable<bool> shield_lets_in();
   void describe(tcp_relay::SessionLine& line) const override;
+  // Why the node just left could not take the login, when it said: the session tries another.
+  void log_unsent(std::string_view reason) const;
 
   typename D::Front front_;
   LineBuffer in_{kMaxLine};           // the client's bytes not yet used
@@ -308,7 +317,7 @@ template <class D>
 awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
   const routing::Pool& pool = *attempt_->pool;
   std::optional<ClientAddress> id;
-  if (pool.settings().mail_id) {
+  if (D::tells_address(pool.settings())) {
     error_code ignored;
     const tcp::endpoint local =
         destination_ ? *destination_ : client_socket().local_endpoint(ignored);
@@ -337,6 +346,7 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
         login_ = step.result;
         if (step.result == LoginResult::Failed && D::unsent(*node_login_, greeted)) {
           login_ = LoginResult::None;
+          log_unsent(D::unsent_reason(*node_login_));
           co_return Opening::NodeClosed;
         }
         co_return step.result == LoginResult::Failed ? Opening::Ended : Opening::NodeFirst;
@@ -425,6 +435,14 @@ awaitable<bool> MailSession<D>::shield_lets_in() {
     co_await wait.async_wait(use_tuple);
   }
   co_return true;
+}
+
+template <class D>
+void MailSession<D>::log_unsent(std::string_view reason) const {
+  if (reason.empty() || !node_) return;
+  log_info("listener \"" + ls_.name + "\": pool \"" + std::string(pool_name_) + "\": node \"" +
+           node_->name() + "\" cannot take the login of " + client_.address().to_string() + ": " +
+           std::string(reason) + "; trying another node");
 }
 
 template <class D>
