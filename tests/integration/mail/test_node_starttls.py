@@ -76,10 +76,11 @@ class NodeStartTlsTest(MailTestCase):
                          r'"IMAP imap" listener=imap pool=tls node=\S+ .*close=(node|client)_fin '
                          r'user="alice" login=ok$')
 
-    def test_pop3_login_over_stls(self):
+    def test_pop3_login_over_stls_when_the_node_offers_it(self):
+        # node_tls = "auto": Dovecot's CAPA lists STLS, so Passeur uses it.
         node = self.dovecot.address(self.dovecot.pop3_port)
         pop3 = {"name": "pop3", "protocol": "pop3", "pool": "tls"}
-        proxy = self.start_mail_proxy([pop3], {"tls": self.tls_pool(node)})
+        proxy = self.start_mail_proxy([pop3], {"tls": self.tls_pool(node, node_tls="auto")})
         c = Pop3(pop3["port"], "127.0.0.63")
         c.stls(context=self.starttls_context())
         c.user(USER)
@@ -103,6 +104,7 @@ class NodeStartTlsTest(MailTestCase):
         with self.assertRaises(imaplib.IMAP4.error) as e:
             c.login(USER, PASSWORD)
         self.assertIn("UNAVAILABLE", str(e.exception))
+        c.shutdown()
         wait_until(lambda: "certificate verify failed" in proxy.stderr_text(), 10,
                    message="the verification error in Passeur's log")
         line = [l for l in proxy.stderr_text().splitlines() if "certificate verify failed" in l]
@@ -122,6 +124,7 @@ class NodeStartTlsTest(MailTestCase):
         with self.assertRaises(imaplib.IMAP4.error) as e:
             c.login(USER, PASSWORD)
         self.assertIn("UNAVAILABLE", str(e.exception))
+        c.shutdown()
         wait_until(lambda: "certificate verify failed" in proxy.stderr_text(), 10,
                    message="the verification error in Passeur's log")
         self.assertIn('certificate verify failed for "%s": IP address mismatch' % NODE_IP,
