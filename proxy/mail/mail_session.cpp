@@ -338,6 +338,12 @@ awaitable<bool> MailSession<D>::log_in() {
     }
     bytes_in_ += from_client.size();
   }
+  // The dialogue's buffers and the login (its password) are not needed while relaying: an
+  // idle session keeps only what the relay holds.
+  in_.release();
+  node_in_.release();
+  std::string().swap(to_client_);
+  node_login_.reset();
   co_await relay();
   co_return true;
 }
