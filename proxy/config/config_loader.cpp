@@ -425,29 +425,13 @@ class Loader {
 
   void read_pool(std::string name, const toml::table& table) {
     auto header = "[pool." + name + "]";
-    Section s(errors_, table, "in " + header,
-              {"balance",
-               "nodes",
-               "max_idle",
-               "idle_timeout",
-               "tls",
-               "verify",
-               "ca",
-               "check",
-               "slow_start",
-               "drain_timeout",
-               "passive_failures",
-               "passive_5xx",
-               "proxy_protocol",
-               "affinity",
-               "affinity_cookie",
-               "balance_factor",
-               "user_key",
-               "mail_id",
-               "node_tls",
-               "node_verify",
-               "node_ca_file",
-               "node_server_name"});
+    Section s(
+        errors_, table, "in " + header,
+        {"balance",          "nodes",        "max_idle",        "idle_timeout", "tls",
+         "verify",           "ca",           "check",           "slow_start",   "drain_timeout",
+         "passive_failures", "passive_5xx",  "proxy_protocol",  "affinity",     "affinity_cookie",
+         "balance_factor",   "user_key",     "mail_id",         "xclient",      "node_tls",
+         "node_verify",      "node_ca_file", "node_server_name"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
