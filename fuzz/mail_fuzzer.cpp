@@ -123,7 +123,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       node_side(in, Pop3NodeLogin(creds));
       break;
     case 5:
-      node_side(in, SmtpNodeLogin("client.example", creds));
+      node_side(in,
+                SmtpNodeLogin(
+                    "client.example", creds,
+                    tls ? std::optional<ClientAddress>(ClientAddress{
+                              .ip = "2001:db8::7", .port = 5, .local_ip = "::1", .local_port = 587})
+                        : std::nullopt));
       break;
   }
   return 0;

@@ -18,6 +18,7 @@
 #include "proxy/server.h"
 #include "proxy/usage.h"
 #include "tls/cert_store.h"
+#include "tls/client_tls.h"
 
 namespace {
 
@@ -64,6 +65,21 @@ int check(const std::string& path) {
     if (!proxy::open_geo_database(db, error)) {
       std::fprintf(stderr, "%s: [geoip] database \"%s\" cannot be used: %s\n", path.c_str(),
                    db.c_str(), error.c_str());
+      return 1;
+    }
+  }
+  // STARTTLS to mail nodes: the CA file is loaded as a reload would.
+  for (const auto& p : r.config->pools) {
+    if (p.node_tls == routing::NodeTls::None) continue;
+    if (!p.node_verify)
+      std::fprintf(stderr,
+                   "%s: warning: [pool.%s] node_verify = false: the nodes' certificates are not "
+                   "checked, whoever can intercept the path to a node reads the logins\n",
+                   path.c_str(), p.name.c_str());
+    std::string error;
+    if (!tls::ClientTls::make(p.node_verify, p.node_ca_file, error)) {
+      std::fprintf(stderr, "%s: [pool.%s] node_ca_file: %s\n", path.c_str(), p.name.c_str(),
+                   error.c_str());
       return 1;
     }
   }

@@ -23,6 +23,12 @@ Snapshot::Snapshot(Config config, const Snapshot* previous, unsigned workers)
       if (!ctx) throw std::runtime_error("pool \"" + ps.name + "\": " + error);
       client_tls_.emplace_back(pools_.back().get(), std::move(ctx));
     }
+    if (ps.node_tls != routing::NodeTls::None) {
+      std::string error;
+      auto ctx = tls::ClientTls::make(ps.node_verify, ps.node_ca_file, error);
+      if (!ctx) throw std::runtime_error("pool \"" + ps.name + "\": node_ca_file: " + error);
+      node_tls_.emplace_back(pools_.back().get(), std::move(ctx));
+    }
   }
   for (const auto& r : config_.routes) {
     routing::Pool* found = nullptr;
@@ -58,6 +64,12 @@ namespace proxy {
 
 const tls::ClientTls* Snapshot::client_tls(const routing::Pool& pool) const {
   for (const auto& [p, ctx] : client_tls_)
+    if (p == &pool) return &ctx;
+  return nullptr;
+}
+
+const tls::ClientTls* Snapshot::node_tls(const routing::Pool& pool) const {
+  for (const auto& [p, ctx] : node_tls_)
     if (p == &pool) return &ctx;
   return nullptr;
 }

@@ -29,6 +29,8 @@ class Snapshot {
   bool has_node(const routing::Node* node) const;
   // The TLS client context of a pool that re-encrypts to its nodes, else null.
   const tls::ClientTls* client_tls(const routing::Pool& pool) const;
+  // The TLS client context for STARTTLS to the nodes of a mail pool with node_tls, else null.
+  const tls::ClientTls* node_tls(const routing::Pool& pool) const;
 
  private:
   Config config_;
@@ -36,6 +38,7 @@ class Snapshot {
   std::vector<std::unique_ptr<routing::Pool>> pools_;
   std::vector<routing::Pool*> route_pools_;
   std::vector<std::pair<const routing::Pool*, tls::ClientTls>> client_tls_;
+  std::vector<std::pair<const routing::Pool*, tls::ClientTls>> node_tls_;
 };
 
 }  // namespace proxy

@@ -28,6 +28,12 @@ enum class UserKey : uint8_t { Whole, LocalPart };
 // The PROXY protocol header sent at the start of each connection to a node (TCP listeners).
 enum class ProxyProtocol : uint8_t { Off, V1, V2 };
 
+// Mail pools: TLS towards the nodes. None: the dialogue stays in clear; StartTls: STARTTLS
+// (IMAP), STLS (POP3) or STARTTLS (SMTP) after every node's greeting, a node that refuses it or
+// fails the handshake cannot take the login; Auto: STARTTLS when the node offers it, in clear
+// otherwise.
+enum class NodeTls : uint8_t { None, StartTls, Auto };
+
 struct NodeSettings {
   std::string name;     // defaults to the address
   std::string address;  // "ip:port" or "[v6]:port", validated by the loader
@@ -120,6 +126,17 @@ struct PoolSettings {
   // IMAP listeners: tell the node the client's address in an ID command before the login
   // (x-originating-ip; Dovecot takes it from its login_trusted_networks).
   bool mail_id = false;
+  // SMTP listeners: tell the node the client's address with Postfix's XCLIENT before the login
+  // (the node must list Passeur in smtpd_authorized_xclient_hosts); a node that does not offer
+  // it is not used.
+  bool xclient = false;
+  // Mail listeners: TLS towards the nodes after their greeting; the node's certificate checked
+  // (node_verify) against node_ca_file (empty: the system store) and node_server_name (empty:
+  // the node's address), which is also the SNI sent.
+  NodeTls node_tls = NodeTls::None;
+  bool node_verify = true;
+  std::string node_ca_file;
+  std::string node_server_name;
 };
 
 // Timeouts a route applies to the backend side of a request.

@@ -18,6 +18,7 @@
 #include "proxy/config/login_shield_keys.h"
 #include "proxy/config/pool_affinity.h"
 #include "proxy/config/pool_health.h"
+#include "proxy/config/pool_node_tls.h"
 #include "proxy/config/section.h"
 #include "proxy/config/tcp_listener.h"
 #include "proxy/config/token_file.h"
@@ -78,6 +79,8 @@ class Loader {
     for (auto* table : tables(top, "listener")) read_listener(*table);
     for (auto* table : tables(top, "route")) read_route(*table);
     check_pool_affinity();
+    check_pool_xclient();
+    check_pool_node_tls();
     auto* listeners = top.find("listener");
     if (!listeners || (listeners->is_array() && listeners->as_array()->empty())) {
       errors_.add(listeners ? listeners->source() : root_.source(),
@@ -422,10 +425,13 @@ class Loader {
 
   void read_pool(std::string name, const toml::table& table) {
     auto header = "[pool." + name + "]";
-    Section s(errors_, table, "in " + header,
-              {"balance", "nodes", "max_idle", "idle_timeout", "tls", "verify", "ca", "check",
-               "slow_start", "drain_timeout", "passive_failures", "passive_5xx", "proxy_protocol",
-               "affinity", "affinity_cookie", "balance_factor", "user_key", "mail_id"});
+    Section s(
+        errors_, table, "in " + header,
+        {"balance",          "nodes",        "max_idle",        "idle_timeout", "tls",
+         "verify",           "ca",           "check",           "slow_start",   "drain_timeout",
+         "passive_failures", "passive_5xx",  "proxy_protocol",  "affinity",     "affinity_cookie",
+         "balance_factor",   "user_key",     "mail_id",         "xclient",      "node_tls",
+         "node_verify",      "node_ca_file", "node_server_name"});
     routing::PoolSettings out;
     out.name = std::move(name);
     if (auto v = s.string("balance")) {
@@ -452,6 +458,10 @@ class Loader {
     read_pool_affinity(s, out);
     if (s.find("affinity")) affinity_at_.emplace(out.name, s.find("affinity"));
     if (auto v = s.boolean("mail_id")) out.mail_id = *v;
+    if (auto v = s.boolean("xclient")) out.xclient = *v;
+    if (out.xclient) xclient_at_.emplace(out.name, s.find("xclient"));
+    read_pool_node_tls(s, out);
+    if (s.find("node_tls")) node_tls_at_.emplace(out.name, s.find("node_tls"));
     auto* nodes = s.require("nodes") ? s.array("nodes", "a list of nodes") : nullptr;
     if (nodes) {
       if (nodes->empty()) {
@@ -590,6 +600,52 @@ class Loader {
 
   // Where each pool that says its affinity set it.
   std::map<std::string, const toml::node*, std::less<>> affinity_at_;
+
+  // XCLIENT is SMTP's: a pool with xclient = true serves smtp listeners only.
+  void check_pool_xclient() {
+    for (const auto& [name, at] : xclient_at_) {
+      for (const ListenerSettings& l : config_.listeners) {
+        if (l.pool != name || l.protocol == Protocol::Smtp) continue;
+        errors_.add(at->source(),
+                    "\"xclient\" (Postfix's XCLIENT command) applies only to pools "
+                    "of smtp listeners: pool " +
+                        quoted(name) + " is used by the " + protocol_name(l.protocol) +
+                        " listener " + quoted(l.name));
+      }
+      for (const auto& r : config_.routes) {
+        if (r.pool != name) continue;
+        errors_.add(at->source(),
+                    "\"xclient\" (Postfix's XCLIENT command) applies only to pools "
+                    "of smtp listeners: pool " +
+                        quoted(name) + " is used by an HTTP route");
+        break;
+      }
+    }
+  }
+  // Where each pool with xclient = true set it.
+  std::map<std::string, const toml::node*, std::less<>> xclient_at_;
+  // node_tls speaks a mail protocol's STARTTLS: only pools that mail listeners alone use.
+  void check_pool_node_tls() {
+    for (const auto& [name, at] : node_tls_at_) {
+      auto p = std::find_if(config_.pools.begin(), config_.pools.end(),
+                            [&](const routing::PoolSettings& ps) { return ps.name == name; });
+      if (p == config_.pools.end() || p->node_tls == routing::NodeTls::None) continue;
+      for (const ListenerSettings& l : config_.listeners)
+        if (l.pool == name && !is_mail(l.protocol))
+          errors_.add(at->source(),
+                      "\"node_tls\" applies only to pools of imap, pop3 and smtp listeners: pool " +
+                          quoted(name) + " is used by the " + protocol_name(l.protocol) +
+                          " listener " + quoted(l.name));
+      for (const auto& r : config_.routes)
+        if (r.pool == name)
+          errors_.add(at->source(),
+                      "\"node_tls\" applies only to pools of imap, pop3 and smtp listeners: pool " +
+                          quoted(name) + " is used by an HTTP route");
+    }
+  }
+
+  // Where each pool that says node_tls set it.
+  std::map<std::string, const toml::node*, std::less<>> node_tls_at_;
 };
 
 LoadResult cannot_read(const std::string& path, std::string reason) {

@@ -29,6 +29,13 @@ class LineBuffer {
   std::string_view rest() const { return std::string_view(data_).substr(begin_, size_ - begin_); }
   bool empty() const { return begin_ == size_; }
   void clear() { begin_ = size_ = 0; }
+  // The memory the buffer holds.
+  size_t held() const { return data_.capacity(); }
+  // Empties the buffer and gives its memory back (the dialogue is over: the session relays).
+  void release() {
+    std::string().swap(data_);
+    begin_ = size_ = 0;
+  }
 
  private:
   void compact();

@@ -1,5 +1,7 @@
 #include "proxy/mail/mail_session.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -13,6 +15,7 @@
 #include "proxy/mail/imap_node_login.h"
 #include "proxy/mail/line_buffer.h"
 #include "proxy/mail/login_result.h"
+#include "proxy/mail/node_starttls.h"
 #include "proxy/mail/pop3_front.h"
 #include "proxy/mail/pop3_node_login.h"
 #include "proxy/mail/smtp_front.h"
@@ -44,6 +47,8 @@ struct Imap {
   using Front = ImapFront;
   using NodeLogin = ImapNodeLogin;
   static constexpr std::string_view kKind = "IMAP";
+  static constexpr Protocol kProtocol = Protocol::Imap;
+  static std::string ehlo_name(const Front&) { return {}; }
   static NodeLogin node_login(const Front& f, std::optional<ClientAddress> id) {
     return NodeLogin(std::string(f.tag()), f.credentials(), std::move(id));
   }
@@ -54,29 +59,40 @@ struct Imap {
     return a;
   }
   static bool unsent(const NodeLogin&, bool greeted) { return !greeted; }
+  static bool tells_address(const routing::PoolSettings& ps) { return ps.mail_id; }
+  static std::string_view unsent_reason(const NodeLogin&) { return {}; }
 };
 
 struct Pop3 {
   using Front = Pop3Front;
   using NodeLogin = Pop3NodeLogin;
   static constexpr std::string_view kKind = "POP3";
+  static constexpr Protocol kProtocol = Protocol::Pop3;
+  static std::string ehlo_name(const Front&) { return {}; }
   static NodeLogin node_login(const Front& f, std::optional<ClientAddress>) {
     return NodeLogin(f.credentials());
   }
   static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
   static bool unsent(const NodeLogin&, bool greeted) { return !greeted; }
+  static bool tells_address(const routing::PoolSettings&) { return false; }
+  static std::string_view unsent_reason(const NodeLogin&) { return {}; }
 };
 
 // The node's greeting and EHLO come before the login: a node that fails them never saw it.
+// With xclient = true, the client's address goes in an XCLIENT before the login.
 struct Smtp {
   using Front = SmtpFront;
   using NodeLogin = SmtpNodeLogin;
   static constexpr std::string_view kKind = "SMTP";
-  static NodeLogin node_login(const Front& f, std::optional<ClientAddress>) {
-    return NodeLogin(std::string(f.client_name()), f.credentials());
+  static constexpr Protocol kProtocol = Protocol::Smtp;
+  static std::string ehlo_name(const Front& f) { return std::string(f.client_name()); }
+  static NodeLogin node_login(const Front& f, std::optional<ClientAddress> xclient) {
+    return NodeLogin(std::string(f.client_name()), f.credentials(), std::move(xclient));
   }
   static std::optional<asio::ip::address> announced(const Front&) { return std::nullopt; }
   static bool unsent(const NodeLogin& n, bool) { return !n.login_sent(); }
+  static bool tells_address(const routing::PoolSettings& ps) { return ps.xclient; }
+  static std::string_view unsent_reason(const NodeLogin& n) { return n.unsent_reason(); }
 };
 
 template <class D>
@@ -117,12 +133,24 @@ class MailSession final : public tcp_relay::RelaySession {
   // is relayed from now on (or ended); false when the client may try again.
   awaitable<bool> log_in();
   awaitable<Opening> opening() override;
+  // STARTTLS with the node and the TLS handshake (pools with node_tls): nullopt when the login
+  // may go on, `greeting` then holding the node's greeting for the login's dialogue.
+  awaitable<std::optional<Opening>> start_node_tls(const routing::Pool& pool,
+                                                   const tls::ClientTls& ctx,
+                                                   std::string& greeting);
+  awaitable<std::optional<Opening>> handshake_node(const routing::Pool& pool,
+                                                   const tls::ClientTls& ctx);
+  // A node that cannot take the login over TLS: logged, and the session tries another one.
+  Opening node_tls_failed(std::string_view why);
+  awaitable<bool> read_node();
   routing::NodeLease choose_node(const routing::Pool& pool,
                                  const routing::PickContext& ctx) override;
   void login_verdict(LoginResult result);
   routing::LoginSource login_source(const routing::LoginShield& shield) const;
   awaitable<bool> shield_lets_in();
   void describe(tcp_relay::SessionLine& line) const override;
+  // Why the node just left could not take the login, when it said: the session tries another.
+  void log_unsent(std::string_view reason) const;
 
   typename D::Front front_;
   LineBuffer in_{kMaxLine};           // the client's bytes not yet used
@@ -134,6 +162,7 @@ class MailSession final : public tcp_relay::RelaySession {
   routing::UserLease user_lease_;  // the user's open session (pools with user affinity)
   LoginResult login_ = LoginResult::None;
   int logins_ = 0;
+  bool node_tls_failed_ = false;  // a node of this login failed STARTTLS or its handshake
 };
 
 template <class D>
@@ -230,8 +259,19 @@ awaitable<bool> MailSession<D>::write_client(std::string_view bytes) {
 
 template <class D>
 awaitable<bool> MailSession<D>::write_node(std::string_view bytes) {
-  auto [ec, n] = co_await asio::async_write(upstream_socket(), asio::buffer(bytes), use_tuple);
+  auto [ec, n] = co_await asio::async_write(up_->stream, asio::buffer(bytes), use_tuple);
   co_return !ec;
+}
+
+// The node's next bytes into node_in_, over TLS once STARTTLS is done. False: the node is gone
+// (or the session was stopped).
+template <class D>
+awaitable<bool> MailSession<D>::read_node() {
+  char* at = node_in_.prepare(kReadSize);
+  auto [ec, n] = co_await up_->stream.async_read_some(asio::buffer(at, kReadSize), use_tuple);
+  if (ec || stop_) co_return false;
+  node_in_.commit(n);
+  co_return true;
 }
 
 template <class D>
@@ -264,7 +304,8 @@ awaitable<bool> MailSession<D>::log_in() {
     user_lease_.release();
     if (login_ == LoginResult::None) login_ = LoginResult::Failed;
     login_verdict(login_);
-    if (!cause_) cause_ = "node_failed";
+    if (!cause_ || (node_tls_failed_ && std::string_view(cause_) == "connect_failed"))
+      cause_ = node_tls_failed_ ? "node_tls_failed" : "node_failed";
     // A stop or a deadline cut the login: the client hears nothing more.
     if (!stop_) co_await write_client(front_.unavailable());
     co_return true;
@@ -297,6 +338,12 @@ awaitable<bool> MailSession<D>::log_in() {
     }
     bytes_in_ += from_client.size();
   }
+  // The dialogue's buffers and the login (its password) are not needed while relaying: an
+  // idle session keeps only what the relay holds.
+  in_.release();
+  node_in_.release();
+  std::string().swap(to_client_);
+  node_login_.reset();
   co_await relay();
   co_return true;
 }
@@ -308,7 +355,7 @@ template <class D>
 awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
   const routing::Pool& pool = *attempt_->pool;
   std::optional<ClientAddress> id;
-  if (pool.settings().mail_id) {
+  if (D::tells_address(pool.settings())) {
     error_code ignored;
     const tcp::endpoint local =
         destination_ ? *destination_ : client_socket().local_endpoint(ignored);
@@ -322,9 +369,24 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
   to_client_.clear();
   login_ = LoginResult::None;
   deadline_in(ls_.login_timeout);
+  // With node_tls, the node's greeting came before STARTTLS: the login's dialogue starts from it.
+  std::string greeting;
+  bool replay = false;
+  if (const tls::ClientTls* ctx = snap_->node_tls(pool)) {
+    if (auto end = co_await start_node_tls(pool, *ctx, greeting)) co_return *end;
+    replay = true;
+  }
   bool greeted = false;
   for (;;) {
-    while (auto line = node_in_.next_line()) {
+    for (;;) {
+      std::optional<std::string_view> line;
+      if (replay) {
+        replay = false;
+        line = greeting;
+      } else {
+        line = node_in_.next_line();
+      }
+      if (!line) break;
       NodeStep step = node_login_->on_line(*line);
       to_client_ += step.to_client;
       if (!step.to_node.empty() && !co_await write_node(step.to_node)) {
@@ -337,6 +399,7 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
         login_ = step.result;
         if (step.result == LoginResult::Failed && D::unsent(*node_login_, greeted)) {
           login_ = LoginResult::None;
+          log_unsent(D::unsent_reason(*node_login_));
           co_return Opening::NodeClosed;
         }
         co_return step.result == LoginResult::Failed ? Opening::Ended : Opening::NodeFirst;
@@ -348,18 +411,83 @@ awaitable<tcp_relay::RelaySession::Opening> MailSession<D>::opening() {
       login_ = LoginResult::Failed;
       co_return Opening::Ended;
     }
-    char* at = node_in_.prepare(kReadSize);
-    auto [ec, n] =
-        co_await upstream_socket().async_read_some(asio::buffer(at, kReadSize), use_tuple);
-    if (stop_) co_return Opening::Ended;
-    if (ec) {
+    if (!co_await read_node()) {
+      if (stop_) co_return Opening::Ended;
       if (D::unsent(*node_login_, greeted)) co_return Opening::NodeClosed;
       cause_ = "node_closed_during_login";
       login_ = LoginResult::Failed;
       co_return Opening::Ended;
     }
-    node_in_.commit(n);
   }
+}
+
+template <class D>
+awaitable<std::optional<tcp_relay::RelaySession::Opening>> MailSession<D>::start_node_tls(
+    const routing::Pool& pool, const tls::ClientTls& ctx, std::string& greeting) {
+  NodeStartTls dialogue(D::kProtocol, pool.settings().node_tls, D::ehlo_name(front_));
+  for (;;) {
+    while (auto line = node_in_.next_line()) {
+      NodeTlsStep step = dialogue.on_line(*line);
+      if (!step.to_node.empty() && !co_await write_node(step.to_node))
+        co_return node_tls_failed("connection lost before STARTTLS");
+      switch (step.next) {
+        case NodeTlsStep::Next::More:
+          continue;
+        case NodeTlsStep::Next::Failed:
+          co_return node_tls_failed(dialogue.failure());
+        case NodeTlsStep::Next::Clear:
+          greeting = dialogue.greeting();
+          co_return std::nullopt;
+        case NodeTlsStep::Next::Handshake:
+          // Bytes after the go-ahead would be taken as sent over TLS (CVE-2011-0411).
+          if (!node_in_.rest().empty())
+            co_return node_tls_failed("sent bytes after its STARTTLS answer");
+          greeting = dialogue.greeting();
+          node_in_.clear();
+          co_return co_await handshake_node(pool, ctx);
+      }
+    }
+    if (node_in_.overflow()) co_return node_tls_failed("line too long before STARTTLS");
+    if (!co_await read_node()) {
+      if (stop_) co_return Opening::Ended;
+      co_return node_tls_failed("closed the connection before STARTTLS");
+    }
+  }
+}
+
+// The TLS client handshake on the node's connection, checking its certificate against
+// node_ca_file and node_server_name (default: the node's address).
+template <class D>
+awaitable<std::optional<tcp_relay::RelaySession::Opening>> MailSession<D>::handshake_node(
+    const routing::Pool& pool, const tls::ClientTls& ctx) {
+  const routing::PoolSettings& ps = pool.settings();
+  const std::string& name =
+      ps.node_server_name.empty() ? node_->settings().tls_name : ps.node_server_name;
+  SSL* ssl = ctx.new_ssl(name);
+  if (!ssl) co_return node_tls_failed("cannot start TLS to \"" + name + "\"");
+  up_->stream.start_tls(ssl);
+  auto [ec] = co_await up_->stream.tls()->async_client_handshake(use_tuple);
+  if (stop_) co_return Opening::Ended;
+  if (ec) {
+    const long verify = SSL_get_verify_result(up_->stream.tls()->native_handle());
+    std::string why = "TLS handshake failed: ";
+    if (ctx.verifies() && verify != X509_V_OK)
+      why += std::string("certificate verify failed for \"") + name +
+             "\": " + X509_verify_cert_error_string(verify);
+    else
+      why += ec.message();
+    co_return node_tls_failed(why);
+  }
+  co_return std::nullopt;
+}
+
+template <class D>
+tcp_relay::RelaySession::Opening MailSession<D>::node_tls_failed(std::string_view why) {
+  node_tls_failed_ = true;
+  log_error("listener \"" + ls_.name + "\": pool \"" + std::string(pool_name_) + "\" node \"" +
+            node_->name() + "\": " + std::string(D::kKind) + " STARTTLS to the node: " +
+            std::string(why) + "; the login goes to another node, if any");
+  return Opening::NodeClosed;
 }
 
 // Where a mail session's node is chosen, for each try of each login (a node that fails is
@@ -425,6 +553,14 @@ awaitable<bool> MailSession<D>::shield_lets_in() {
     co_await wait.async_wait(use_tuple);
   }
   co_return true;
+}
+
+template <class D>
+void MailSession<D>::log_unsent(std::string_view reason) const {
+  if (reason.empty() || !node_) return;
+  log_info("listener \"" + ls_.name + "\": pool \"" + std::string(pool_name_) + "\": node \"" +
+           node_->name() + "\" cannot take the login of " + client_.address().to_string() + ": " +
+           std::string(reason) + "; trying another node");
 }
 
 template <class D>

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "proxy/mail/sasl.h"
+#include "proxy/mail/xclient.h"
 
 namespace proxy::mail {
 namespace {
@@ -73,12 +74,16 @@ NodeStep SmtpNodeLogin::on_line(std::string_view line) {
     case State::Extensions:
       if (r->code != 250) return failed();
       if (offers_plain(r->text)) auth_plain_ = true;
+      if (xclient_ && !xclient_offer_) xclient_offer_ = xclient_offer(r->text);
       if (!r->last) return s;
+      if (xclient_) return send_xclient();
       if (!auth_plain_) return failed();
       s.to_node = "AUTH PLAIN " + encode_plain(creds_) + "\r\n";
       state_ = State::LoginAnswer;
       login_sent_ = true;
       return s;
+    case State::XclientAnswer:
+      return on_xclient_answer(r->code, r->last, line);
     case State::LoginAnswer:
       if (r->code == 334) {
         // The node wants more than the initial response: cancelled, its 501 ends the login.
@@ -97,6 +102,40 @@ NodeStep SmtpNodeLogin::on_line(std::string_view line) {
       break;
   }
   return failed();
+}
+
+NodeStep SmtpNodeLogin::send_xclient() {
+  const std::string command =
+      xclient_offer_ ? xclient_command(*xclient_, client_name_, *xclient_offer_) : std::string();
+  if (command.empty()) {
+    unsent_reason_ = xclient_offer_ ? "the node's XCLIENT does not take ADDR"
+                                    : "the node does not offer XCLIENT (is Passeur's address in "
+                                      "its smtpd_authorized_xclient_hosts?)";
+    NodeStep s = failed();
+    s.to_node = "QUIT\r\n";
+    return s;
+  }
+  xclient_.reset();
+  xclient_offer_.reset();
+  auth_plain_ = false;
+  state_ = State::XclientAnswer;
+  NodeStep s;
+  s.to_node = command;
+  return s;
+}
+
+NodeStep SmtpNodeLogin::on_xclient_answer(int code, bool last, std::string_view line) {
+  // 220: the node starts the session again, as from the client's address (Postfix since 2.3);
+  // 250: an older node that just took the attributes. EHLO again either way.
+  if (code != 220 && code != 250) {
+    unsent_reason_ = "the node refused XCLIENT: " + std::string(line);
+    return failed();
+  }
+  if (!last) return {};
+  state_ = State::Extensions;
+  NodeStep s;
+  s.to_node = "EHLO " + client_name_ + "\r\n";
+  return s;
 }
 
 }  // namespace proxy::mail

@@ -293,15 +293,29 @@ awaitable<void> RelaySession::close_client(Client& client) {
   client.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-awaitable<void> RelaySession::relay() {
-  if (tls_)
-    co_await relay_with(*tls_);
-  else
-    co_await relay_with(sock_);
+// The half-close towards the node, while its answers still flow: no deadline of its own.
+template <class Node>
+awaitable<void> RelaySession::close_node(Node& node) {
+  if constexpr (!std::is_same_v<Node, tcp::socket>) co_await node.async_shutdown(use_tuple);
+  error_code ignored;
+  node.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-template <class Client>
-awaitable<void> RelaySession::relay_with(Client& client) {
+// The node's side is TLS after a mail session's STARTTLS with it (node_tls).
+awaitable<void> RelaySession::relay() {
+  tls::Stream* node_tls = up_ ? up_->stream.tls() : nullptr;
+  if (tls_ && node_tls)
+    co_await relay_with(*tls_, *node_tls);
+  else if (tls_)
+    co_await relay_with(*tls_, upstream_socket());
+  else if (node_tls)
+    co_await relay_with(sock_, *node_tls);
+  else
+    co_await relay_with(sock_, upstream_socket());
+}
+
+template <class Client, class Node>
+awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
   using namespace asio::experimental::awaitable_operators;
   relaying_ = true;
   auto progress = [this] { deadline_in(ls_.idle_timeout); };
@@ -317,7 +331,8 @@ awaitable<void> RelaySession::relay_with(Client& client) {
   };
   // Copying needs a buffer per direction (16 KiB, from the worker's pool); on plain TCP the
   // auto pump holds one only until it switches to a pipe.
-  constexpr bool kSplice = kSplicePlain && std::is_same_v<Client, tcp::socket>;
+  constexpr bool kSplice =
+      kSplicePlain && std::is_same_v<Client, tcp::socket> && std::is_same_v<Node, tcp::socket>;
   std::optional<http::BodyBuffer> up_buf, down_buf;
   if constexpr (!kSplice) {
     up_buf.emplace(w_.buffers());
@@ -336,12 +351,12 @@ awaitable<void> RelaySession::relay_with(Client& client) {
   bool up_fin = false, down_fin = false;
   // Client to node: a PROXY header from a source not trusted to send one is refused.
   auto up = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(client, upstream_socket(), up_buf, bytes_in_, true);
+    PumpEnd end = co_await one_way(client, node, up_buf, bytes_in_, true);
     if (end == PumpEnd::Fin) {
       ended("client_fin");
       up_fin = true;
-      error_code ignored;
-      if (!down_fin) upstream_socket().shutdown(tcp::socket::shutdown_send, ignored);
+      // On TLS the node gets a close_notify first.
+      if (!down_fin) co_await close_node(node);
       co_return;
     }
     ended(end == PumpEnd::ProxyHeader  ? "proxy_header_refused"
@@ -353,7 +368,7 @@ awaitable<void> RelaySession::relay_with(Client& client) {
     cut();
   };
   auto down = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(upstream_socket(), client, down_buf, bytes_out_, false);
+    PumpEnd end = co_await one_way(node, client, down_buf, bytes_out_, false);
     if (end == PumpEnd::Fin) {
       ended("node_fin");
       down_fin = true;

@@ -67,7 +67,7 @@ class RelaySession : public TrackedConnection, private upstream::DialWatch {
   }
   // Gives the node up before the relay (the session goes on without it).
   void release_node();
-  // Relays both ways until both sides are done.
+  // Relays both ways until both sides are done (the node's side over TLS after a STARTTLS).
   awaitable_void relay();
   // Ends the session: TLS close_notify to a client that was not relayed, and the log line.
   awaitable_void finish();
@@ -115,10 +115,12 @@ class RelaySession : public TrackedConnection, private upstream::DialWatch {
   bool dial_stopped() const override { return stop_; }
 
   boost::asio::awaitable<bool> read_proxy_header();
-  template <class Client>
-  awaitable_void relay_with(Client& client);
+  template <class Client, class Node>
+  awaitable_void relay_with(Client& client, Node& node);
   template <class Client>
   awaitable_void close_client(Client& client);
+  template <class Node>
+  awaitable_void close_node(Node& node);
   void log_session();
   // Counts the session's bytes and duration once, when it ends (or is cut).
   void count_end();

@@ -109,5 +109,62 @@ mail_id = 1
                   "t.toml:17:11: \"mail_id\" must be true or false"));
 }
 
+TEST(MailListenerConfig, XclientForSmtpPoolsOnly) {
+  auto result = load_string(R"([[listener]]
+name = "submission"
+listen = "127.0.0.1:587"
+protocol = "smtp"
+pool = "submission"
+allow_plaintext_auth = true
+
+[pool.submission]
+nodes = ["10.0.0.11:10587"]
+xclient = true
+
+[pool.unused]
+nodes = ["10.0.0.12:10587"]
+)",
+                            "t.toml");
+  for (auto& e : result.errors) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result.config->pools[0].xclient);
+  EXPECT_FALSE(result.config->pools[1].xclient);
+
+  EXPECT_THAT(errors_of(R"([[listener]]
+name = "imap"
+listen = "127.0.0.1:143"
+protocol = "imap"
+pool = "mail"
+allow_plaintext_auth = true
+[[listener]]
+name = "submission"
+listen = "127.0.0.1:587"
+protocol = "smtp"
+pool = "mail"
+allow_plaintext_auth = true
+[[listener]]
+name = "relay"
+listen = "127.0.0.1:25"
+protocol = "tcp"
+pool = "smtp"
+[pool.mail]
+nodes = ["10.0.0.1:143"]
+xclient = true
+[pool.smtp]
+nodes = ["10.0.0.1:25"]
+xclient = true
+[pool.bad]
+nodes = ["10.0.0.1:26"]
+xclient = "yes"
+)"),
+              ElementsAre("t.toml:20:11: \"xclient\" (Postfix's XCLIENT command) applies only to "
+                          "pools of smtp listeners: pool \"mail\" is used by the imap listener "
+                          "\"imap\"",
+                          "t.toml:23:11: \"xclient\" (Postfix's XCLIENT command) applies only to "
+                          "pools of smtp listeners: pool \"smtp\" is used by the tcp listener "
+                          "\"relay\"",
+                          "t.toml:26:11: \"xclient\" must be true or false"));
+}
+
 }  // namespace
 }  // namespace proxy::config

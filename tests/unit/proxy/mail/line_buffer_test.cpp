@@ -49,5 +49,19 @@ TEST(LineBuffer, OverflowPastTheLimit) {
   EXPECT_FALSE(c.next_line());
 }
 
+TEST(LineBuffer, ReleaseGivesTheMemoryBack) {
+  LineBuffer b(8 * 1024);
+  b.prepare(4 * 1024);
+  put(b, "a1 LOGIN alice secret\r\na2 SELECT");
+  ASSERT_EQ(b.next_line(), "a1 LOGIN alice secret");
+  EXPECT_GE(b.held(), 4u * 1024);
+  b.release();
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.rest(), "");
+  EXPECT_LT(b.held(), 64u);  // at most the string's own small buffer
+  put(b, "a3 NOOP\r\n");     // still usable
+  EXPECT_EQ(b.next_line(), "a3 NOOP");
+}
+
 }  // namespace
 }  // namespace proxy::mail
