@@ -1,6 +1,6 @@
 """HTTP/2 bodies under flow control, with Passeur's memory measured: a 256 MiB download
-stalled by the client's window while another stream on the connection is answered, and 256 MiB
-up and down with curl, byte-exact, with the peak RSS bounded. Run in the release build only
+stalled by the client's window while another stream on the connection is answered, and 2 GiB
+up and down through one stream each with curl, byte-exact, with the peak RSS bounded. Run in the release build only
 (the sanitizers' shadow memory would be measured too)."""
 
 import os
@@ -14,7 +14,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from h2_support import H2Client, H2TestCase, curl, header_of, status_of  # noqa: E402
-from harness import (MiB, MarkedStreamChecker, check_marked_file, free_port, main,  # noqa: E402
+from harness import (GiB, MiB, MarkedStreamChecker, check_marked_file, free_port, main,  # noqa: E402
                      make_marked_file, require_tool, wait_port)
 from tls_support import WEBMAIL, https  # noqa: E402
 
@@ -61,9 +61,9 @@ class H2StreamingTest(H2TestCase):
         hwm = proxy.vm_hwm_bytes()
         self.assertLess(hwm, 64 * MiB, "proxy peak RSS %.1f MiB" % (hwm / MiB))
 
-    def test_curl_big_upload_and_download(self):
+    def test_curl_2gib_upload_and_download(self):
         node = self.start_nginx("webmail")
-        size = 256 * MiB
+        size = 2 * GiB
         src = os.path.join(self.tmp, "upload.bin")
         make_marked_file(src, size)
         proxy = self.start_tls_proxy(
@@ -71,21 +71,34 @@ class H2StreamingTest(H2TestCase):
             {"webmail": {"nodes": [node.address]}}, tls={"http2": True})
         p = curl("--http2", "--cacert", self.certs.ca, *self.resolve(proxy), "-o", "/dev/null",
                  "-w", "%{http_version} %{http_code} %{size_upload}", "-T", src,
-                 self.url(proxy, "/dav/stored.bin"), timeout=180)
+                 self.url(proxy, "/dav/stored.bin"), timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.decode().split(), ["2", "201", str(size)])
+        os.unlink(src)
         stored = os.path.join(node.dav_dir, "stored.bin")
         self.assertEqual(check_marked_file(stored, size), [])
         os.rename(stored, os.path.join(node.static_dir, "big.bin"))
-        out = os.path.join(self.tmp, "down.bin")
-        p = curl("--http2", "--cacert", self.certs.ca, *self.resolve(proxy), "-o", out,
-                 "-w", "%{http_version} %{http_code}", self.url(proxy, "/static/big.bin"),
-                 timeout=180)
-        self.assertEqual((p.returncode, p.stdout.decode()), (0, "2 200"), p.stderr)
-        self.assertEqual(check_marked_file(out, size), [])
+        # the download is checked as it arrives, without a second copy on disk
+        chk = MarkedStreamChecker(size)
+        p = subprocess.Popen([require_tool("curl"), "-s", "-S", "--max-time", "300", "--http2",
+                              "--cacert", self.certs.ca, *self.resolve(proxy), "-o", "-",
+                              "-w", "%{stderr}%{http_version} %{http_code}",
+                              self.url(proxy, "/static/big.bin")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        while True:
+            b = p.stdout.read(4 * MiB)
+            if not b:
+                break
+            chk.feed(b)
+        err = p.stderr.read().decode(errors="replace")
+        p.stdout.close()
+        p.stderr.close()
+        self.assertEqual(p.wait(), 0, err)
+        self.assertEqual(err.split()[-2:], ["2", "200"], err)
+        self.assertEqual(chk.check(), [])
         hwm = proxy.vm_hwm_bytes()
         self.assertLess(hwm, 64 * MiB, "proxy peak RSS %.1f MiB" % (hwm / MiB))
-
 
 
 if __name__ == "__main__":
