@@ -1,12 +1,14 @@
-// The mail fronts' pre-login dialogues (IMAP, POP3, SMTP: proxy/mail/*_front.h) and their node
-// sides (*_node_login.h), SASL PLAIN included, fed as the mail session feeds them.
+// The mail fronts' pre-login dialogues (IMAP, POP3, SMTP: proxy/mail/*_front.h), their node
+// sides (*_node_login.h), SASL PLAIN included, and Passeur's STARTTLS with a node
+// (node_starttls.h), fed as the mail session feeds them.
 //
 // The first byte picks the dialogue and its options; the rest is split into lines at "\n" (a
 // trailing "\r" dropped, as the line buffer does). A front's literals are fed the bytes that
 // follow, as many as it asks for. Invariants: every reply ends with CRLF; a front never asks
 // for a login before TLS unless plaintext logins are allowed; once it says Close it is fed
 // nothing more; a node side that says done has a result, and what it sends the node ends with
-// CRLF.
+// CRLF; the node's STARTTLS goes to the handshake or on in clear only after a greeting (kept
+// for the login), in clear only when the pool allows it, and a failure says why.
 
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +18,7 @@
 
 #include "proxy/mail/imap_front.h"
 #include "proxy/mail/imap_node_login.h"
+#include "proxy/mail/node_starttls.h"
 #include "proxy/mail/pop3_front.h"
 #include "proxy/mail/pop3_node_login.h"
 #include "proxy/mail/smtp_front.h"
@@ -93,6 +96,31 @@ void node_side(std::string_view in, NodeLogin n) {
   }
 }
 
+void node_starttls(std::string_view in, proxy::Protocol protocol, routing::NodeTls mode) {
+  NodeStartTls n(protocol, mode, "client.example");
+  size_t at = 0;
+  std::string_view line;
+  while (next_line(in, at, line)) {
+    NodeTlsStep s = n.on_line(line);
+    check(s.to_node.empty() || s.to_node.ends_with("\r\n"), "a command to the node ends with CRLF");
+    switch (s.next) {
+      case NodeTlsStep::Next::More:
+        check(n.failure().empty(), "no failure while the dialogue goes on");
+        break;
+      case NodeTlsStep::Next::Clear:
+        check(mode == routing::NodeTls::Auto, "in clear only with node_tls = auto");
+        [[fallthrough]];
+      case NodeTlsStep::Next::Handshake:
+        check(!n.greeting().empty(), "the node's greeting kept for the login");
+        check(s.to_node.empty(), "nothing more to the node before the handshake or login");
+        return;
+      case NodeTlsStep::Next::Failed:
+        check(!n.failure().empty(), "a failure says why");
+        return;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -101,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   const bool tls = pick & 0x10, starttls = pick & 0x20, plain = pick & 0x40;
   const Credentials creds{.user = "alice", .password = "pw"};
-  switch (pick % 6) {
+  switch (pick % 7) {
     case 0:
       front<ImapFront>(in, {.tls = tls, .starttls = starttls, .allow_plaintext_auth = plain});
       break;
@@ -130,6 +158,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                               .ip = "2001:db8::7", .port = 5, .local_ip = "::1", .local_port = 587})
                         : std::nullopt));
       break;
+    case 6: {
+      using proxy::Protocol;
+      const Protocol protocols[] = {Protocol::Imap, Protocol::Pop3, Protocol::Smtp};
+      node_starttls(in, protocols[(pick >> 3) % 3],
+                    plain ? routing::NodeTls::Auto : routing::NodeTls::StartTls);
+      break;
+    }
   }
   return 0;
 }
