@@ -257,6 +257,17 @@ class H2ConformanceTest(H2TestCase):
                 self.assertConnectionError(c, STREAM_CLOSED, "5.1/11-12: %s on a closed stream, "
                                            "tls=%s" % (what, tls))
 
+    def test_5_1_frames_after_passeur_reset_ignored(self):
+        # RFC 9113 5.1 "closed": frames the client sent before it saw Passeur's RST_STREAM
+        c = self.peer()
+        c.send(frame(HEADERS, END_HEADERS, 1, post_block() + lit("X-Upper", "1")))
+        self.assertStreamError(c, 1, PROTOCOL_ERROR, "a malformed request, its body to come")
+        c.send(frame(DATA, 0, 1, b"in flight") + frame(HEADERS, END_STREAM | END_HEADERS, 1,
+                                                        lit("x-trailer", "1")))
+        self.assertTrue(c.ping(), "DATA and trailers after Passeur's RST_STREAM are not ignored")
+        c.send(frame(HEADERS, END_STREAM | END_HEADERS, 3, block()))
+        self.assertAnswered(c, 3, "the next stream")
+
     def test_5_1_1_stream_identifiers(self):
         c = self.peer()
         c.send(frame(HEADERS, END_STREAM | END_HEADERS, 2, block()))
