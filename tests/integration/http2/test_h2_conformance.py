@@ -267,11 +267,17 @@ class H2ConformanceTest(H2TestCase):
         self.assertTrue(c.ping(), "DATA and trailers after Passeur's RST_STREAM are not ignored")
         c.send(frame(HEADERS, END_STREAM | END_HEADERS, 3, block()))
         self.assertAnswered(c, 3, "the next stream")
+        c.send(frame(HEADERS, END_STREAM | END_HEADERS, 1, lit("x-trailer", "2")))
+        self.assertTrue(c.ping(), "trailers on an older stream Passeur reset are not ignored")
 
     def test_5_1_1_stream_identifiers(self):
         c = self.peer()
         c.send(frame(HEADERS, END_STREAM | END_HEADERS, 2, block()))
         self.assertConnectionError(c, PROTOCOL_ERROR, "5.1.1/1: even-numbered stream")
+        c = self.peer()
+        c.send(frame(HEADERS, END_STREAM | END_HEADERS, 5, block()) +
+               frame(HEADERS, END_STREAM | END_HEADERS, 3, block()))
+        self.assertConnectionError(c, PROTOCOL_ERROR, "5.1.1/2: a number below one used")
 
     # 5.3.1, 5.4.1, 5.5
 
