@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 
 #include "proxy/h2/stream_exchange.h"
+#include "proxy/h2/stream_numbers.h"
 #include "proxy/h2/stream_state.h"
 #include "proxy/worker_context.h"
 #include "tls/tls_stream.h"
@@ -150,6 +151,7 @@ class Connection final : public TrackedConnection,
   bool init_session() {
     nghttp2_session_callbacks* cb = nullptr;
     if (nghttp2_session_callbacks_new(&cb) != 0) return false;
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
@@ -173,6 +175,15 @@ class Connection final : public TrackedConnection,
   StreamState* stream_of(int32_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  // A HEADERS frame on a stream the client never opened, numbered below one it did: GOAWAY
+  // PROTOCOL_ERROR (RFC 9113 5.1.1), where nghttp2 ignores it.
+  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user) {
+    Connection& c = self_of(user);
+    if (hd->type == NGHTTP2_HEADERS && c.stream_numbers_.never_opened(hd->stream_id))
+      c.terminate(NGHTTP2_PROTOCOL_ERROR);
+    return 0;
   }
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
@@ -218,10 +229,13 @@ class Connection final : public TrackedConnection,
 
   // A limit was passed: GOAWAY ENHANCE_YOUR_CALM at once (nghttp2 then reads no further frame
   // of this input).
-  void calm() {
+  void calm() { terminate(NGHTTP2_ENHANCE_YOUR_CALM); }
+
+  // A connection error: GOAWAY with `code`, and nghttp2 reads no further frame of this input.
+  void terminate(uint32_t code) {
     if (goaway_sent_) return;
     goaway_sent_ = true;
-    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    nghttp2_session_terminate_session(session_, code);
   }
 
   // Counts a stream reset by the client against the token bucket.
@@ -503,6 +517,7 @@ class Connection final : public TrackedConnection,
   asio::steady_timer write_signal_;
   uint32_t max_header_ = 0;
   size_t drop_ = 0;  // request body bytes received for nobody, to give back to the window
+  StreamNumbers stream_numbers_;  // the client's streams opened lately
   Clock::time_point control_window_{};
   Clock::time_point reset_at_{};
   double reset_tokens_ = kResetBurst;

@@ -10,7 +10,9 @@ nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, 
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) return nullptr;
   nghttp2_option_set_no_auto_window_update(opt, 1);  // a window opens as the node takes bytes
-  nghttp2_option_set_no_closed_streams(opt, 1);
+  // nghttp2 keeps up to kMaxConcurrentStreams closed streams (about 250 bytes each): it needs
+  // them to answer DATA or HEADERS on a stream the client closed with STREAM_CLOSED (RFC 9113
+  // 5.1) instead of ignoring them.
   nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetRate);
   nghttp2_option_set_max_continuations(opt, kMaxContinuations);
   nghttp2_session* session = nullptr;
