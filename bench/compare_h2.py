@@ -81,11 +81,27 @@ def nginx_listen(host, port):
 
 # ---------------------------------------------------------------------------------------------
 # h2load
+#
+# h2load runs a number of requests (-n), not a duration (-D): h2load 1.52's timing-based mode
+# sometimes never exits after "Stopped all clients" (about one run in six against nginx on a
+# busy machine), and with -N to break that its counters wrap around. The number is the rate
+# last measured for the same target and path (RATES) times the seconds wanted, so a run lasts
+# about as long as a wrk run; the rate is h2load's, requests / its own elapsed time.
+
+FIRST_RATE = 5000.0  # req/s assumed before a target and path have been measured
+MIN_REQUESTS = 1000
+RATES = {}  # (target, path) -> req/s of the last run
 
 
-def h2load_argv(cpu, url, seconds, log_file=None):
+def requests_for(target, path, seconds):
+    rate = RATES.get((target, path)) or max(
+        [r for (t, _), r in RATES.items() if t == target] or [FIRST_RATE])
+    return max(MIN_REQUESTS, int(rate * seconds))
+
+
+def h2load_argv(cpu, url, requests, log_file=None):
     argv = ["taskset", "-c", cpu, "h2load", "-t1", f"-c{CLIENTS}", f"-m{STREAMS}",
-            f"-D{seconds}"]
+            f"-n{requests}"]
     if log_file:
         argv += ["--log-file", log_file]
     return argv + [url]
@@ -101,8 +117,8 @@ def percentile(sorted_values, pct):
 
 def parse(out, log_file):
     """The figures of one h2load run: rate, errors, and p50/p99 (ms) from the log file (the
-    time of each successful request from its start to the end of its response)."""
-    m = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
+    time of each successful request from its start to the end of its response), if any."""
+    m = re.search(r"finished in [\d.]+[mu]?s, ([\d.]+) req/s", out)
     if not m:
         raise RuntimeError("h2load printed no req/s:\n" + out)
     proto = re.search(r"Application protocol: (\S+)", out)
@@ -116,13 +132,14 @@ def parse(out, log_file):
         raise RuntimeError("h2load printed no request counts:\n" + out)
     failed, errored, timeout = (int(req.group(i)) for i in (5, 6, 7))
     times = []
-    with open(log_file) as f:
-        for line in f:
-            cols = line.split("\t")
-            if len(cols) >= 3 and cols[1] != "-1":
-                times.append(int(cols[2]) / 1000.0)
+    if log_file:
+        with open(log_file) as f:
+            for line in f:
+                cols = line.split("\t")
+                if len(cols) >= 3 and cols[1] != "-1":
+                    times.append(int(cols[2]) / 1000.0)
     times.sort()
-    r = {"rps": float(m.group(2)), "requests": int(req.group(4)),
+    r = {"rps": float(m.group(1)), "requests": int(req.group(4)),
          "socket_errors": failed + errored + timeout,
          "non2xx": int(codes.group(3)) + int(codes.group(4)),
          "p50": percentile(times, 50), "p99": percentile(times, 99)}
@@ -134,19 +151,23 @@ def parse(out, log_file):
     return r
 
 
-def run(cpu, port, path, seconds, host, workdir, running, measured=True):
-    """One h2load run against https://host:port/path; returns (figures or None, h2load's CPU
-    seconds). Without measured, a warm-up: no log file, only a check that it ran."""
+def run(cpu, target, port, path, seconds, host, workdir, running, measured=True):
+    """One h2load run of about seconds against https://host:port/path (target names it in
+    RATES); returns (figures, h2load's CPU seconds). Without measured, a warm-up: no log file
+    (no latencies)."""
     log_file = os.path.join(workdir, "h2load.log") if measured else None
     if log_file and os.path.exists(log_file):
-        os.unlink(log_file)
-    argv = h2load_argv(cpu, f"https://{host}:{port}{path}", seconds, log_file)
-    out, status, cpu_s = harness.run_timed(argv, seconds + 15, running)
+        os.unlink(log_file)  # h2load appends to it
+    requests = requests_for(target, path, seconds)
+    argv = h2load_argv(cpu, f"https://{host}:{port}{path}", requests, log_file)
+    out, status, cpu_s = harness.run_timed(argv, 4 * seconds + 20, running)
     if status != 0:
         raise RuntimeError(f"h2load exited with status {status}:\n{out}")
-    if not measured:
-        return None, cpu_s
-    return parse(out, log_file), cpu_s
+    r = parse(out, log_file)
+    RATES[(target, path)] = r["rps"]
+    if r["requests"] + r["socket_errors"] + r["non2xx"] < requests:
+        raise RuntimeError(f"h2load completed {r['requests']} of {requests} requests:\n{out}")
+    return r, cpu_s
 
 
 # ---------------------------------------------------------------------------------------------
