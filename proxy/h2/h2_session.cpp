@@ -1,11 +1,14 @@
 #include "proxy/h2/h2_session.h"
 
 #include <nghttp2/nghttp2.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -402,9 +405,26 @@ class Connection final : public TrackedConnection,
     }
     while (!dead_ && !goaway_sent_fatal_ &&
            (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_))) {
-      if (!buf) buf = std::make_unique<char[]>(kReadSize);
-      auto [ec, n] =
-          co_await client_.async_read_some(asio::buffer(buf.get(), kReadSize), use_tuple);
+      if (!buf) buf = std::make_unique_for_overwrite<char[]>(kReadSize);
+      error_code ec;
+      size_t n = 0;
+      if (streams_.empty()) {
+        // No stream: the connection is idle, or about to be. A read that does not wait first
+        // (the next frames are often there already); if nothing is, the read buffer is freed
+        // for the wait, as an idle HTTP/1.1 connection holds none (16 KiB less per idle
+        // connection).
+        if (!read_now(buf.get(), n, ec)) {
+          buf.reset();
+          if (co_await wait_readable()) {
+            client_gone_ = true;
+            break;
+          }
+          continue;
+        }
+      } else {
+        std::tie(ec, n) =
+            co_await client_.async_read_some(asio::buffer(buf.get(), kReadSize), use_tuple);
+      }
       if (ec) {
         client_gone_ = true;
         break;
@@ -479,6 +499,42 @@ class Connection final : public TrackedConnection,
     for (auto& [id, st] : streams_) {
       st->closed = true;
       st->wake();
+    }
+  }
+
+  // Reads what is there without waiting: true with n > 0 bytes read or an error in ec, false
+  // when nothing is there yet.
+  bool read_now(char* data, size_t& n, error_code& ec) {
+    if constexpr (kTls) {
+      return client_.read_now(asio::buffer(data, kReadSize), n, ec);
+    } else {
+      for (;;) {
+        const ssize_t r = ::recv(client_.native_handle(), data, kReadSize, MSG_DONTWAIT);
+        if (r > 0) {
+          n = static_cast<size_t>(r);
+          return true;
+        }
+        if (r == 0) {
+          ec = asio::error::eof;
+          return true;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        ec = error_code(errno, boost::system::system_category());
+        return true;
+      }
+    }
+  }
+
+  // Until a read can make progress (over TLS, also for bytes the stream holds already), with
+  // no buffer. The error, if any (the socket cancelled, the connection gone).
+  awaitable<error_code> wait_readable() {
+    if constexpr (kTls) {
+      auto [ec] = co_await client_.async_wait_readable(use_tuple);
+      co_return ec;
+    } else {
+      auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
+      co_return ec;
     }
   }
 
