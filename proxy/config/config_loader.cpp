@@ -626,7 +626,10 @@ class Loader {
   std::map<std::string, const toml::node*, std::less<>> xclient_at_;
   // node_tls speaks a mail protocol's STARTTLS: only pools that mail listeners alone use.
   void check_pool_node_tls() {
-    for (const auto& [name, at] : node_tls_at_) {
+    for (const auto& entry : node_tls_at_) {
+      // Named references: clang 14 does not let a lambda capture a structured binding.
+      const std::string& name = entry.first;
+      const toml::node* at = entry.second;
       auto p = std::find_if(config_.pools.begin(), config_.pools.end(),
                             [&](const routing::PoolSettings& ps) { return ps.name == name; });
       if (p == config_.pools.end() || p->node_tls == routing::NodeTls::None) continue;
