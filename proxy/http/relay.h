@@ -79,7 +79,10 @@ struct Upload {
 // After an early answer, the rest of the client's body is read and dropped, at most
 // kLingerBytes or for kLingerTime, so the client can read the answer before the connection
 // closes (a close with unread bytes resets the connection and may cost the client the answer).
-inline constexpr uint64_t kLingerBytes = 1024 * 1024;
+// The bound is well above what the sockets' buffers hold on the way (several MiB on loopback)
+// plus what a client sends before it reads the answer: over TLS a client that was not
+// scheduled for a moment found 1 MiB gone at once and the connection reset.
+inline constexpr uint64_t kLingerBytes = 64 * 1024 * 1024;
 inline constexpr Millis kLingerTime{2000};
 
 // Cancels what the stages wait for on the client's stream and on the node's.
