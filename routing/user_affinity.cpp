@@ -6,8 +6,8 @@
 
 namespace routing {
 
-std::string user_key(std::string_view name, UserKeyMode mode) {
-  if (mode == UserKeyMode::StripDomain) {
+std::string user_key(std::string_view name, UserKey mode) {
+  if (mode == UserKey::LocalPart) {
     const size_t at = name.rfind('@');
     if (at != std::string_view::npos) name = name.substr(0, at);
   }

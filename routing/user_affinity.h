@@ -41,15 +41,15 @@
 #include <vector>
 
 #include "routing/node.h"
+#include "routing/settings.h"
 
 namespace routing {
 
-// How user names are compared, as the nodes compare them: `Whole` (the default) lower-cases
-// the whole name ("Alice@Example.COOP" -> "alice@example.coop", Dovecot's %Lu); `StripDomain`
-// also drops everything from the last '@' ("alice@example.coop" -> "alice", %Ln). Only ASCII
-// letters are lower-cased; other bytes are kept as they are.
-enum class UserKeyMode : uint8_t { Whole, StripDomain };
-std::string user_key(std::string_view name, UserKeyMode mode = UserKeyMode::Whole);
+// A user name as the nodes compare it (the pool's `user_key`, routing/settings.h): `Whole` (the
+// default) lower-cases the whole name ("Alice@Example.COOP" -> "alice@example.coop", Dovecot's
+// %Lu); `LocalPart` also drops everything from the last '@' ("alice@example.coop" -> "alice",
+// %Ln). Only ASCII letters are lower-cased; other bytes are kept as they are.
+std::string user_key(std::string_view name, UserKey mode = UserKey::Whole);
 
 // A node's identity for user affinity: its IP address text ("10.0.0.1", "2001:db8::1"); the
 // configured address when it was not resolved.

@@ -11,15 +11,10 @@ namespace json = boost::json;
 
 namespace {
 
-routing::UserKeyMode mode_of(const routing::PoolSettings& ps) {
-  return ps.user_key == routing::UserKey::LocalPart ? routing::UserKeyMode::StripDomain
-                                                    : routing::UserKeyMode::Whole;
-}
-
 json::object pool_where(const routing::Pool& pool, const routing::UserAffinity& table,
                         std::string_view user) {
   const routing::PoolSettings& ps = pool.settings();
-  const std::string key = routing::user_key(user, mode_of(ps));
+  const std::string key = routing::user_key(user, ps.user_key);
   const routing::UserAffinityExplanation e = table.where(key, pool.nodes(), ps.balance_factor);
   json::object o;
   o["pool"] = pool.name();

@@ -1,5 +1,6 @@
 #include "proxy/mail/imap_node_login.h"
 
+#include "proxy/mail/imap_status.h"
 #include "proxy/mail/sasl.h"
 
 namespace proxy::mail {
@@ -8,14 +9,6 @@ namespace {
 bool starts_with_word(std::string_view line, std::string_view word) {
   return line.size() > word.size() && line.substr(0, word.size()) == word &&
          line[word.size()] == ' ';
-}
-
-// "OK", "NO", "BAD" after a tag, compared as IMAP does (case-insensitive).
-bool status_is(std::string_view rest, std::string_view status) {
-  if (rest.size() < status.size()) return false;
-  for (size_t i = 0; i < status.size(); ++i)
-    if ((rest[i] & ~0x20) != status[i]) return false;
-  return rest.size() == status.size() || rest[status.size()] == ' ';
 }
 
 }  // namespace
@@ -32,7 +25,7 @@ NodeStep ImapNodeLogin::on_line(std::string_view line) {
   NodeStep s;
   switch (state_) {
     case State::Greeting:
-      if (!line.starts_with("* ") || !status_is(line.substr(2), "OK")) {
+      if (!line.starts_with("* ") || !imap_status_is(line.substr(2), "OK")) {
         s.done = true;
         s.result = LoginResult::Failed;
         state_ = State::Done;
@@ -57,7 +50,7 @@ NodeStep ImapNodeLogin::on_line(std::string_view line) {
       if (starts_with_word(line, tag_)) {
         std::string_view rest = line.substr(tag_.size() + 1);
         s.done = true;
-        s.result = status_is(rest, "OK") ? LoginResult::Ok : LoginResult::Refused;
+        s.result = imap_status_is(rest, "OK") ? LoginResult::Ok : LoginResult::Refused;
         state_ = State::Done;
       }
       return s;

@@ -506,9 +506,7 @@ routing::NodeLease MailSession<D>::choose_node(const routing::Pool& pool,
   for (routing::Node* n : pool.nodes())
     if (std::find(ctx.exclude.begin(), ctx.exclude.end(), n) == ctx.exclude.end())
       nodes.push_back(n);
-  const auto mode = ps.user_key == routing::UserKey::LocalPart ? routing::UserKeyMode::StripDomain
-                                                               : routing::UserKeyMode::Whole;
-  user_lease_ = table->choose(routing::user_key(user_, mode), nodes, ps.balance_factor);
+  user_lease_ = table->choose(routing::user_key(user_, ps.user_key), nodes, ps.balance_factor);
   return user_lease_.take_load();
 }
 

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "proxy/mail/imap_status.h"
+
 namespace proxy::mail {
 namespace {
 
@@ -22,14 +24,6 @@ bool has_word(std::string_view text, std::string_view word) {
     rest.remove_prefix(end + 1);
   }
   return false;
-}
-
-// An IMAP status word after a tag or "*" (case-insensitive).
-bool status_is(std::string_view rest, std::string_view status) {
-  if (rest.size() < status.size()) return false;
-  for (size_t i = 0; i < status.size(); ++i)
-    if ((rest[i] & ~0x20) != status[i]) return false;
-  return rest.size() == status.size() || rest[status.size()] == ' ';
 }
 
 bool pop3_ok(std::string_view line) {
@@ -97,7 +91,7 @@ NodeTlsStep NodeStartTls::on_imap(std::string_view line) {
   const std::string tagged = std::string(kTag) + " ";
   switch (state_) {
     case State::Greeting:
-      if (!line.starts_with("* ") || !status_is(line.substr(2), "OK"))
+      if (!line.starts_with("* ") || !imap_status_is(line.substr(2), "OK"))
         return fail("no IMAP greeting", line);
       greeting_ = line;
       if (!auto_) return start();
@@ -110,7 +104,8 @@ NodeTlsStep NodeStartTls::on_imap(std::string_view line) {
       return {.to_node = tagged + "CAPABILITY\r\n"};
     case State::Capabilities:
       if (line.starts_with(tagged)) {
-        if (!status_is(line.substr(tagged.size()), "OK")) return fail("refused CAPABILITY", line);
+        if (!imap_status_is(line.substr(tagged.size()), "OK"))
+          return fail("refused CAPABILITY", line);
         return decide();
       }
       if (line.starts_with("* ") && has_word(line.substr(2, 11), "CAPABILITY") &&
@@ -119,7 +114,7 @@ NodeTlsStep NodeStartTls::on_imap(std::string_view line) {
       return {};
     case State::Answer:
       if (!line.starts_with(tagged)) return {};  // untagged lines before the answer
-      if (!status_is(line.substr(tagged.size()), "OK")) return fail("refused STARTTLS", line);
+      if (!imap_status_is(line.substr(tagged.size()), "OK")) return fail("refused STARTTLS", line);
       state_ = State::Done;
       return {.next = NodeTlsStep::Next::Handshake};
     case State::Done:

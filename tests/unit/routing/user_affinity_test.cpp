@@ -52,9 +52,9 @@ std::string user(int i) {
 
 TEST(UserKey, LowerCasesAndOptionallyStripsTheDomain) {
   EXPECT_EQ(user_key("Alice@Example.COOP"), "alice@example.coop");
-  EXPECT_EQ(user_key("Alice@Example.COOP", UserKeyMode::StripDomain), "alice");
-  EXPECT_EQ(user_key("a@b@Example.coop", UserKeyMode::StripDomain), "a@b");
-  EXPECT_EQ(user_key("bob", UserKeyMode::StripDomain), "bob");
+  EXPECT_EQ(user_key("Alice@Example.COOP", UserKey::LocalPart), "alice");
+  EXPECT_EQ(user_key("a@b@Example.coop", UserKey::LocalPart), "a@b");
+  EXPECT_EQ(user_key("bob", UserKey::LocalPart), "bob");
   EXPECT_EQ(user_key("Élise"), "Élise");  // bytes beyond ASCII are kept
 }
 
