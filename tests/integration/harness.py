@@ -649,15 +649,33 @@ class MarkedStreamChecker:
         return p
 
 
-def check_marked_file(path, size):
+def check_marked_stream(f, size):
+    """Reads a copy of make_marked_file(size) from the file object f to its end, checking it as
+    it arrives (no second copy held); returns what is wrong, as MarkedStreamChecker.check()."""
     chk = MarkedStreamChecker(size)
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(4 * MiB)
-            if not b:
-                break
-            chk.feed(b)
+    while True:
+        b = f.read(4 * MiB)
+        if not b:
+            break
+        chk.feed(b)
     return chk.check()
+
+
+def check_marked_file(path, size):
+    with open(path, "rb") as f:
+        return check_marked_stream(f, size)
+
+
+def run_marked_download(test, argv, size):
+    """Runs a client (argv) that writes a copy of make_marked_file(size) to its stdout, checking
+    the bytes as they arrive. Returns (exit status, stderr text, problems)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    test.addCleanup(lambda: p.poll() is None and p.kill())
+    problems = check_marked_stream(p.stdout, size)
+    err = p.stderr.read().decode(errors="replace")
+    p.stdout.close()
+    p.stderr.close()
+    return p.wait(), err, problems
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import (GiB, KiB, MiB, HttpConn, MarkedStreamChecker, ProxyTestCase,  # noqa: E402
-                     check_marked_file, main, make_marked_file, require_tool)
+from harness import (GiB, KiB, MiB, HttpConn, ProxyTestCase, check_marked_file,  # noqa: E402
+                     main, make_marked_file, require_tool, run_marked_download)
 
 BIG = 2 * GiB
 MEMORY_LIMIT = 64 * MiB
@@ -90,21 +90,11 @@ class StreamingTest(ProxyTestCase):
         node = self.start_nginx("node-a")
         make_marked_file(os.path.join(node.static_dir, "big.bin"), BIG)
         proxy = self.simple_proxy([node])
-        chk = MarkedStreamChecker(BIG)
-        p = subprocess.Popen([curl, "-s", "-S", "--max-time", "120", "-o", "-",
-                              proxy.url("/static/big.bin")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
-        while True:
-            b = p.stdout.read(4 * MiB)
-            if not b:
-                break
-            chk.feed(b)
-        err = p.stderr.read().decode(errors="replace")
-        p.stdout.close()
-        p.stderr.close()
-        self.assertEqual(p.wait(), 0, err)
-        self.assertEqual(chk.check(), [])
+        status, err, problems = run_marked_download(
+            self, [curl, "-s", "-S", "--max-time", "120", "-o", "-", proxy.url("/static/big.bin")],
+            BIG)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(problems, [])
         hwm = proxy.vm_hwm_bytes()
         self.assertLess(hwm, MEMORY_LIMIT, "proxy peak RSS %.1f MiB" % (hwm / MiB))
 

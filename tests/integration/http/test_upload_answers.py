@@ -7,7 +7,6 @@ client_timeout, a 502 of Passeur's own)."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile

@@ -4,18 +4,15 @@ goes through the same stages as an HTTP/1.1 request to HTTP/1.1 nginx nodes. Rea
 knowledge on a plain listener."""
 
 import os
-import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from h2_support import H2Client, H2TestCase, curl, header_of, status_of  # noqa: E402
-from harness import (MiB, MarkedStreamChecker, check_marked_file, free_port, main,  # noqa: E402
-                     make_marked_file, require_tool, wait_port)
+from harness import free_port, main, require_tool  # noqa: E402
 from tls_support import WEBMAIL, https  # noqa: E402
 
 
@@ -166,7 +163,7 @@ class H2ClientsTest(H2TestCase):
     def test_h2c_prior_knowledge_on_plain_listener(self):
         node = self.start_nginx("webmail")
         port = free_port()
-        proxy = self.start_passeur(
+        self.start_passeur(
             [{"path_prefix": "/", "pool": "webmail"}], {"webmail": {"nodes": [node.address]}},
             listener={"name": "h2c", "http2": "prior-knowledge"}, listen_port=port)
         p = curl("--http2-prior-knowledge", "-w", "\n%{http_version}",

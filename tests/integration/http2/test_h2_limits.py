@@ -7,7 +7,6 @@ import os
 import signal
 import struct
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -4,19 +4,14 @@ up and down through one stream each with curl, byte-exact, with the peak RSS bou
 (the sanitizers' shadow memory would be measured too)."""
 
 import os
-import re
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from h2_support import H2Client, H2TestCase, curl, header_of, status_of  # noqa: E402
-from harness import (GiB, MiB, MarkedStreamChecker, check_marked_file, free_port, main,  # noqa: E402
-                     make_marked_file, require_tool, wait_port)
-from tls_support import WEBMAIL, https  # noqa: E402
+from h2_support import H2Client, H2TestCase, curl  # noqa: E402
+from harness import (GiB, MiB, MarkedStreamChecker, check_marked_file, main,  # noqa: E402
+                     make_marked_file, require_tool, run_marked_download)
 
 
 
@@ -79,24 +74,14 @@ class H2StreamingTest(H2TestCase):
         self.assertEqual(check_marked_file(stored, size), [])
         os.rename(stored, os.path.join(node.static_dir, "big.bin"))
         # the download is checked as it arrives, without a second copy on disk
-        chk = MarkedStreamChecker(size)
-        p = subprocess.Popen([require_tool("curl"), "-s", "-S", "--max-time", "300", "--http2",
-                              "--cacert", self.certs.ca, *self.resolve(proxy), "-o", "-",
-                              "-w", "%{stderr}%{http_version} %{http_code}",
-                              self.url(proxy, "/static/big.bin")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
-        while True:
-            b = p.stdout.read(4 * MiB)
-            if not b:
-                break
-            chk.feed(b)
-        err = p.stderr.read().decode(errors="replace")
-        p.stdout.close()
-        p.stderr.close()
-        self.assertEqual(p.wait(), 0, err)
+        status, err, problems = run_marked_download(
+            self, [require_tool("curl"), "-s", "-S", "--max-time", "300", "--http2",
+                   "--cacert", self.certs.ca, *self.resolve(proxy), "-o", "-",
+                   "-w", "%{stderr}%{http_version} %{http_code}",
+                   self.url(proxy, "/static/big.bin")], size)
+        self.assertEqual(status, 0, err)
         self.assertEqual(err.split()[-2:], ["2", "200"], err)
-        self.assertEqual(chk.check(), [])
+        self.assertEqual(problems, [])
         hwm = proxy.vm_hwm_bytes()
         self.assertLess(hwm, 64 * MiB, "proxy peak RSS %.1f MiB" % (hwm / MiB))
 

@@ -8,7 +8,6 @@ import base64
 import imaplib
 import os
 import socket
-import ssl
 import subprocess
 import sys
 import time
