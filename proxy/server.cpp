@@ -133,7 +133,8 @@ bool Server::load_certificates(const Config& config, bool at_start) {
   bool capturing = false;  // contexts for Passeur's record layer too
   for (const auto& t : listener_tls_)
     capturing = capturing || (t && t->options().records == tls::Records::passeur);
-  auto result = tls::CertStore::load(config.certificates, capturing);
+  // A reload keeps the contexts of certificates that did not change (tls/cert_store.h).
+  auto result = tls::CertStore::load(config.certificates, capturing, certs_.get());
   if (!result.errors.empty()) {
     std::string all;
     for (const auto& e : result.errors) {
@@ -151,6 +152,10 @@ bool Server::load_certificates(const Config& config, bool at_start) {
     log_info("certificate " + c.cert_path + " (" + c.key_type + ") for " + names + " expires " +
              format_time(c.not_after));
   }
+  if (!at_start)
+    log_info("certificates: " + std::to_string(result.store->contexts_made()) +
+             " TLS contexts made, " + std::to_string(result.store->contexts_kept()) +
+             " unchanged kept");
   certs_ = result.store;
   for (size_t i = 0; i < listener_tls_.size(); ++i)
     if (listener_tls_[i])

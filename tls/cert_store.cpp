@@ -1,6 +1,8 @@
 #include "tls/cert_store.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <ctime>
@@ -38,11 +40,36 @@ Providers choose_providers(const std::vector<LoadedCertificate>& loaded,
   return providers;
 }
 
+void append_digest(X509* cert, std::string& out) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &length) == 1)
+    out.append(reinterpret_cast<const char*>(md), length);
+  else
+    out.append(1, '\0');  // no digest: a context only reused with the same failure, never wrongly
+}
+
+// What a set of certificates serves: each one's leaf and chain. The key needs no digest of its
+// own: it was checked against the leaf, and a leaf's public key has one private key.
+std::string content_key(const std::vector<LoadedCertificate>& loaded,
+                        const std::vector<size_t>& set) {
+  std::string key;
+  for (size_t index : set) {
+    const LoadedCertificate& cert = loaded[index];
+    append_digest(cert.leaf.get(), key);
+    const int n = cert.chain ? sk_X509_num(cert.chain.get()) : 0;
+    for (int i = 0; i < n; ++i) append_digest(sk_X509_value(cert.chain.get(), i), key);
+    key.append(1, '|');
+  }
+  return key;
+}
+
 }  // namespace
 
 CertStore::~CertStore() = default;
 
-CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bool capturing) {
+CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bool capturing,
+                                      const CertStore* previous) {
   LoadResult result;
   if (certs.empty()) {
     result.errors.push_back("no certificate configured");
@@ -61,8 +88,16 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bo
   store->capturing_ = capturing;
   for (const LoadedCertificate& cert : loaded) store->certificates_.push_back(cert.info);
 
-  // A context serving a set of certificates; null after adding to result.errors.
-  auto make_context = [&](const std::vector<size_t>& set, Records records) -> SSL_CTX* {
+  // A context serving a set of certificates; null after adding to result.errors. `kept`: the
+  // previous store's context for the same certificates, shared when there is one.
+  auto make_context = [&](const std::vector<size_t>& set, Records records,
+                          SSL_CTX* kept) -> SSL_CTX* {
+    if (kept != nullptr && SSL_CTX_up_ref(kept) == 1) {
+      store->contexts_.emplace_back(kept);
+      ++store->kept_;
+      return kept;
+    }
+    ++store->made_;
     std::string error;
     SslCtxPtr made = make_server_context(error, records);
     if (!made) {
@@ -91,10 +126,18 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bo
     std::sort(set.begin(), set.end());
     Contexts& ctx = by_set[set];
     if (ctx.plain == nullptr) {
-      if ((ctx.plain = make_context(set, Records::openssl)) == nullptr) return result;
-      if (capturing && (ctx.capturing = make_context(set, Records::passeur)) == nullptr) {
+      std::string content = content_key(loaded, set);
+      Contexts before;
+      if (previous != nullptr) {
+        if (auto it = previous->by_content_.find(content); it != previous->by_content_.end())
+          before = it->second;
+      }
+      if ((ctx.plain = make_context(set, Records::openssl, before.plain)) == nullptr) return result;
+      if (capturing &&
+          (ctx.capturing = make_context(set, Records::passeur, before.capturing)) == nullptr) {
         return result;
       }
+      store->by_content_.emplace(std::move(content), ctx);
     }
     if (name.starts_with("*.")) {
       store->wildcard_.emplace(name.substr(2), ctx);

@@ -58,9 +58,13 @@ class ReloadTest(TlsTestCase):
         self.addCleanup(held.close)
         self.assertEqual(held.roundtrip("GET", "/", WEBMAIL).status, 200)
 
+        since = len(self.proxy.stderr_text())
         self.install(self.certs.rsa2.fullchain, self.certs.rsa2.key)
         self.reload()
         wait_until(lambda: self.serial() == new, 5, 0.1, "the renewed certificate")
+        # only the renewed certificate's TLS context is made again; cloud's is kept
+        self.assertIn("certificates: 1 TLS contexts made, 1 unchanged kept",
+                      self.wait_logged(since, "TLS contexts made"))
         for _ in range(3):
             self.assertEqual(self.serial(), new)
         self.assertEqual(self.serial(CLOUD), int(self.certs.cloud.serial, 16))

@@ -199,5 +199,57 @@ TEST(CertStoreTest, SameNameAndKeyTypeTwiceKeepsTheLongerLivedOne) {
   EXPECT_TRUE(mentions(result.warnings, "EC certificate for webmail.example.coop"));
 }
 
+TEST(CertStoreTest, AReloadKeepsTheContextsOfUnchangedCertificates) {
+  const auto& certs = test_certificates();
+  testing::TestPki pki;
+  CertSettings renewed = pki.leaf("renewed", {.cn = "renewed-1", .san = "DNS:r.example.coop"});
+  const std::vector<CertSettings> list = {certs.webmail_rsa, certs.webmail_ec, certs.cloud,
+                                          renewed};
+  auto first = load_ok(list);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->contexts_made(), 3u);  // webmail's two certificates share one
+  EXPECT_EQ(first->contexts_kept(), 0u);
+
+  // Nothing changed: every context is kept, none is made.
+  CertStore::LoadResult same = CertStore::load(list, false, first.get());
+  ASSERT_TRUE(same.store);
+  EXPECT_EQ(same.store->contexts_made(), 0u);
+  EXPECT_EQ(same.store->contexts_kept(), 3u);
+  EXPECT_EQ(same.store->find("cloud.example.coop"), first->find("cloud.example.coop"));
+  EXPECT_EQ(same.store->find("r.example.coop"), first->find("r.example.coop"));
+
+  // One certificate renewed in place (same paths, new certificate and key): only its context is
+  // made again, and the new store serves the new certificate.
+  pki.leaf("renewed", {.cn = "renewed-2", .san = "DNS:r.example.coop"});
+  CertStore::LoadResult after = CertStore::load(list, false, same.store.get());
+  ASSERT_TRUE(after.store);
+  EXPECT_EQ(after.store->contexts_made(), 1u);
+  EXPECT_EQ(after.store->contexts_kept(), 2u);
+  EXPECT_EQ(served_cn(after.store->find("r.example.coop")), "renewed-2");
+  EXPECT_EQ(served_cn(first->find("r.example.coop")), "renewed-1");
+  EXPECT_EQ(after.store->find("webmail.example.coop"), first->find("webmail.example.coop"));
+
+  // A shared context outlives the store that made it.
+  SSL_CTX* cloud = first->find("cloud.example.coop");
+  first.reset();
+  same.store.reset();
+  EXPECT_EQ(after.store->find("cloud.example.coop"), cloud);
+  EXPECT_EQ(served_cn(after.store->find("cloud.example.coop")), "cloud");
+}
+
+TEST(CertStoreTest, CapturingContextsAreMadeWhenThePreviousStoreHadNone) {
+  const auto& certs = test_certificates();
+  auto plain = load_ok({certs.webmail_ec});
+  ASSERT_TRUE(plain);
+  CertStore::LoadResult both = CertStore::load({certs.webmail_ec}, true, plain.get());
+  ASSERT_TRUE(both.store);
+  EXPECT_EQ(both.store->contexts_kept(), 1u);
+  EXPECT_EQ(both.store->contexts_made(), 1u);
+  EXPECT_EQ(both.store->find("webmail.example.coop"), plain->find("webmail.example.coop"));
+  SSL_CTX* capturing = both.store->find("webmail.example.coop", Records::passeur);
+  ASSERT_NE(capturing, nullptr);
+  EXPECT_NE(capturing, plain->find("webmail.example.coop"));
+}
+
 }  // namespace
 }  // namespace tls
