@@ -40,6 +40,10 @@ Providers choose_providers(const std::vector<LoadedCertificate>& loaded,
   return providers;
 }
 
+std::string paths_key(const std::string& cert, const std::string& key) {
+  return cert + '\n' + key;
+}
+
 void append_digest(X509* cert, std::string& out) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -78,7 +82,12 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bo
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   std::vector<LoadedCertificate> loaded;
   for (const CertSettings& settings : certs) {
-    if (auto cert = load_certificate(settings, now, result.errors, result.warnings)) {
+    const LoadedCertificate* before = nullptr;
+    if (previous != nullptr) {
+      auto it = previous->by_paths_.find(paths_key(settings.cert, settings.key));
+      if (it != previous->by_paths_.end()) before = &it->second;
+    }
+    if (auto cert = load_certificate(settings, now, result.errors, result.warnings, before)) {
       loaded.push_back(std::move(*cert));
     }
   }
@@ -86,7 +95,10 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bo
 
   auto store = std::make_shared<CertStore>(Token{});
   store->capturing_ = capturing;
-  for (const LoadedCertificate& cert : loaded) store->certificates_.push_back(cert.info);
+  for (const LoadedCertificate& cert : loaded) {
+    store->certificates_.push_back(cert.info);
+    store->by_paths_.emplace(paths_key(cert.info.cert_path, cert.info.key_path), cert.share());
+  }
 
   // A context serving a set of certificates; null after adding to result.errors. `kept`: the
   // previous store's context for the same certificates, shared when there is one.

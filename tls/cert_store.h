@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tls/certificate_info.h"
+#include "tls/loaded_certificate.h"
 #include "tls/settings.h"
 #include "tls/ssl_handles.h"
 
@@ -33,10 +34,11 @@ class CertStore {
 
   // Reads and checks every certificate; any broken one fails the whole load. With
   // `capturing`, also makes the capturing contexts (for Records::passeur). With `previous` (the
-  // store in use, on a reload), a set of certificates whose files hold the same certificates as
-  // one of `previous` keeps that store's context: making an SSL_CTX is most of a certificate's
-  // load time (about 0.8 ms with OpenSSL 3.0), so a reload that renews one certificate among
-  // thousands makes one context. Contexts are immutable once loaded, so two stores can share one.
+  // store in use, on a reload), files whose bytes did not change are not parsed again, and a set
+  // of certificates that serves the same certificates as one of `previous` keeps that store's
+  // context: parsing the key (OpenSSL 3.0's decoder) and making an SSL_CTX are most of a
+  // certificate's load time, so a reload that renews one certificate among thousands parses one
+  // and makes one context. Contexts are immutable once loaded, so two stores can share one.
   static LoadResult load(const std::vector<CertSettings>& certs, bool capturing = false,
                          const CertStore* previous = nullptr);
 
@@ -84,6 +86,8 @@ class CertStore {
   // Every context by its set's certificates (SHA-256 of each DER, leaf and chain, in order):
   // what a later load() reuses.
   std::map<std::string, Contexts, std::less<>> by_content_;
+  // Every certificate as loaded, by its two paths ("CERT\nKEY"): what a later load() compares.
+  std::map<std::string, LoadedCertificate, std::less<>> by_paths_;
   Contexts first_;
   size_t made_ = 0;
   size_t kept_ = 0;

@@ -1,6 +1,7 @@
 #include "tls/loaded_certificate.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <algorithm>
@@ -118,7 +119,72 @@ std::string key_type_name(const EVP_PKEY* key) {
   }
 }
 
+// Appends the SHA-256 of `content` to `out` (nothing when OpenSSL fails: no reuse then).
+bool append_sha256(const std::string& content, std::string& out) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(content.data(), content.size(), md, &length, EVP_sha256(), nullptr) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  out.append(reinterpret_cast<const char*>(md), length);
+  return true;
+}
+
+// Parses what read_file gave for the chain and the key, and checks them.
+bool parse(const CertSettings& settings, const std::string& chain_pem, const std::string& key_pem,
+           LoadedCertificate& out, std::string& error_path, std::string& error) {
+  const std::string& cert_path = settings.cert;
+  const std::string& key_path = settings.key;
+  error_path = cert_path;
+  if (!parse_chain(chain_pem, out, error)) return false;
+  error_path = key_path;
+  if (!parse_key(key_pem, out, error)) return false;
+  ERR_clear_error();
+  if (X509_check_private_key(out.leaf.get(), out.key.get()) != 1) {
+    ERR_clear_error();
+    error = "private key does not match the certificate in " + cert_path;
+    return false;
+  }
+  error_path = cert_path;
+  CertificateInfo& info = out.info;
+  info.cert_path = cert_path;
+  info.key_path = key_path;
+  info.key_type = key_type_name(out.key.get());
+  for (const std::string& raw : certificate_dns_names(out.leaf.get())) {
+    CertName name = classify_cert_name(raw);
+    if (name.kind == CertName::Kind::Invalid) {
+      out.name_warnings.push_back(cert_path + ": ignoring name '" + raw + "': " + name.why);
+    } else if (std::find(info.names.begin(), info.names.end(), name.name) == info.names.end()) {
+      info.names.push_back(std::move(name.name));
+    }
+  }
+  if (info.names.empty()) {
+    error = "certificate has no usable DNS name";
+    return false;
+  }
+  if (!to_unix(X509_get0_notAfter(out.leaf.get()), info.not_after) ||
+      !to_unix(X509_get0_notBefore(out.leaf.get()), out.not_before)) {
+    ERR_clear_error();
+    error = "unreadable validity dates";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+LoadedCertificate LoadedCertificate::share() const {
+  LoadedCertificate copy;
+  if (leaf && X509_up_ref(leaf.get()) == 1) copy.leaf.reset(leaf.get());
+  if (chain) copy.chain.reset(X509_chain_up_ref(chain.get()));
+  if (key && EVP_PKEY_up_ref(key.get()) == 1) copy.key.reset(key.get());
+  copy.info = info;
+  copy.not_before = not_before;
+  copy.files_digest = files_digest;
+  copy.name_warnings = name_warnings;
+  return copy;
+}
 
 std::string format_utc(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -131,7 +197,8 @@ std::string format_utc(int64_t unix_seconds) {
 
 std::optional<LoadedCertificate> load_certificate(const CertSettings& settings, int64_t now,
                                                   std::vector<std::string>& errors,
-                                                  std::vector<std::string>& warnings) {
+                                                  std::vector<std::string>& warnings,
+                                                  const LoadedCertificate* before) {
   const std::string& cert_path = settings.cert;
   const std::string& key_path = settings.key;
   auto fail = [&](const std::string& path, const std::string& message) {
@@ -139,45 +206,41 @@ std::optional<LoadedCertificate> load_certificate(const CertSettings& settings, 
     return std::nullopt;
   };
 
+  std::string chain_pem, key_pem, error;
+  if (!read_file(cert_path, chain_pem, error)) return fail(cert_path, error);
+  if (!read_file(key_path, key_pem, error)) {
+    OPENSSL_cleanse(key_pem.data(), key_pem.size());
+    return fail(key_path, error);
+  }
+  std::string digest;
+  if (!append_sha256(chain_pem, digest) || !append_sha256(key_pem, digest)) digest.clear();
+
   LoadedCertificate out;
-  std::string content, error;
-  if (!read_file(cert_path, content, error)) return fail(cert_path, error);
-  if (!parse_chain(content, out, error)) return fail(cert_path, error);
-  if (!read_file(key_path, content, error)) return fail(key_path, error);
-  bool key_ok = parse_key(content, out, error);
-  OPENSSL_cleanse(content.data(), content.size());
-  if (!key_ok) return fail(key_path, error);
-  ERR_clear_error();
-  if (X509_check_private_key(out.leaf.get(), out.key.get()) != 1) {
-    ERR_clear_error();
-    return fail(key_path, "private key does not match the certificate in " + cert_path);
-  }
-
-  CertificateInfo& info = out.info;
-  info.cert_path = cert_path;
-  info.key_path = key_path;
-  info.key_type = key_type_name(out.key.get());
-  for (const std::string& raw : certificate_dns_names(out.leaf.get())) {
-    CertName name = classify_cert_name(raw);
-    if (name.kind == CertName::Kind::Invalid) {
-      warnings.push_back(cert_path + ": ignoring name '" + raw + "': " + name.why);
-    } else if (std::find(info.names.begin(), info.names.end(), name.name) == info.names.end()) {
-      info.names.push_back(std::move(name.name));
+  std::string error_path;
+  bool ok = true;
+  if (before != nullptr && !digest.empty() && before->files_digest == digest &&
+      before->info.cert_path == cert_path && before->info.key_path == key_path) {
+    out = before->share();  // the same bytes: the same certificate, chain and key
+    ok = out.leaf && out.key && (out.chain || !before->chain);
+    if (!ok) {
+      error_path = cert_path;
+      error = take_openssl_error("out of memory");
     }
+  } else {
+    ok = parse(settings, chain_pem, key_pem, out, error_path, error);
   }
-  if (info.names.empty()) return fail(cert_path, "certificate has no usable DNS name");
+  OPENSSL_cleanse(key_pem.data(), key_pem.size());
+  if (!ok) return fail(error_path, error);
+  out.files_digest = std::move(digest);
 
-  int64_t not_before = 0;
-  if (!to_unix(X509_get0_notAfter(out.leaf.get()), info.not_after) ||
-      !to_unix(X509_get0_notBefore(out.leaf.get()), not_before)) {
-    ERR_clear_error();
-    return fail(cert_path, "unreadable validity dates");
-  }
+  warnings.insert(warnings.end(), out.name_warnings.begin(), out.name_warnings.end());
+  CertificateInfo& info = out.info;
   info.expired = info.not_after < now;
   if (info.expired) {
     warnings.push_back(cert_path + ": certificate expired on " + format_utc(info.not_after));
-  } else if (not_before > now) {
-    warnings.push_back(cert_path + ": certificate is not valid before " + format_utc(not_before));
+  } else if (out.not_before > now) {
+    warnings.push_back(cert_path + ": certificate is not valid before " +
+                       format_utc(out.not_before));
   }
   return out;
 }

@@ -237,6 +237,30 @@ TEST(CertStoreTest, AReloadKeepsTheContextsOfUnchangedCertificates) {
   EXPECT_EQ(served_cn(after.store->find("cloud.example.coop")), "cloud");
 }
 
+TEST(CertStoreTest, AReloadOfUnchangedFilesRepeatsTheirWarnings) {
+  const auto& certs = test_certificates();
+  CertStore::LoadResult first = CertStore::load({certs.expired, certs.webmail_ec});
+  ASSERT_TRUE(first.store);
+  CertStore::LoadResult again =
+      CertStore::load({certs.expired, certs.webmail_ec}, false, first.store.get());
+  ASSERT_TRUE(again.store);
+  EXPECT_EQ(again.store->contexts_made(), 0u);
+  EXPECT_EQ(again.warnings, first.warnings);
+  EXPECT_TRUE(mentions(again.warnings, "certificate expired on"));
+  EXPECT_TRUE(again.store->certificates()[0].expired);
+}
+
+TEST(CertStoreTest, AReloadFindsABrokenFileEvenWhenItsOldBytesLoaded) {
+  testing::TestPki pki;
+  CertSettings cert = pki.leaf("breaks", {.cn = "breaks", .san = "DNS:b.example.coop"});
+  auto first = load_ok({cert});
+  ASSERT_TRUE(first);
+  pki.write("breaks/privkey.pem", "not a key any more\n");
+  CertStore::LoadResult after = CertStore::load({cert}, false, first.get());
+  EXPECT_FALSE(after.store);
+  EXPECT_TRUE(mentions(after.errors, cert.key));
+}
+
 TEST(CertStoreTest, CapturingContextsAreMadeWhenThePreviousStoreHadNone) {
   const auto& certs = test_certificates();
   auto plain = load_ok({certs.webmail_ec});
