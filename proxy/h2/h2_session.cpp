@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -15,10 +16,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/h2/session_memory.h"
 #include "proxy/h2/stream_exchange.h"
 #include "proxy/h2/stream_numbers.h"
 #include "proxy/h2/stream_state.h"
@@ -36,6 +39,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // What Passeur announces (RFC 9113 6.5.2) is in server_session.h; the limits it keeps:
 constexpr size_t kReadSize = 16 * 1024;
+constexpr unsigned kReadsInARow = 4;  // reads found ready one after another, then a turn for others
+// Where each read goes: nghttp2 takes the bytes before the reader waits again, so one buffer per
+// worker thread serves all its connections.
+thread_local std::array<char, kReadSize> read_buffer;
 constexpr size_t kWriteGather = 64 * 1024;
 constexpr size_t kLingerBytes = 1024 * 1024;
 // Frames that ask for work without carrying any (SETTINGS, PING, PRIORITY, empty DATA): more
@@ -160,7 +167,7 @@ class Connection final : public TrackedConnection,
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    session_ = new_server_session(cb, this);
+    session_ = new_server_session(cb, this, memory_.mem());
     nghttp2_session_callbacks_del(cb);
     if (!session_) return false;
     const ListenerSettings& ls = w_.snapshot()->config().listeners[listener_];
@@ -395,7 +402,6 @@ class Connection final : public TrackedConnection,
 
   awaitable<void> reader(std::string received) {
     auto self = this->shared_from_this();
-    std::unique_ptr<char[]> buf;
     if (!received.empty()) {
       const auto rv = nghttp2_session_mem_recv(
           session_, reinterpret_cast<const uint8_t*>(received.data()), received.size());
@@ -403,40 +409,38 @@ class Connection final : public TrackedConnection,
       after_input();
       output_ready(0);
     }
+    // Reads go to the worker's buffer, without waiting, and nghttp2 takes all of it before the
+    // next wait: a connection holds no read buffer, busy or idle.
+    unsigned in_a_row = 0;
     while (!dead_ && !goaway_sent_fatal_ &&
            (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_))) {
-      if (!buf) buf = std::make_unique_for_overwrite<char[]>(kReadSize);
+      char* buf = read_buffer.data();
       error_code ec;
       size_t n = 0;
-      if (streams_.empty()) {
-        // No stream: the connection is idle, or about to be. A read that does not wait first
-        // (the next frames are often there already); if nothing is, the read buffer is freed
-        // for the wait, as an idle HTTP/1.1 connection holds none (16 KiB less per idle
-        // connection).
-        if (!read_now(buf.get(), n, ec)) {
-          buf.reset();
-          if (co_await wait_readable()) {
-            client_gone_ = true;
-            break;
-          }
-          continue;
+      if (!read_now(buf, n, ec)) {
+        in_a_row = 0;
+        if (co_await wait_readable()) {
+          client_gone_ = true;
+          break;
         }
-      } else {
-        std::tie(ec, n) =
-            co_await client_.async_read_some(asio::buffer(buf.get(), kReadSize), use_tuple);
+        continue;
       }
       if (ec) {
         client_gone_ = true;
         break;
       }
-      const auto rv =
-          nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf.get()), n);
+      const auto rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), n);
       if (rv < 0) {
         failed(rv);
         break;
       }
       after_input();
       output_ready(0);
+      // A client that keeps the socket full does not hold the worker: the others get a turn.
+      if (++in_a_row == kReadsInARow) {
+        in_a_row = 0;
+        co_await asio::post(w_.io(), asio::use_awaitable);
+      }
     }
     reading_done_ = true;
     write_signal_.cancel();
@@ -464,6 +468,7 @@ class Connection final : public TrackedConnection,
       }
       if (!out.empty()) {
         writing_ = true;
+        wrote_ = true;
         const Clock::time_point before = deadline();
         set_deadline(w_.now() + listener().client_timeout);
         auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
@@ -484,6 +489,12 @@ class Connection final : public TrackedConnection,
       if (dead_ || reading_done_ ||
           (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
         break;
+      if (streams_.empty() && wrote_) {
+        // Idle: nghttp2's frame buffer (16 KiB) and this writer's go back until the next frame.
+        wrote_ = false;
+        memory_.release();
+        std::string().swap(out);
+      }
       co_await write_signal_.async_wait(use_tuple);
     }
     dead_ = true;
@@ -567,6 +578,7 @@ class Connection final : public TrackedConnection,
   std::string peer_ip_;
   routing::Country country_;
   SessionInfo info_{.listener = 0, .peer = {}, .peer_ip = {}, .country = {}, .tls = false};
+  SessionMemory memory_;  // nghttp2's: outlives session_
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<StreamState>> streams_;
   std::vector<int32_t> starting_;  // streams whose request head came in the last input
@@ -583,6 +595,7 @@ class Connection final : public TrackedConnection,
   bool goaway_sent_ = false;
   bool goaway_sent_fatal_ = false;  // nghttp2 failed: no more input is read
   bool writing_ = false;
+  bool wrote_ = false;  // frames were written since the frame buffer's pages were given back
   bool reading_done_ = false;
   bool dead_ = false;
   bool client_gone_ = false;  // the client closed, or a write to it failed
