@@ -54,6 +54,10 @@ constexpr unsigned kControlFramesPerSecond = 500;
 // A graceful stop's GOAWAY follows its shutdown notice once the PING sent with it comes back,
 // or after this long if the client does not answer.
 constexpr auto kGoawayRoundTrip = std::chrono::milliseconds(1000);
+// A connection without streams that wrote nothing for this long gives back its frame buffer's
+// pages and its write buffer. Not at once: a busy connection is often without streams for a
+// moment, and getting them back costs page faults.
+constexpr auto kReleaseAfter = std::chrono::milliseconds(100);
 constexpr uint8_t kGoawayPing[8] = {'p', 'a', 's', 's', 'e', 'u', 'r', 0};
 
 template <class Stream>
@@ -71,7 +75,8 @@ class Connection final : public TrackedConnection,
         peer_(peer),
         peer_ip_(peer.address().to_string()),
         country_(country),
-        write_signal_(w.io()) {
+        write_signal_(w.io()),
+        release_timer_(w.io()) {
     write_signal_.expires_at(asio::steady_timer::time_point::max());
     w_.connections().push_back(*this);
     ListenerTraffic& t = w_.listener_traffic(listener_);
@@ -453,7 +458,7 @@ class Connection final : public TrackedConnection,
 
   awaitable<void> writer() {
     auto self = this->shared_from_this();
-    std::string out;
+    std::string& out = out_;
     for (;;) {
       out.clear();
       while (!dead_ && out.size() < kWriteGather) {
@@ -468,7 +473,7 @@ class Connection final : public TrackedConnection,
       }
       if (!out.empty()) {
         writing_ = true;
-        wrote_ = true;
+        ++writes_;
         const Clock::time_point before = deadline();
         set_deadline(w_.now() + listener().client_timeout);
         auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
@@ -489,16 +494,14 @@ class Connection final : public TrackedConnection,
       if (dead_ || reading_done_ ||
           (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
         break;
-      if (streams_.empty() && wrote_) {
-        // Idle: nghttp2's frame buffer (16 KiB) and this writer's go back until the next frame.
-        wrote_ = false;
-        memory_.release();
-        std::string().swap(out);
-      }
+      if (streams_.empty() && writes_ != released_at_) release_when_idle();
+      waiting_ = true;
       co_await write_signal_.async_wait(use_tuple);
+      waiting_ = false;
     }
     dead_ = true;
     cancel_goaway_timer();
+    release_timer_.cancel();
     if (!client_gone_) {
       if constexpr (kTls) {
         set_deadline(w_.now() + Millis(1000));
@@ -511,6 +514,24 @@ class Connection final : public TrackedConnection,
       st->closed = true;
       st->wake();
     }
+  }
+
+  // Once the connection wrote nothing for kReleaseAfter and has no stream: nghttp2's frame buffer
+  // (16 KiB) and the writer's go back until the next frame. Only while the writer waits: then
+  // nghttp2 holds no frame in its buffer.
+  void release_when_idle() {
+    if (release_armed_) return;
+    release_armed_ = true;
+    const uint64_t writes = writes_;
+    release_timer_.expires_after(kReleaseAfter);
+    release_timer_.async_wait([self = this->shared_from_this(), writes](error_code ec) {
+      self->release_armed_ = false;
+      if (ec || self->dead_ || !self->waiting_ || !self->streams_.empty()) return;
+      if (self->writes_ != writes) return self->release_when_idle();
+      self->released_at_ = writes;
+      self->memory_.release();
+      std::string().swap(self->out_);
+    });
   }
 
   // Reads what is there without waiting: true with n > 0 bytes read or an error in ec, false
@@ -591,11 +612,16 @@ class Connection final : public TrackedConnection,
   double reset_tokens_ = kResetBurst;
   unsigned control_count_ = 0;
   std::unique_ptr<asio::steady_timer> goaway_timer_;  // the GOAWAY's wait after the notice
+  asio::steady_timer release_timer_;                  // release_when_idle()'s
+  std::string out_;                                   // the writer's frames, gathered
+  uint64_t writes_ = 0;                               // writes to the client so far
+  uint64_t released_at_ = 0;  // writes_ when the buffers were last given back
   bool notice_sent_ = false;  // a graceful stop began: shutdown notice and PING sent
   bool goaway_sent_ = false;
   bool goaway_sent_fatal_ = false;  // nghttp2 failed: no more input is read
   bool writing_ = false;
-  bool wrote_ = false;  // frames were written since the frame buffer's pages were given back
+  bool release_armed_ = false;
+  bool waiting_ = false;  // the writer waits for output_ready(): nothing left in nghttp2's buffer
   bool reading_done_ = false;
   bool dead_ = false;
   bool client_gone_ = false;  // the client closed, or a write to it failed
