@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -15,10 +16,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/h2/session_memory.h"
 #include "proxy/h2/stream_exchange.h"
 #include "proxy/h2/stream_numbers.h"
 #include "proxy/h2/stream_state.h"
@@ -36,6 +39,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // What Passeur announces (RFC 9113 6.5.2) is in server_session.h; the limits it keeps:
 constexpr size_t kReadSize = 16 * 1024;
+constexpr unsigned kReadsInARow = 4;  // reads found ready one after another, then a turn for others
+// Where each read goes: nghttp2 takes the bytes before the reader waits again, so one buffer per
+// worker thread serves all its connections.
+thread_local std::array<char, kReadSize> read_buffer;
 constexpr size_t kWriteGather = 64 * 1024;
 constexpr size_t kLingerBytes = 1024 * 1024;
 // Frames that ask for work without carrying any (SETTINGS, PING, PRIORITY, empty DATA): more
@@ -47,6 +54,10 @@ constexpr unsigned kControlFramesPerSecond = 500;
 // A graceful stop's GOAWAY follows its shutdown notice once the PING sent with it comes back,
 // or after this long if the client does not answer.
 constexpr auto kGoawayRoundTrip = std::chrono::milliseconds(1000);
+// A connection without streams that wrote nothing for this long gives back its frame buffer's
+// pages and its write buffer. Not at once: a busy connection is often without streams for a
+// moment, and getting them back costs page faults.
+constexpr auto kReleaseAfter = std::chrono::milliseconds(100);
 constexpr uint8_t kGoawayPing[8] = {'p', 'a', 's', 's', 'e', 'u', 'r', 0};
 
 template <class Stream>
@@ -64,7 +75,8 @@ class Connection final : public TrackedConnection,
         peer_(peer),
         peer_ip_(peer.address().to_string()),
         country_(country),
-        write_signal_(w.io()) {
+        write_signal_(w.io()),
+        release_timer_(w.io()) {
     write_signal_.expires_at(asio::steady_timer::time_point::max());
     w_.connections().push_back(*this);
     ListenerTraffic& t = w_.listener_traffic(listener_);
@@ -160,7 +172,7 @@ class Connection final : public TrackedConnection,
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    session_ = new_server_session(cb, this);
+    session_ = new_server_session(cb, this, memory_.mem());
     nghttp2_session_callbacks_del(cb);
     if (!session_) return false;
     const ListenerSettings& ls = w_.snapshot()->config().listeners[listener_];
@@ -395,7 +407,6 @@ class Connection final : public TrackedConnection,
 
   awaitable<void> reader(std::string received) {
     auto self = this->shared_from_this();
-    std::unique_ptr<char[]> buf;
     if (!received.empty()) {
       const auto rv = nghttp2_session_mem_recv(
           session_, reinterpret_cast<const uint8_t*>(received.data()), received.size());
@@ -403,40 +414,38 @@ class Connection final : public TrackedConnection,
       after_input();
       output_ready(0);
     }
+    // Reads go to the worker's buffer, without waiting, and nghttp2 takes all of it before the
+    // next wait: a connection holds no read buffer, busy or idle.
+    unsigned in_a_row = 0;
     while (!dead_ && !goaway_sent_fatal_ &&
            (nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_))) {
-      if (!buf) buf = std::make_unique_for_overwrite<char[]>(kReadSize);
+      char* buf = read_buffer.data();
       error_code ec;
       size_t n = 0;
-      if (streams_.empty()) {
-        // No stream: the connection is idle, or about to be. A read that does not wait first
-        // (the next frames are often there already); if nothing is, the read buffer is freed
-        // for the wait, as an idle HTTP/1.1 connection holds none (16 KiB less per idle
-        // connection).
-        if (!read_now(buf.get(), n, ec)) {
-          buf.reset();
-          if (co_await wait_readable()) {
-            client_gone_ = true;
-            break;
-          }
-          continue;
+      if (!read_now(buf, n, ec)) {
+        in_a_row = 0;
+        if (co_await wait_readable()) {
+          client_gone_ = true;
+          break;
         }
-      } else {
-        std::tie(ec, n) =
-            co_await client_.async_read_some(asio::buffer(buf.get(), kReadSize), use_tuple);
+        continue;
       }
       if (ec) {
         client_gone_ = true;
         break;
       }
-      const auto rv =
-          nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf.get()), n);
+      const auto rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), n);
       if (rv < 0) {
         failed(rv);
         break;
       }
       after_input();
       output_ready(0);
+      // A client that keeps the socket full does not hold the worker: the others get a turn.
+      if (++in_a_row == kReadsInARow) {
+        in_a_row = 0;
+        co_await asio::post(w_.io(), asio::use_awaitable);
+      }
     }
     reading_done_ = true;
     write_signal_.cancel();
@@ -449,7 +458,7 @@ class Connection final : public TrackedConnection,
 
   awaitable<void> writer() {
     auto self = this->shared_from_this();
-    std::string out;
+    std::string& out = out_;
     for (;;) {
       out.clear();
       while (!dead_ && out.size() < kWriteGather) {
@@ -464,6 +473,7 @@ class Connection final : public TrackedConnection,
       }
       if (!out.empty()) {
         writing_ = true;
+        ++writes_;
         const Clock::time_point before = deadline();
         set_deadline(w_.now() + listener().client_timeout);
         auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), use_tuple);
@@ -484,10 +494,14 @@ class Connection final : public TrackedConnection,
       if (dead_ || reading_done_ ||
           (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
         break;
+      if (streams_.empty() && writes_ != released_at_) release_when_idle();
+      waiting_ = true;
       co_await write_signal_.async_wait(use_tuple);
+      waiting_ = false;
     }
     dead_ = true;
     cancel_goaway_timer();
+    release_timer_.cancel();
     if (!client_gone_) {
       if constexpr (kTls) {
         set_deadline(w_.now() + Millis(1000));
@@ -500,6 +514,24 @@ class Connection final : public TrackedConnection,
       st->closed = true;
       st->wake();
     }
+  }
+
+  // Once the connection wrote nothing for kReleaseAfter and has no stream: nghttp2's frame buffer
+  // (16 KiB) and the writer's go back until the next frame. Only while the writer waits: then
+  // nghttp2 holds no frame in its buffer.
+  void release_when_idle() {
+    if (release_armed_) return;
+    release_armed_ = true;
+    const uint64_t writes = writes_;
+    release_timer_.expires_after(kReleaseAfter);
+    release_timer_.async_wait([self = this->shared_from_this(), writes](error_code ec) {
+      self->release_armed_ = false;
+      if (ec || self->dead_ || !self->waiting_ || !self->streams_.empty()) return;
+      if (self->writes_ != writes) return self->release_when_idle();
+      self->released_at_ = writes;
+      self->memory_.release();
+      std::string().swap(self->out_);
+    });
   }
 
   // Reads what is there without waiting: true with n > 0 bytes read or an error in ec, false
@@ -567,6 +599,7 @@ class Connection final : public TrackedConnection,
   std::string peer_ip_;
   routing::Country country_;
   SessionInfo info_{.listener = 0, .peer = {}, .peer_ip = {}, .country = {}, .tls = false};
+  SessionMemory memory_;  // nghttp2's: outlives session_
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<StreamState>> streams_;
   std::vector<int32_t> starting_;  // streams whose request head came in the last input
@@ -579,10 +612,16 @@ class Connection final : public TrackedConnection,
   double reset_tokens_ = kResetBurst;
   unsigned control_count_ = 0;
   std::unique_ptr<asio::steady_timer> goaway_timer_;  // the GOAWAY's wait after the notice
+  asio::steady_timer release_timer_;                  // release_when_idle()'s
+  std::string out_;                                   // the writer's frames, gathered
+  uint64_t writes_ = 0;                               // writes to the client so far
+  uint64_t released_at_ = 0;  // writes_ when the buffers were last given back
   bool notice_sent_ = false;  // a graceful stop began: shutdown notice and PING sent
   bool goaway_sent_ = false;
   bool goaway_sent_fatal_ = false;  // nghttp2 failed: no more input is read
   bool writing_ = false;
+  bool release_armed_ = false;
+  bool waiting_ = false;  // the writer waits for output_ready(): nothing left in nghttp2's buffer
   bool reading_done_ = false;
   bool dead_ = false;
   bool client_gone_ = false;  // the client closed, or a write to it failed

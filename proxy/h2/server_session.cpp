@@ -6,7 +6,8 @@
 
 namespace proxy::h2 {
 
-nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, void* user) {
+nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, void* user,
+                                    nghttp2_mem* mem) {
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) return nullptr;
   nghttp2_option_set_no_auto_window_update(opt, 1);  // a window opens as the node takes bytes
@@ -16,7 +17,7 @@ nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, 
   nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetRate);
   nghttp2_option_set_max_continuations(opt, kMaxContinuations);
   nghttp2_session* session = nullptr;
-  const int rv = nghttp2_session_server_new2(&session, callbacks, user, opt);
+  const int rv = nghttp2_session_server_new3(&session, callbacks, user, opt, mem);
   nghttp2_option_del(opt);
   return rv == 0 ? session : nullptr;
 }

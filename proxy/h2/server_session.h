@@ -4,6 +4,8 @@
 // frames make their sessions here.
 #pragma once
 
+#include <nghttp2/nghttp2.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,8 +26,10 @@ inline constexpr double kResetBurst = 100;
 inline constexpr double kResetRate = 20;
 inline constexpr size_t kMaxContinuations = 8;
 
-// A server session with the front's options; null when nghttp2 cannot make one.
-nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, void* user);
+// A server session with the front's options, its memory from `mem` (malloc when null); null
+// when nghttp2 cannot make one.
+nghttp2_session* new_server_session(const nghttp2_session_callbacks* callbacks, void* user,
+                                    nghttp2_mem* mem = nullptr);
 
 // Queues Passeur's SETTINGS (streams, windows, `max_header` as the header list's limit, no
 // push, extended CONNECT) and opens the connection's window.
