@@ -14,7 +14,6 @@
 #include "proxy/log.h"
 #include "proxy/peek.h"
 #include "proxy/tcp/auto_pump.h"
-#include "proxy/tcp/idle_pump.h"
 #include "proxy/tcp/proxy_header.h"
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/splice_pump.h"
@@ -330,9 +329,8 @@ awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
     client_socket().cancel(ignored);
     upstream_socket().cancel(ignored);
   };
-  // Copying needs a buffer per direction (16 KiB, from the worker's pool): on plain TCP the
-  // auto pump holds one only until it switches to a pipe; with TLS on a side, the idle pump
-  // holds one only while bytes flow (an idle session holds none).
+  // Copying holds a buffer from the worker's pool (16 KiB) only while bytes flow (relay.h); on
+  // plain TCP the auto pump switches to a pipe once a direction shows bulk.
   constexpr bool kSplice =
       kSplicePlain && std::is_same_v<Client, tcp::socket> && std::is_same_v<Node, tcp::socket>;
   auto one_way = [&](auto& from, auto& to, uint64_t& bytes,
@@ -340,7 +338,7 @@ awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
     if constexpr (kSplice)
       return auto_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
     else
-      return idle_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
+      return pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
   };
   // A side's FIN is passed on with shutdown(2) only while the other direction still flows
   // (a half-close); once both sides have sent theirs, closing the sockets is enough.
