@@ -329,29 +329,23 @@ awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
     client_socket().cancel(ignored);
     upstream_socket().cancel(ignored);
   };
-  // Copying needs a buffer per direction (16 KiB, from the worker's pool); on plain TCP the
-  // auto pump holds one only until it switches to a pipe.
+  // Copying holds a buffer from the worker's pool (16 KiB) only while bytes flow (relay.h); on
+  // plain TCP the auto pump switches to a pipe once a direction shows bulk.
   constexpr bool kSplice =
       kSplicePlain && std::is_same_v<Client, tcp::socket> && std::is_same_v<Node, tcp::socket>;
-  std::optional<http::BodyBuffer> up_buf, down_buf;
-  if constexpr (!kSplice) {
-    up_buf.emplace(w_.buffers());
-    down_buf.emplace(w_.buffers());
-  }
-  auto one_way = [&](auto& from, auto& to, std::optional<http::BodyBuffer>& buf, uint64_t& bytes,
+  auto one_way = [&](auto& from, auto& to, uint64_t& bytes,
                      bool check_first) -> awaitable<PumpEnd> {
     if constexpr (kSplice)
       return auto_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
     else
-      return pump(from, to, std::span(buf->data(), buf->size()), bytes, progress, stop_,
-                  check_first);
+      return pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
   };
   // A side's FIN is passed on with shutdown(2) only while the other direction still flows
   // (a half-close); once both sides have sent theirs, closing the sockets is enough.
   bool up_fin = false, down_fin = false;
   // Client to node: a PROXY header from a source not trusted to send one is refused.
   auto up = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(client, node, up_buf, bytes_in_, true);
+    PumpEnd end = co_await one_way(client, node, bytes_in_, true);
     if (end == PumpEnd::Fin) {
       ended("client_fin");
       up_fin = true;
@@ -368,7 +362,7 @@ awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
     cut();
   };
   auto down = [&]() -> awaitable<void> {
-    PumpEnd end = co_await one_way(node, client, down_buf, bytes_out_, false);
+    PumpEnd end = co_await one_way(node, client, bytes_out_, false);
     if (end == PumpEnd::Fin) {
       ended("node_fin");
       down_fin = true;

@@ -17,7 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "proxy/tcp/proxy_header.h"
-#include "proxy/tcp/relay.h"
+#include "proxy/tcp/pump_end.h"
 
 namespace proxy::tcp_relay {
 

@@ -75,6 +75,12 @@ class Dovecot(ChildServer):
             for user, password in [(USER, PASSWORD)] + list(users):
                 f.write("%s:{PLAIN}%s::::::\n" % (user, password))
         d = self.dir
+        # IDLE: Dovecot hears of new mail through inotify, and when it cannot get an inotify
+        # instance, by looking every mailbox_idle_check_interval (30 s by default). Its mail
+        # processes run as nobody, whose inotify instances are limited per user for the whole
+        # machine (fs.inotify.max_user_instances, 128 here): another Dovecot holding many IDLE
+        # sessions at the same time (bench/compare's idle rows) uses them up. 1 s keeps a test
+        # waiting for EXISTS independent of that.
         conf = """base_dir={d}/run
 state_dir={d}/state
 log_path={d}/dovecot.log
@@ -88,6 +94,7 @@ ssl_key=<{d}/key.pem
 ssl_dh=</usr/share/dovecot/dh.pem
 haproxy_trusted_networks=127.0.0.0/8
 login_greeting=Dovecot {name} ready.
+mailbox_idle_check_interval=1s
 {trusted}passdb {{
   driver=passwd-file
   args=scheme=PLAIN {d}/users

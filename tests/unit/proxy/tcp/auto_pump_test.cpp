@@ -16,23 +16,16 @@
 #include <thread>
 #include <vector>
 
+#include "tests/unit/proxy/tcp/loopback_pair.h"
+
 namespace proxy::tcp_relay {
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-struct Pair {
-  tcp::socket a, b;
-};
-
-Pair connected_pair(asio::io_context& ctx) {
-  tcp::acceptor acc(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  tcp::socket a(ctx), b(ctx);
-  a.connect(acc.local_endpoint());
-  acc.accept(b);
-  return {std::move(a), std::move(b)};
-}
+using testing::connected_pair;
+using testing::Pair;
 
 std::vector<char> pattern(size_t n, unsigned seed) {
   std::vector<char> v(n);
