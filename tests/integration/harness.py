@@ -13,6 +13,7 @@ Environment:
 
 import json
 import os
+import random
 import re
 import resource
 import shutil
@@ -43,13 +44,35 @@ GiB = 1024 * MiB
 _handed_out = set()
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports for servers are taken below the kernel's ephemeral range: a port the kernel hands out
+# for bind(0) is one it may also give, a moment later, to any outgoing connection on the machine
+# (another test's client, a proxy dialing its node) as its source port, and the server started
+# on it then fails with "Address already in use".
+_PORT_LOW = 20000
+_PORT_HIGH = _ephemeral_low() - 1
+_ports = random.Random(int.from_bytes(os.urandom(8), "little"))
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now, and that this process has not
-    handed out before: the kernel may give the same port to two probes in a row, and a config
-    whose listener and admin_listen share a port is refused."""
+    handed out before (a config whose listener and admin_listen share a port is refused)."""
     for _ in range(1000):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((LOOPBACK, 0))
+            if _PORT_HIGH - _PORT_LOW >= 1000:
+                try:
+                    s.bind((LOOPBACK, _ports.randint(_PORT_LOW, _PORT_HIGH)))
+                except OSError:
+                    continue
+            else:  # no room below the ephemeral range: let the kernel choose
+                s.bind((LOOPBACK, 0))
             port = s.getsockname()[1]
         if port not in _handed_out:
             _handed_out.add(port)
