@@ -1,8 +1,6 @@
 #include "tls/cert_store.h"
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <ctime>
@@ -44,26 +42,15 @@ std::string paths_key(const std::string& cert, const std::string& key) {
   return cert + '\n' + key;
 }
 
-void append_digest(X509* cert, std::string& out) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &length) == 1)
-    out.append(reinterpret_cast<const char*>(md), length);
-  else
-    out.append(1, '\0');  // no digest: a context only reused with the same failure, never wrongly
-}
-
-// What a set of certificates serves: each one's leaf and chain. The key needs no digest of its
-// own: it was checked against the leaf, and a leaf's public key has one private key.
+// What a set of certificates serves, as its files' bytes (LoadedCertificate::files_digest):
+// the same bytes, the same certificates and keys. Empty when a digest is missing: no reuse.
 std::string content_key(const std::vector<LoadedCertificate>& loaded,
                         const std::vector<size_t>& set) {
   std::string key;
   for (size_t index : set) {
-    const LoadedCertificate& cert = loaded[index];
-    append_digest(cert.leaf.get(), key);
-    const int n = cert.chain ? sk_X509_num(cert.chain.get()) : 0;
-    for (int i = 0; i < n; ++i) append_digest(sk_X509_value(cert.chain.get(), i), key);
-    key.append(1, '|');
+    const std::string& digest = loaded[index].files_digest;
+    if (digest.empty()) return {};
+    key += digest;
   }
   return key;
 }
@@ -140,7 +127,7 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bo
     if (ctx.plain == nullptr) {
       std::string content = content_key(loaded, set);
       Contexts before;
-      if (previous != nullptr) {
+      if (previous != nullptr && !content.empty()) {
         if (auto it = previous->by_content_.find(content); it != previous->by_content_.end())
           before = it->second;
       }
@@ -149,7 +136,7 @@ CertStore::LoadResult CertStore::load(const std::vector<CertSettings>& certs, bo
           (ctx.capturing = make_context(set, Records::passeur, before.capturing)) == nullptr) {
         return result;
       }
-      store->by_content_.emplace(std::move(content), ctx);
+      if (!content.empty()) store->by_content_.emplace(std::move(content), ctx);
     }
     if (name.starts_with("*.")) {
       store->wildcard_.emplace(name.substr(2), ctx);

@@ -83,8 +83,8 @@ class CertStore {
   std::vector<SslCtxPtr> contexts_;
   std::map<std::string, Contexts, std::less<>> exact_;
   std::map<std::string, Contexts, std::less<>> wildcard_;  // keyed by the part after "*."
-  // Every context by its set's certificates (SHA-256 of each DER, leaf and chain, in order):
-  // what a later load() reuses.
+  // Every context by its set's files (their SHA-256, LoadedCertificate::files_digest, in
+  // order): what a later load() reuses.
   std::map<std::string, Contexts, std::less<>> by_content_;
   // Every certificate as loaded, by its two paths ("CERT\nKEY"): what a later load() compares.
   std::map<std::string, LoadedCertificate, std::less<>> by_paths_;
