@@ -13,7 +13,6 @@
 
 #include "proxy/log.h"
 #include "proxy/peek.h"
-#include "proxy/tcp/auto_pump.h"
 #include "proxy/tcp/proxy_header.h"
 #include "proxy/tcp/relay.h"
 #include "proxy/tcp/splice_pump.h"
@@ -330,15 +329,10 @@ awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
     upstream_socket().cancel(ignored);
   };
   // Copying holds a buffer from the worker's pool (16 KiB) only while bytes flow (relay.h); on
-  // plain TCP the auto pump switches to a pipe once a direction shows bulk.
-  constexpr bool kSplice =
-      kSplicePlain && std::is_same_v<Client, tcp::socket> && std::is_same_v<Node, tcp::socket>;
+  // plain TCP both sides, a direction switches to a pipe once it shows bulk (relay.h).
   auto one_way = [&](auto& from, auto& to, uint64_t& bytes,
                      bool check_first) -> awaitable<PumpEnd> {
-    if constexpr (kSplice)
-      return auto_pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
-    else
-      return pump(from, to, w_.buffers(), bytes, progress, stop_, check_first);
+    return pump(from, to, w_.buffers(), bytes, progress, stop_, check_first, kSplicePlain);
   };
   // A side's FIN is passed on with shutdown(2) only while the other direction still flows
   // (a half-close); once both sides have sent theirs, closing the sockets is enough.
