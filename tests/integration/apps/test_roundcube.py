@@ -236,6 +236,8 @@ class RoundcubeBehindPasseurTest(MailTestCase):
         # compares it on every request, let the browser through).
         self.assertEqual(self.session_ip(b), BROWSER)
         # The affinity cookie kept every request of the browser on one node.
+        wait_until(lambda: sum(len(self.requests_from(n, BROWSER)) for n in self.nodes) >= 4,
+                   10, message="the four requests in the nodes' logs")
         served = [n for n in self.nodes if self.requests_from(n, BROWSER)]
         self.assertEqual(len(served), 1, [n.nginx.access_lines() for n in self.nodes])
         node = served[0]
@@ -304,6 +306,10 @@ class RoundcubeBehindPasseurTest(MailTestCase):
             "_token": token, "_task": "login", "_action": "login", "_timezone": "UTC",
             "_url": "", "_user": USER, "_pass": PASSWORD})
         self.assertNotIn("_task=mail", headers.get("Location") or "", page[:1000])
+        # nginx writes a request's log line once the answer has left it: the browser may
+        # read that answer before the line is in the file.
+        wait_until(lambda: sum(len(self.requests_from(n, WANDERER)) for n in self.nodes) >= 2,
+                   10, message="both requests in the nodes' logs")
         self.assertEqual([len(self.requests_from(n, WANDERER)) for n in self.nodes], [1, 1])
 
     def test_health_check_paths(self):
