@@ -10,10 +10,10 @@
 #include <cstdint>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
+#include "proxy/both_ways.h"
 #include "proxy/http/body_buffer.h"
 #include "proxy/tcp/relay.h"
 
@@ -42,10 +42,14 @@ boost::asio::awaitable<void> tunnel_pump(From& from, To& to, BufferPool& pool,
 template <class A, class B, class Deadline>
 boost::asio::awaitable<void> tunnel(A& a, B& b, BufferPool& pool, std::chrono::milliseconds idle,
                                     Deadline deadline) {
-  using namespace boost::asio::experimental::awaitable_operators;
   bool failed = false;
-  co_await (tunnel_pump(a, b, pool, idle, deadline, failed) &&
-            tunnel_pump(b, a, pool, idle, deadline, failed));
+  co_await both_ways(tunnel_pump(a, b, pool, idle, deadline, failed),
+                     tunnel_pump(b, a, pool, idle, deadline, failed), [&] {
+                       failed = true;
+                       boost::system::error_code ignored;
+                       boost::beast::get_lowest_layer(a).cancel(ignored);
+                       boost::beast::get_lowest_layer(b).cancel(ignored);
+                     });
 }
 
 }  // namespace proxy::http

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 
+#include "proxy/both_ways.h"
 #include "proxy/log.h"
 #include "proxy/peek.h"
 #include "proxy/tcp/proxy_header.h"
@@ -301,21 +302,17 @@ awaitable<void> RelaySession::close_node(Node& node) {
 }
 
 // The node's side is TLS after a mail session's STARTTLS with it (node_tls).
+// Not a coroutine: no frame of its own for the whole session.
 awaitable<void> RelaySession::relay() {
   tls::Stream* node_tls = up_ ? up_->stream.tls() : nullptr;
-  if (tls_ && node_tls)
-    co_await relay_with(*tls_, *node_tls);
-  else if (tls_)
-    co_await relay_with(*tls_, upstream_socket());
-  else if (node_tls)
-    co_await relay_with(sock_, *node_tls);
-  else
-    co_await relay_with(sock_, upstream_socket());
+  if (tls_ && node_tls) return relay_with(*tls_, *node_tls);
+  if (tls_) return relay_with(*tls_, upstream_socket());
+  if (node_tls) return relay_with(sock_, *node_tls);
+  return relay_with(sock_, upstream_socket());
 }
 
 template <class Client, class Node>
 awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
-  using namespace asio::experimental::awaitable_operators;
   relaying_ = true;
   auto progress = [this] { deadline_in(ls_.idle_timeout); };
   const char* first_end = nullptr;  // the side that ended first names the cause
@@ -367,7 +364,7 @@ awaitable<void> RelaySession::relay_with(Client& client, Node& node) {
     ended(end == PumpEnd::WriteError ? "client_error" : "node_error");
     cut();
   };
-  co_await (up() && down());
+  co_await both_ways(up(), down(), cut);
   // The first side to end names the cause, unless a deadline or a stop cut both.
   if (!cause_) cause_ = first_end ? first_end : "closed";
 }
