@@ -222,6 +222,11 @@ class StreamExchange {
   const ListenerSettings& ls_;
   std::string hsts_;
   std::string ws_key_;  // an extended CONNECT's: the Sec-WebSocket-Key the node gets
+  // The request's head (its text and the parsed fields, which point into the text) and the
+  // node's answer: given back before a WebSocket's tunnel.
+  std::string request_text_;
+  http::Recycler<RequestHead>::Ptr request_slot_;
+  http::Recycler<ResponseHead>::Ptr response_slot_;
   bool continue_sent_ = false;
 };
 
@@ -231,9 +236,10 @@ awaitable<void> StreamExchange::run() {
   deadline_in(ls_.client_timeout);
   // 1. The head, as an HTTP/1.1 head: the same checks and the same RequestHead.
   if (st_.head.websocket()) ws_key_ = new_websocket_key();
-  const std::string text = st_.head.finish(!st_.end_stream, ws_key_);
-  auto req_slot = w_.request_heads().acquire();
-  RequestHead& req = *req_slot;
+  request_text_ = st_.head.finish(!st_.end_stream, ws_key_);
+  const std::string& text = request_text_;
+  request_slot_ = w_.request_heads().acquire();
+  RequestHead& req = *request_slot_;
   HeadStatus hs =
       text.empty() ? HeadStatus::Bad : http::parse_request_head(text, text.size() + 1, req);
   if (hs != HeadStatus::Complete) {
@@ -354,8 +360,8 @@ awaitable<void> StreamExchange::proxy(RequestHead& req, const http::Decision& d)
   st_.drain_timeout = pool.settings().health.drain_timeout;
   http::count_affinity(x, w_.now());
   routing::NodeTraffic& traffic = at.lease().node()->traffic(w_.index());
-  auto res_slot = w_.response_heads().acquire();
-  ResponseHead& res = *res_slot;
+  response_slot_ = w_.response_heads().acquire();
+  ResponseHead& res = *response_slot_;
 
   // 4. The request to the node, and the head of its answer.
   if (has_body) {
@@ -662,6 +668,17 @@ awaitable<void> StreamExchange::upgrade(RequestHead& req, http::Exchange& x, Res
     co_return;
   }
   finish(req, 200, "upgrade");
+  // A tunnel may stay open for hours: it holds none of the exchange's heads and buffers.
+  // Nothing of them is read after this (nghttp2 copied the answer's fields).
+  conv_slot.reset();
+  std::vector<Field>().swap(fields);
+  std::string().swap(out);
+  std::string().swap(extra);
+  std::string().swap(x.head);
+  response_slot_.reset();
+  request_slot_.reset();
+  std::string().swap(request_text_);
+  up->buffer.shrink_to_fit();
   TunnelEnd client(st_);
   co_await http::tunnel(client, up->stream, w_.buffers(), x.route.timeouts.tunnel, deadline_fn());
   st_.upstream = nullptr;

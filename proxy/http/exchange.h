@@ -8,6 +8,7 @@
 
 #include "proxy/http/affinity_cookie.h"
 #include "proxy/http/message_head.h"
+#include "proxy/http/recycler.h"
 #include "proxy/http/upstream_attempt.h"
 #include "proxy/snapshot.h"
 #include "routing/country.h"
@@ -37,6 +38,9 @@ struct Exchange {
   bool expect = false;       // Expect: 100-continue goes to the node, the body waits for its 100
   bool te_trailers = false;  // the client takes trailers (TE: trailers)
   CookieChoice cookie;       // affinity = "cookie": what the client's cookie said
+  // The worker's object that holds `req`, when the front took it from the recycler: given back
+  // before a tunnel (a WebSocket holds no request head for hours).
+  Recycler<RequestHead>::Ptr* request_slot = nullptr;
 };
 
 // Who sent the request, for the forwarding fields.

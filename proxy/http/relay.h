@@ -383,9 +383,20 @@ boost::asio::awaitable<bool> relay(SessionCore<Stream>& s, Exchange& x) {
         wec = uec;
         s.cbuf_.consume(s.cbuf_.size());
       }
-      if (!wec)
+      if (!wec) {
+        // A tunnel may stay open for hours: it holds none of the exchange's heads and buffers
+        // (the request and response heads go back to the worker, the read buffers are freed).
+        // Nothing of them is read after this.
+        std::string().swap(out);
+        std::string().swap(extra);
+        std::string().swap(head);
+        res_slot.reset();
+        if (x.request_slot) x.request_slot->reset();
+        s.cbuf_.shrink_to_fit();
+        up->buffer.shrink_to_fit();
         co_await tunnel(s.client_, up->stream, s.w_.buffers(), route.timeouts.tunnel,
                         s.deadline_fn());
+      }
       s.upstream_ = nullptr;
       co_return false;
     }

@@ -252,7 +252,9 @@ class Session final : public SessionCore<Stream> {
   awaitable<bool> serve_one();
   // A request refused before routing (malformed, too large, timed out): counted, then closed.
   awaitable<bool> reject(unsigned status, std::string_view text);
-  awaitable<bool> proxy_request(RequestHead& req, std::string_view target, size_t route_index);
+  // `req_slot` holds the request's head, given back before a tunnel.
+  awaitable<bool> proxy_request(Recycler<RequestHead>::Ptr& req_slot, std::string_view target,
+                                size_t route_index);
 };
 
 template <class Stream>
@@ -345,7 +347,7 @@ awaitable<bool> Session<Stream>::serve_one() {
       keep = co_await answer_error(req, 413, "request body too large", true, "body_too_large");
       break;
     case Decision::Kind::Proxy:
-      keep = co_await proxy_request(req, d.target, d.route);
+      keep = co_await proxy_request(req_slot, d.target, d.route);
       break;
   }
   cbuf_.consume(pending_head_);
@@ -354,8 +356,9 @@ awaitable<bool> Session<Stream>::serve_one() {
 }
 
 template <class Stream>
-awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_view target,
-                                               size_t route_index) {
+awaitable<bool> Session<Stream>::proxy_request(Recycler<RequestHead>::Ptr& req_slot,
+                                               std::string_view target, size_t route_index) {
+  RequestHead& req = *req_slot;
   const routing::RouteSettings& route = snap_->route(route_index);
   routing::Pool& pool = snap_->route_pool(route_index);
   const ListenerSettings& ls = listener();
@@ -377,7 +380,8 @@ awaitable<bool> Session<Stream>::proxy_request(RequestHead& req, std::string_vie
              .has_body = has_body,
              .websocket = req.connection_upgrade && iequals(req.upgrade, "websocket"),
              // A request that may be sent again when its connection failed before any answer.
-             .idempotent = req.method == "GET" || req.method == "HEAD"};
+             .idempotent = req.method == "GET" || req.method == "HEAD",
+             .request_slot = &req_slot};
   x.client_keep = req.keep_alive() && !x.websocket;
   // An HTTP/1.1 client's expectation goes on to the node, which is assumed to speak HTTP/1.1.
   x.expect = req.expect_continue && has_body && req.version == 11;

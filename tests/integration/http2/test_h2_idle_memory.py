@@ -8,14 +8,21 @@ and the connection's own state and its two coroutines. nghttp2's 16 KiB outbound
 and the writer's buffer are given back while the connection is idle, and reads go to a buffer
 of the worker's: measured +15 KiB over HTTPS/1.1 (+60 KiB with those buffers kept). The
 responses are 32 KiB, so that every page of the frame buffer was written before the connection
-went idle."""
+went idle.
 
+An idle WebSocket over HTTP/2 (RFC 8441) holds its stream and its tunnel to the node, not the
+request's and the node's answer's heads nor the node connection's read buffer: they are given
+back when the tunnel starts (proxy/h2/stream_exchange.cpp). Measured: 17.4 KiB per idle
+WebSocket stream, 31.7 KiB while the tunnel held them."""
+
+import base64
+import hashlib
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from h2_support import H2Client, H2TestCase, status_of  # noqa: E402
+from h2_support import H2Client, H2TestCase, RawNode, read_head, status_of  # noqa: E402
 from tls_support import WEBMAIL, TlsConn, client_context  # noqa: E402
 from harness import KiB, ensure_open_files, main  # noqa: E402
 
@@ -23,6 +30,37 @@ WARMUP = 50
 CONNECTIONS = 1000
 BODY = bytes(range(256)) * 128  # 32 KiB: two full DATA frames
 LIMIT_OVER_HTTPS = 20 * KiB
+WS_CONNECTIONS = 10
+WS_PER_CONNECTION = 50  # of the 100 concurrent streams a connection may have
+LIMIT_WS_STREAM = 24 * KiB
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class WsEchoNode(RawNode):
+    """Answers a WebSocket handshake with its 101, then echoes the tunnel's bytes."""
+
+    def serve(self, conn):
+        with conn:
+            head, rest = read_head(conn)
+            if head is None:
+                return
+            key = b""
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"sec-websocket-key":
+                    key = value.strip()
+            accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept
+                         + b"\r\n\r\n" + rest)
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                conn.sendall(data)
 
 
 class IdleH2MemoryTest(H2TestCase):
@@ -79,6 +117,39 @@ class IdleH2MemoryTest(H2TestCase):
         for c in [warm[0], conns[0], conns[-1]] + conns:
             r = c.response(c.request("/static/body"))
             self.assertEqual((status_of(r), bytes(r["data"])), (200, BODY))
+
+    def test_idle_websocket_streams(self):
+        node = WsEchoNode()
+        self.addCleanup(node.close)
+        self.proxy = self.h2_proxy(node)
+
+        def open_streams(c, n):
+            sids = [c.request("/push/ws", method="CONNECT", end_stream=False,
+                              headers=[(":protocol", "websocket"),
+                                       ("sec-websocket-version", "13")]) for _ in range(n)]
+            c.wait(lambda: all(c.responses[s]["headers"] is not None for s in sids), timeout=20)
+            for sid in sids:
+                self.assertEqual(status_of(c.responses[sid]), 200, c.responses[sid])
+            return sids
+
+        conns = []
+        for _ in range(WS_CONNECTIONS):
+            conns.append(H2Client(self.proxy.port))
+            self.addCleanup(conns[-1].close)
+        open_streams(conns[0], 5)  # warm-up
+        before = self.rss()
+        streams = [(c, sid) for c in conns for sid in open_streams(c, WS_PER_CONNECTION)]
+        after = self.rss()
+        per_stream = (after - before) / len(streams)
+        sys.stderr.write("\nidle WebSocket over HTTP/2: %.2f KiB of proxy RSS each (%d streams "
+                         "on %d connections)\n" % (per_stream / KiB, len(streams), len(conns)))
+        self.assertLess(per_stream, LIMIT_WS_STREAM,
+                        "%.2f KiB per idle WebSocket stream" % (per_stream / KiB))
+        # Every tunnel still carries bytes both ways.
+        for i, (c, sid) in enumerate(streams):
+            data = b"message %d" % i
+            c.send_body(sid, data, end=False)
+            c.wait(lambda: bytes(c.responses[sid]["data"]) == data, timeout=10)
 
 
 if __name__ == "__main__":
