@@ -120,9 +120,14 @@ void Worker::tick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     auto now = Clock::now();
-    for (auto it = ctx_.connections_.begin(); it != ctx_.connections_.end();) {
-      TrackedConnection& c = *it++;  // expire() may not unlink synchronously, but be safe
-      if (c.deadline() <= now || c.drain_cut_due(now)) c.expire();
+    ctx_.wheel_.advance(now, [](TrackedConnection& c) { c.expire(); });
+    // A drained node's work is cut after its drain_timeout: only while a node is not active
+    // are the connections gone through for it.
+    if (drain_cut_possible()) {
+      for (auto it = ctx_.connections_.begin(); it != ctx_.connections_.end();) {
+        TrackedConnection& c = *it++;  // expire() may not unlink synchronously, but be safe
+        if (c.drain_cut_due(now)) c.expire();
+      }
     }
     ctx_.upstreams_.sweep(now, [&](const routing::Node* node) -> std::optional<Clock::duration> {
       for (const auto& p : ctx_.snapshot_->pools())
@@ -134,6 +139,13 @@ void Worker::tick() {
     if (ctx_.stopping_) finish_if_drained();
     if (!ctx_.stopping_ || !ctx_.connections_.empty()) tick();
   });
+}
+
+bool Worker::drain_cut_possible() const {
+  for (const auto& p : ctx_.snapshot_->pools())
+    for (const routing::Node* n : p->nodes())
+      if (n->admin() != routing::Admin::Active) return true;
+  return false;
 }
 
 void Worker::swap_snapshot(std::shared_ptr<const Snapshot> snapshot) {

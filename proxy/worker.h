@@ -54,6 +54,8 @@ class Worker {
   void accept_loop(size_t listener_index);
   void tick();
   void finish_if_drained();
+  // Whether a node of the current config is draining or in maintenance: its work may be cut.
+  bool drain_cut_possible() const;
 
   // First: it holds the io_context, which the members below use, and what sessions touch.
   WorkerContext ctx_;

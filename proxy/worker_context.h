@@ -14,6 +14,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/connection_registry.h"
+#include "proxy/deadline_wheel.h"
 #include "proxy/http/body_buffer.h"
 #include "proxy/http/message_head.h"
 #include "proxy/http/recycler.h"
@@ -47,6 +48,11 @@ class WorkerContext {
   http::Recycler<http::ResponseHead>& response_heads() { return response_heads_; }
   LogBuffer& log() { return log_; }
   ConnectionList& connections() { return connections_; }
+  // A new connection: listed for a stop and a drain, its deadline watched by the worker's tick.
+  void track(TrackedConnection& c) {
+    connections_.push_back(c);
+    c.track_in(wheel_);
+  }
   bool stopping() const { return stopping_; }
   Clock::time_point now() const { return Clock::now(); }
   // This worker's slot in the nodes' per-worker counters (routing::Node::traffic).
@@ -88,6 +94,7 @@ class WorkerContext {
   http::Recycler<http::ResponseHead> response_heads_;
   LogBuffer log_;
   ConnectionList connections_;
+  DeadlineWheel wheel_{Clock::now()};
   std::unique_ptr<ListenerTraffic[]> listener_traffic_;  // sessions count into it as they end
   size_t listener_count_ = 0;
   boost::asio::io_context io_{1};

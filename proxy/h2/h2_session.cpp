@@ -78,7 +78,7 @@ class Connection final : public TrackedConnection,
         write_signal_(w.io()),
         release_timer_(w.io()) {
     write_signal_.expires_at(asio::steady_timer::time_point::max());
-    w_.connections().push_back(*this);
+    w_.track(*this);
     ListenerTraffic& t = w_.listener_traffic(listener_);
     t.active.add(1);
     t.h2_connections.add(1);
@@ -205,7 +205,7 @@ class Connection final : public TrackedConnection,
     Connection& c = self_of(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     auto st = std::make_shared<StreamState>(c, frame->hd.stream_id, c.w_.io().get_executor());
-    c.w_.connections().push_back(*st);
+    c.w_.track(*st);
     st->set_deadline(c.w_.now() + c.listener().header_timeout);
     c.streams_.emplace(frame->hd.stream_id, std::move(st));
     c.w_.listener_traffic(c.listener_).h2_streams.add(1);

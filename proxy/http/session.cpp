@@ -74,7 +74,7 @@ class Session final : public SessionCore<Stream> {
           routing::Country country)
       : Core(w, std::move(stream), listener, peer, country) {
     peer_ip_ = peer_.address().to_string();
-    w_.connections().push_back(*this);
+    w_.track(*this);
     w_.listener_traffic(listener_).active.add(1);
   }
   ~Session() { w_.listener_traffic(listener_).active.add(-1); }

@@ -51,7 +51,7 @@ RelaySession::RelaySession(WorkerContext& w, tcp::socket sock, size_t listener, 
       client_(peer),
       start_(Clock::now()),
       listener_(listener) {
-  w_.connections().push_back(*this);
+  w_.track(*this);
   w_.listener_traffic(listener_).active.add(1);
 }
 
