@@ -284,6 +284,60 @@ class ChildServer:
             self._log = None
 
 
+class ScriptNode(ChildServer):
+    """A node written by a test as a Python script, run by this Python with its port as the
+    only argument."""
+
+    def __init__(self, workdir, name, source):
+        self.port = free_port()
+        self.address = "%s:%d" % (LOOPBACK, self.port)
+        self.dir = workdir
+        self.name = name
+        self.script = os.path.join(workdir, name + ".py")
+        with open(self.script, "w") as f:
+            f.write(source)
+
+    def start(self):
+        self.spawn([sys.executable, self.script, str(self.port)],
+                   os.path.join(self.dir, self.name + ".log"), port=self.port, what=self.name)
+        return self
+
+
+# A WebSocket node: the 101 with the right Sec-WebSocket-Accept, then an echo of the raw bytes
+# of the tunnel (for a ScriptNode).
+WS_ECHO_NODE = r'''
+import asyncio, base64, hashlib, sys
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+async def serve(reader, writer):
+    head = await reader.readuntil(b"\r\n\r\n")
+    key = b""
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-key":
+            key = value.strip()
+    accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+    writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    await writer.drain()
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+async def main():
+    server = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]), backlog=1024)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+'''
+
+
 # ---------------------------------------------------------------------------------------------
 # Raw HTTP over sockets
 

@@ -21,59 +21,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import LOOPBACK, KiB, ChildServer, ProxyTestCase, ensure_open_files, free_port, main  # noqa: E402,E501
+from harness import (LOOPBACK, WS_ECHO_NODE, KiB, ProxyTestCase, ScriptNode,  # noqa: E402
+                     ensure_open_files, main)
 
 WARMUP = 32
 TUNNELS = 500
 LIMIT = 15 * KiB
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-NODE = r'''
-import asyncio, base64, hashlib, sys
-
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-async def serve(reader, writer):
-    head = await reader.readuntil(b"\r\n\r\n")
-    key = b""
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"sec-websocket-key":
-            key = value.strip()
-    accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-    writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-    await writer.drain()
-    while True:
-        data = await reader.read(4096)
-        if not data:
-            break
-        writer.write(data)
-        await writer.drain()
-    writer.close()
-
-async def main():
-    server = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]), backlog=1024)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-'''
-
-
-class WsNode(ChildServer):
-    def __init__(self, workdir):
-        self.port = free_port()
-        self.dir = workdir
-        self.script = os.path.join(workdir, "ws_node.py")
-        with open(self.script, "w") as f:
-            f.write(NODE)
-
-    def start(self):
-        self.spawn([sys.executable, self.script, str(self.port)],
-                   os.path.join(self.dir, "ws_node.log"), port=self.port, what="ws node")
-        return self
-
 
 class Tunnel:
     """One client: the Upgrade, its 101, then an open tunnel."""
@@ -120,7 +74,7 @@ class WebSocketIdleMemoryTest(ProxyTestCase):
     def setUp(self):
         super().setUp()
         ensure_open_files(2 * (TUNNELS + WARMUP) + 200)
-        self.node = WsNode(self.tmp)
+        self.node = ScriptNode(self.tmp, "ws_node", WS_ECHO_NODE)
         self.addCleanup(self.node.stop)
         self.node.start()
 
@@ -138,7 +92,7 @@ class WebSocketIdleMemoryTest(ProxyTestCase):
 
     def test_idle_tunnels_hold_no_heads_nor_buffers(self):
         proxy = self.start_passeur([{"path_prefix": "/push/", "pool": "push"}],
-                                   {"push": {"nodes": ["%s:%d" % (LOOPBACK, self.node.port)]}},
+                                   {"push": {"nodes": [self.node.address]}},
                                    workers=1)
         warm = self.open_many(proxy.port, WARMUP)
         before = self.rss(proxy)

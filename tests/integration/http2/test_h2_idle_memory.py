@@ -15,16 +15,14 @@ request's and the node's answer's heads nor the node connection's read buffer: t
 back when the tunnel starts (proxy/h2/stream_exchange.cpp). Measured: 17.4 KiB per idle
 WebSocket stream, 31.7 KiB while the tunnel held them."""
 
-import base64
-import hashlib
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from h2_support import H2Client, H2TestCase, RawNode, read_head, status_of  # noqa: E402
+from h2_support import H2Client, H2TestCase, status_of  # noqa: E402
 from tls_support import WEBMAIL, TlsConn, client_context  # noqa: E402
-from harness import KiB, ensure_open_files, main  # noqa: E402
+from harness import WS_ECHO_NODE, KiB, ScriptNode, ensure_open_files, main  # noqa: E402
 
 WARMUP = 50
 CONNECTIONS = 1000
@@ -33,36 +31,6 @@ LIMIT_OVER_HTTPS = 20 * KiB
 WS_CONNECTIONS = 10
 WS_PER_CONNECTION = 50  # of the 100 concurrent streams a connection may have
 LIMIT_WS_STREAM = 24 * KiB
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-class WsEchoNode(RawNode):
-    """Answers a WebSocket handshake with its 101, then echoes the tunnel's bytes."""
-
-    def serve(self, conn):
-        with conn:
-            head, rest = read_head(conn)
-            if head is None:
-                return
-            key = b""
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"sec-websocket-key":
-                    key = value.strip()
-            accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept
-                         + b"\r\n\r\n" + rest)
-            while True:
-                try:
-                    data = conn.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                conn.sendall(data)
-
-
 class IdleH2MemoryTest(H2TestCase):
     def setUp(self):
         super().setUp()
@@ -119,8 +87,8 @@ class IdleH2MemoryTest(H2TestCase):
             self.assertEqual((status_of(r), bytes(r["data"])), (200, BODY))
 
     def test_idle_websocket_streams(self):
-        node = WsEchoNode()
-        self.addCleanup(node.close)
+        node = ScriptNode(self.tmp, "ws_node", WS_ECHO_NODE).start()
+        self.addCleanup(node.stop)
         self.proxy = self.h2_proxy(node)
 
         def open_streams(c, n):

@@ -17,13 +17,12 @@ process allocates meanwhile, so this test runs alone (scripts/test: `idle_memory
 
 import os
 import socket
-import ssl
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mail_support import MAIL_NAME, MailTestCase  # noqa: E402
-from harness import LOOPBACK, KiB, ChildServer, ensure_open_files, free_port, main  # noqa: E402
+from harness import LOOPBACK, KiB, ScriptNode, ensure_open_files, main  # noqa: E402
 
 WARMUP = 32
 SESSIONS = 500
@@ -64,20 +63,6 @@ async def main():
 
 asyncio.run(main())
 '''
-
-
-class ImapNode(ChildServer):
-    def __init__(self, workdir):
-        self.port = free_port()
-        self.dir = workdir
-        self.script = os.path.join(workdir, "imap_node.py")
-        with open(self.script, "w") as f:
-            f.write(NODE)
-
-    def start(self):
-        self.spawn([sys.executable, self.script, str(self.port)],
-                   os.path.join(self.dir, "imap_node.log"), port=self.port, what="imap node")
-        return self
 
 
 class Session:
@@ -130,7 +115,7 @@ class RelayIdleMemoryTest(MailTestCase):
     def setUp(self):
         super().setUp()
         ensure_open_files(2 * (SESSIONS + WARMUP) + 200)
-        self.node = ImapNode(self.tmp)
+        self.node = ScriptNode(self.tmp, "imap_node", NODE)
         self.addCleanup(self.node.stop)
         self.node.start()
 
@@ -138,7 +123,7 @@ class RelayIdleMemoryTest(MailTestCase):
         """Passeur with this listener (one worker); sets listener["port"]."""
         listener.update(name="mail", pool="mail")
         return self.start_mail_proxy(
-            [listener], {"mail": {"nodes": ["%s:%d" % (LOOPBACK, self.node.port)]}}, workers=1)
+            [listener], {"mail": {"nodes": [self.node.address]}}, workers=1)
 
     def rss(self, proxy):
         time.sleep(0.3)  # the worker done with the last session's bytes
