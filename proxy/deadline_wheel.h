@@ -5,9 +5,9 @@
 // A connection moves its deadline forward on every read and write (a plain store, see
 // connection_registry.h). The wheel files it under the slot of the deadline it had when it was
 // filed and does not follow each move: when that slot comes due, a connection whose deadline has
-// moved on is filed again under its new one (lazily, as Linux's timer wheel and HAProxy's
-// eb-tree timers avoid re-sorting on every update). A deadline moved earlier than its slot is
-// filed again at once. Deadlines past the wheel's horizon wait in its last slot.
+// moved on is filed again under its new one, so a connection that makes progress costs no
+// refiling. A deadline moved earlier than its slot is filed again at once. Deadlines past the
+// wheel's horizon wait in its last slot.
 #pragma once
 
 #include <array>
