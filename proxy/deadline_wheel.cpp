@@ -12,10 +12,12 @@ void TrackedConnection::refile() {
 }
 
 void DeadlineWheel::file(TrackedConnection& c) {
-  if (c.wheel_hook_.is_linked()) c.wheel_hook_.unlink();
-  c.filed_at_ = Clock::time_point::max();
   const Clock::time_point d = c.deadline();
-  if (d == Clock::time_point::max()) return;
+  if (d == Clock::time_point::max()) {
+    if (c.wheel_hook_.is_linked()) c.wheel_hook_.unlink();
+    c.filed_at_ = Clock::time_point::max();
+    return;
+  }
   const auto ahead = d <= base_ ? 0 : static_cast<size_t>((d - base_) / kSlot);
   place(c, ahead < kSlots ? ahead : kSlots - 1);
 }

@@ -54,7 +54,6 @@ class DeadlineWheel {
         place(c, 1);
         expire(c);
       } else {
-        c.filed_at_ = Clock::time_point::max();
         file(c);
       }
     }
